@@ -1,0 +1,119 @@
+"""The `rapport` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import PROJECT_ROOT, Settings
+
+app = typer.Typer(help="Rapport: a practice studio for counselling students.", no_args_is_help=True)
+personas_app = typer.Typer(help="Work with persona YAML files.", no_args_is_help=True)
+db_app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
+app.add_typer(personas_app, name="personas")
+app.add_typer(db_app, name="db")
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the `rapport` console script."""
+    app()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL for > 1).")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the web app (settings come from RAPPORT_* environment variables)."""
+    import uvicorn
+
+    from app.persona import PersonaLibraryError
+
+    settings = Settings()
+    try:
+        from app.persona import load_library
+
+        load_library(settings.personas_dir)
+    except PersonaLibraryError as exc:
+        typer.echo(f"error: the persona library is invalid:\n{exc}", err=True)
+        raise typer.Exit(1) from exc
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        typer.echo("note: several workers share one SQLite file; use PostgreSQL for real load.")
+    typer.echo(f"Rapport on http://{host}:{port} (engine: {settings.engine})")
+    uvicorn.run(
+        "app.asgi:app", host=host, port=port, workers=workers, reload=reload, log_level="info"
+    )
+
+
+@personas_app.command("validate")
+def personas_validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the library).")
+    ] = None,
+) -> None:
+    """Check persona files; print `file:line: field: message` per problem."""
+    from app.persona import validate_paths
+
+    targets = paths or [Settings().personas_dir]
+    missing = [p for p in targets if not p.exists()]
+    for path in missing:
+        typer.echo(f"{path}:0: -: no such file or folder", err=False)
+    personas, problems = validate_paths([p for p in targets if p.exists()])
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems or missing:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(personas)} personas")
+
+
+@personas_app.command("schema")
+def personas_schema(
+    out: Annotated[Path, typer.Option(help="Where to write it.")] = PROJECT_ROOT
+    / "personas"
+    / "persona.schema.json",
+) -> None:
+    """Regenerate the persona JSON Schema for editor autocompletion."""
+    from app.persona import write_json_schema
+
+    write_json_schema(out)
+    typer.echo(f"wrote {out}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    from app.db import build_engine, migrate
+
+    settings = Settings()
+    engine = build_engine(settings)
+    migrate(engine)
+    typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def analyze(
+    file: Annotated[str, typer.Argument(help="Transcript .json/.jsonl file, or - for stdin.")],
+) -> None:
+    """Print each transcript's counsellor-turn codes and empathy levels as one JSON line."""
+    from app.analysis import analysis_to_json, analyze_transcript
+    from app.transcripts import TranscriptError, read_transcripts
+
+    try:
+        for transcript in read_transcripts(file):
+            results = analyze_transcript(transcript.context_turns())
+            line = {
+                "transcript_id": transcript.id,
+                "turns": [analysis_to_json(i, a) for i, a in results],
+            }
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    except TranscriptError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc

@@ -1,0 +1,69 @@
+"""Settings: the only place that reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+EngineName = Literal["scripted", "llm", "local"]
+
+
+class Settings(BaseSettings):
+    """Every setting Rapport reads, each from a `RAPPORT_*` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default=Path("data"), description="Folder for the SQLite file.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/rapport.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db.",
+    )
+    personas_dir: Path = Field(
+        default=PROJECT_ROOT / "personas", description="Folder of persona YAML files."
+    )
+    rubrics_dir: Path = Field(
+        default=PROJECT_ROOT / "rubrics", description="Folder of rubric YAML files."
+    )
+    engine: EngineName = Field(default="scripted", description="Default client engine.")
+    max_turn_chars: int = Field(
+        default=4000, ge=1, le=100_000, description="Longest student message accepted."
+    )
+    stream_delay: float = Field(
+        default=0.02, ge=0, le=1, description="Seconds between streamed words (scripted engine)."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections per worker (PostgreSQL).")
+
+    llm_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RAPPORT_LLM_BASE_URL", "OPENAI_BASE_URL"),
+        description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RAPPORT_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the model server (any string for servers without keys).",
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the server.")
+    llm_temperature: float = Field(default=0.7, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=200, ge=1, description="Reply length cap in tokens.")
+    llm_timeout: float = Field(default=30.0, gt=0, description="Seconds before a call gives up.")
+    llm_retries: int = Field(default=1, ge=0, le=5, description="Retries on transient errors.")
+    local_model: Path | None = Field(default=None, description="GGUF file for the local engine.")
+
+    @field_validator("data_dir", "personas_dir", "rubrics_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rapport.db').as_posix()}"

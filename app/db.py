@@ -1,0 +1,81 @@
+"""Database engine, sessions and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine
+
+from app.config import Settings
+
+__all__ = ["build_engine", "migrate", "session_scope"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Any fixed number works; it only has to be the same for every worker that migrates.
+_MIGRATION_LOCK_ID = 727_270_001
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Create the SQLAlchemy engine for the configured database."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        if url in {"sqlite://", "sqlite:///:memory:"}:
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+            )
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            # WAL lets readers carry on while a turn commits; foreign keys are off by default.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(
+        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+    )
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic config that runs our migrations on the given engine."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to date; safe when several workers start at once."""
+    config = alembic_config(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            try:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                conn.commit()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
+                conn.commit()
+    else:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """Yield a database session (FastAPI dependency body)."""
+    with Session(engine) as session:
+        yield session

@@ -1,0 +1,290 @@
+"""The practice loop's data functions: sessions, turns and the state they carry."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.analysis import ContextTurn, TurnAnalysis, analyze_turn
+from app.client.engine import HistoryTurn, ReplyRequest
+from app.client.state import ClientState, ReplyPlan, advance, initial_state
+from app.models import PracticeSession, Turn, User, utcnow
+from app.persona import Persona
+
+__all__ = [
+    "LOCAL_USER_EMAIL",
+    "ConflictError",
+    "PendingReply",
+    "add_client_turn",
+    "add_student_turn",
+    "create_session",
+    "end_session",
+    "get_or_create_local_user",
+    "get_session",
+    "list_sessions",
+    "pending_reply",
+    "session_turns",
+    "state_before",
+]
+
+LOCAL_USER_EMAIL = "local@rapport.invalid"
+
+
+class ConflictError(Exception):
+    """The request clashes with the session's current state (ended, reply pending, race)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReply:
+    """A saved student turn waiting for the client's reply, and how to produce it."""
+
+    student_turn: Turn
+    request: ReplyRequest
+    state: ClientState
+    existing_reply: Turn | None = None
+
+
+def get_or_create_local_user(*, db: Session) -> User:
+    """The single user who owns sessions when accounts are off."""
+    user = db.exec(select(User).where(User.email == LOCAL_USER_EMAIL)).first()
+    if user is not None:
+        return user
+    user = User(email=LOCAL_USER_EMAIL, name="Local student", role="student")
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError:
+        # Another worker created it first; theirs is as good as ours.
+        db.rollback()
+        return db.exec(select(User).where(User.email == LOCAL_USER_EMAIL)).one()
+    db.refresh(user)
+    return user
+
+
+def create_session(
+    *, db: Session, persona: Persona, owner_id: int, engine: str, seed: int | None = None
+) -> tuple[PracticeSession, list[Turn]]:
+    """Start a session: the client's opening line is turn 0."""
+    session = PracticeSession(
+        id=secrets.token_urlsafe(12),
+        owner_id=owner_id,
+        persona_id=persona.id,
+        persona_version=persona.version,
+        engine=engine,
+        seed=secrets.randbelow(2**31) if seed is None else seed,
+    )
+    state = initial_state(persona)
+    opening = Turn(
+        session_id=session.id,
+        index=0,
+        speaker="client",
+        text=persona.style.opening_line,
+        trust_after=state.trust,
+        state=state.model_dump(),
+        engine="scripted",
+    )
+    db.add(session)
+    db.add(opening)
+    db.commit()
+    db.refresh(session)
+    db.refresh(opening)
+    return session, [opening]
+
+
+def get_session(*, db: Session, session_id: str, owner_id: int | None) -> PracticeSession | None:
+    """A session if it exists and (when owner_id is given) belongs to that user."""
+    session = db.get(PracticeSession, session_id)
+    if session is None or (owner_id is not None and session.owner_id != owner_id):
+        return None
+    return session
+
+
+def list_sessions(*, db: Session, owner_id: int) -> list[tuple[PracticeSession, int]]:
+    """A user's sessions, newest first, each with its number of turns."""
+    counts = (
+        select(Turn.session_id, func.count(col(Turn.id)).label("n"))
+        .group_by(col(Turn.session_id))
+        .subquery()
+    )
+    rows = db.exec(
+        select(PracticeSession, counts.c.n)
+        .join(counts, counts.c.session_id == PracticeSession.id, isouter=True)
+        .where(PracticeSession.owner_id == owner_id)
+        .order_by(col(PracticeSession.created_at).desc())
+    ).all()
+    return [(session, n or 0) for session, n in rows]
+
+
+def session_turns(*, db: Session, session_id: str) -> list[Turn]:
+    """All turns of a session in order."""
+    return list(
+        db.exec(select(Turn).where(Turn.session_id == session_id).order_by(col(Turn.index))).all()
+    )
+
+
+def state_before(turns: Sequence[Turn], persona: Persona) -> ClientState:
+    """The client's state after the last client turn in `turns`."""
+    for turn in reversed(turns):
+        if turn.speaker == "client" and turn.state is not None:
+            return ClientState.model_validate(turn.state)
+    return initial_state(persona)
+
+
+def _request_for(
+    *, persona: Persona, session: PracticeSession, earlier: list[Turn], student: Turn
+) -> tuple[ReplyRequest, ClientState, TurnAnalysis]:
+    """Re-derive the plan for a student turn; deterministic, so a retry plans the same reply."""
+    before = state_before(earlier, persona)
+    context = [ContextTurn(speaker=t.speaker, text=t.text) for t in earlier]
+    analysis = analyze_turn(student.text, context=context)
+    state, plan = advance(persona, before, analysis, seed=session.seed)
+    history = [HistoryTurn(speaker=t.speaker, text=t.text) for t in earlier]  # type: ignore[arg-type]
+    request = ReplyRequest(
+        persona=persona,
+        state=state,
+        plan=plan,
+        history=history,
+        student_text=student.text,
+        seed=session.seed,
+    )
+    return request, state, analysis
+
+
+def add_student_turn(
+    *,
+    db: Session,
+    session: PracticeSession,
+    persona: Persona,
+    text: str,
+    client_message_id: str | None,
+) -> PendingReply:
+    """Commit the student's turn (before any engine runs) and plan the client's reply.
+
+    A repeated `client_message_id` returns the saved turn instead of adding another, so a
+    retried request never produces two turns.
+    """
+    turns = session_turns(db=db, session_id=session.id)
+    if client_message_id is not None:
+        for i, turn in enumerate(turns):
+            if turn.speaker == "counsellor" and turn.client_message_id == client_message_id:
+                reply = turns[i + 1] if i + 1 < len(turns) else None
+                return _pending(persona=persona, session=session, turns=turns, at=i, reply=reply)
+    if session.status != "active":
+        raise ConflictError("This session has ended; start a new one to keep practising.")
+    if turns and turns[-1].speaker == "counsellor":
+        raise ConflictError(
+            "The client has not answered your last message yet. Retry it before sending another."
+        )
+    student = Turn(
+        session_id=session.id,
+        index=len(turns),
+        speaker="counsellor",
+        text=text,
+        client_message_id=client_message_id,
+    )
+    request, state, analysis = _request_for(
+        persona=persona, session=session, earlier=turns, student=student
+    )
+    plan = request.plan
+    student.codes = list(analysis.codes)
+    student.empathy = dict(analysis.empathy)
+    student.trust_before = plan.trust_before
+    student.trust_after = plan.trust_after
+    student.events = _student_events(plan)
+    db.add(student)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise ConflictError("Another message for this session arrived at the same time.") from exc
+    db.refresh(student)
+    return PendingReply(student_turn=student, request=request, state=state)
+
+
+def pending_reply(*, db: Session, session: PracticeSession, persona: Persona) -> PendingReply:
+    """The unanswered last student turn of a session, ready to retry."""
+    turns = session_turns(db=db, session_id=session.id)
+    if not turns or turns[-1].speaker != "counsellor":
+        raise ConflictError("There is no unanswered message to retry.")
+    return _pending(persona=persona, session=session, turns=turns, at=len(turns) - 1, reply=None)
+
+
+def _pending(
+    *, persona: Persona, session: PracticeSession, turns: list[Turn], at: int, reply: Turn | None
+) -> PendingReply:
+    request, state, _ = _request_for(
+        persona=persona, session=session, earlier=turns[:at], student=turns[at]
+    )
+    return PendingReply(
+        student_turn=turns[at], request=request, state=state, existing_reply=reply
+    )
+
+
+def _student_events(plan: ReplyPlan) -> dict:
+    """What the student's turn set off, for the transcript and the grader."""
+    events: dict = {"reaction": plan.reaction}
+    if plan.boundary_outcome:
+        events["boundary"] = {"id": plan.boundary_outcome[0], "outcome": plan.boundary_outcome[1]}
+    if plan.risk_outcome:
+        events["risk"] = {"id": plan.risk_outcome[0], "outcome": plan.risk_outcome[1]}
+    return events
+
+
+def add_client_turn(
+    *, db: Session, pending: PendingReply, text: str, meta: dict
+) -> Turn:
+    """Commit the client's completed reply to a student turn."""
+    plan = pending.request.plan
+    events: dict = {"reaction": plan.reaction, "withdrawn": plan.withdrawn}
+    if plan.boundary_fire:
+        events["boundary_test"] = plan.boundary_fire
+    if plan.elaborate:
+        events["elaborated"] = plan.elaborate
+    turn = Turn(
+        session_id=pending.student_turn.session_id,
+        index=pending.student_turn.index + 1,
+        speaker="client",
+        text=text,
+        trust_before=plan.trust_before,
+        trust_after=plan.trust_after,
+        disclosed=plan.disclose,
+        events=events,
+        state=pending.state.model_dump(),
+        engine=meta.get("engine"),
+        model=meta.get("model"),
+        prompt_tokens=meta.get("prompt_tokens"),
+        completion_tokens=meta.get("completion_tokens"),
+        ttft_ms=meta.get("ttft_ms"),
+        total_ms=meta.get("total_ms"),
+        guard_events=list(meta.get("guard_events") or []),
+    )
+    db.add(turn)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        # A concurrent retry already saved the reply: keep theirs, never two replies.
+        db.rollback()
+        existing = db.exec(
+            select(Turn).where(Turn.session_id == turn.session_id, Turn.index == turn.index)
+        ).first()
+        if existing is None:
+            raise ConflictError("The reply could not be saved; please retry.") from exc
+        return existing
+    db.refresh(turn)
+    return turn
+
+
+def end_session(*, db: Session, session: PracticeSession) -> PracticeSession:
+    """Mark a session ended (idempotent)."""
+    if session.status != "ended":
+        session.status = "ended"
+        session.ended_at = utcnow()
+        db.add(session)
+        db.commit()
+        db.refresh(session)
+    return session

@@ -1,0 +1,352 @@
+"""The JSON API of DESIGN.md, with Server-Sent Events for streamed replies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlmodel import Session
+
+from app import practice
+from app.client.engine import ClientEngine, EngineError
+from app.models import (
+    PracticeSession,
+    SessionCreate,
+    SessionPublic,
+    SessionState,
+    SessionSummary,
+    Turn,
+    TurnCreate,
+    TurnPublic,
+    TurnResult,
+)
+from app.persona import Persona
+from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+
+__all__ = ["persona_summary", "router", "session_public"]
+
+router = APIRouter()
+
+
+def persona_summary(persona: Persona) -> dict:
+    """What a student may know of a persona before the session: never its disclosures."""
+    return {
+        "id": persona.id,
+        "version": persona.version,
+        "title": persona.title,
+        "difficulty": persona.difficulty,
+        "tags": list(persona.tags),
+        "content_warnings": list(persona.content_warnings),
+        "learning_objectives": list(persona.learning_objectives),
+        "brief": persona.brief,
+        "client": {
+            "name": persona.client.name,
+            "age": persona.client.age,
+            "pronouns": persona.client.pronouns,
+        },
+        "conversational_style": persona.style.conversational_style,
+        "engine": persona.engine,
+    }
+
+
+def turn_public(turn: Turn) -> TurnPublic:
+    """A stored turn as the API shows it."""
+    return TurnPublic.model_validate(turn, from_attributes=True)
+
+
+def state_public(state: practice.ClientState) -> SessionState:
+    """The part of the client state a student may see."""
+    return SessionState(trust=state.trust, unlocked=list(state.unlocked), turn=state.turn)
+
+
+def session_public(session: PracticeSession, turns: list[Turn], persona: Persona) -> SessionPublic:
+    """A session with its turns and current state."""
+    state = practice.state_before(turns, persona)
+    return SessionPublic(
+        id=session.id,
+        persona_id=session.persona_id,
+        persona_version=session.persona_version,
+        status=session.status,
+        engine=session.engine,
+        created_at=session.created_at,
+        ended_at=session.ended_at,
+        turns=[turn_public(t) for t in turns],
+        state=state_public(state),
+        awaiting_reply=bool(turns) and turns[-1].speaker == "counsellor",
+    )
+
+
+def _not_found(kind: str, ident: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"No {kind} with id '{ident}'.")
+
+
+def _persona_for(personas: dict[str, Persona], session: PracticeSession) -> Persona:
+    persona = personas.get(session.persona_id)
+    if persona is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Persona '{session.persona_id}' is no longer in the library; "
+            "this session can be read but not continued.",
+        )
+    return persona
+
+
+def _owned_session(db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
+    session = practice.get_session(db=db, session_id=session_id, owner_id=user.id)
+    if session is None:
+        raise _not_found("session", session_id)
+    return session
+
+
+def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
+    engines: dict[str, ClientEngine] = request.app.state.engines
+    engine = engines.get(session.engine)
+    if engine is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"The '{session.engine}' client engine is not available on this server.",
+        )
+    return engine
+
+
+@router.get("/healthz", tags=["meta"])
+def healthz() -> dict[str, str]:
+    """Liveness probe."""
+    return {"status": "ok"}
+
+
+@router.get("/api/personas", tags=["personas"])
+def list_personas(personas: Personas) -> list[dict]:
+    """The persona library, easiest first."""
+    return [persona_summary(p) for p in personas.values()]
+
+
+@router.get("/api/personas/{persona_id}", tags=["personas"])
+def get_persona(persona_id: str, personas: Personas) -> dict:
+    """One persona's public card."""
+    persona = personas.get(persona_id)
+    if persona is None:
+        raise _not_found("persona", persona_id)
+    return persona_summary(persona)
+
+
+@router.post("/api/sessions", status_code=status.HTTP_201_CREATED, tags=["sessions"])
+def create_session(
+    body: SessionCreate, db: DbSession, user: CurrentUser, personas: Personas,
+    settings: SettingsDep, request: Request,
+) -> SessionPublic:
+    """Start a practice session with a persona; the client's opening line is turn 0."""
+    persona = personas.get(body.persona_id)
+    if persona is None:
+        raise _not_found("persona", body.persona_id)
+    engine = body.engine or persona.engine or settings.engine
+    if engine not in request.app.state.engines:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"engine: '{engine}' is not available here "
+            f"(available: {', '.join(sorted(request.app.state.engines))}).",
+        )
+    session, turns = practice.create_session(
+        db=db, persona=persona, owner_id=user.id, engine=engine
+    )
+    return session_public(session, turns, persona)
+
+
+@router.get("/api/sessions", tags=["sessions"])
+def list_sessions(db: DbSession, user: CurrentUser, personas: Personas) -> list[SessionSummary]:
+    """The current user's sessions, newest first."""
+    return [
+        SessionSummary(
+            id=s.id,
+            persona_id=s.persona_id,
+            persona_title=personas[s.persona_id].title if s.persona_id in personas else None,
+            status=s.status,
+            engine=s.engine,
+            created_at=s.created_at,
+            ended_at=s.ended_at,
+            turn_count=n,
+        )
+        for s, n in practice.list_sessions(db=db, owner_id=user.id)
+    ]
+
+
+@router.get("/api/sessions/{session_id}", tags=["sessions"])
+def get_session(
+    session_id: str, db: DbSession, user: CurrentUser, personas: Personas
+) -> SessionPublic:
+    """A session with every turn."""
+    session = _owned_session(db, session_id, user)
+    turns = practice.session_turns(db=db, session_id=session.id)
+    persona = personas.get(session.persona_id)
+    if persona is None:
+        raise _not_found("persona", session.persona_id)
+    return session_public(session, turns, persona)
+
+
+@router.post("/api/sessions/{session_id}/end", tags=["sessions"])
+def end_session(session_id: str, db: DbSession, user: CurrentUser) -> dict:
+    """End a session; further turns are refused."""
+    session = practice.end_session(db=db, session=_owned_session(db, session_id, user))
+    return {"id": session.id, "status": session.status}
+
+
+def _validated_text(text: str, limit: int) -> str:
+    """The student's text, or a 422 naming what is wrong with it."""
+    if not text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "text: the message is empty.")
+    if len(text) > limit:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"text: the message is {len(text):,} characters; the limit is {limit:,}.",
+        )
+    return text.strip()
+
+
+@router.post("/api/sessions/{session_id}/turns", tags=["sessions"], response_model=TurnResult)
+async def add_turn(
+    session_id: str,
+    body: TurnCreate,
+    request: Request,
+    user: CurrentUser,
+    personas: Personas,
+    settings: SettingsDep,
+    accept: Annotated[str | None, Header()] = None,
+):
+    """Send the student's message; the client's reply comes back whole or as SSE."""
+    text = _validated_text(body.text, settings.max_turn_chars)
+
+    def save() -> tuple[practice.PendingReply, ClientEngine]:
+        with Session(request.app.state.db_engine) as db:
+            session = _owned_session(db, session_id, user)
+            persona = _persona_for(personas, session)
+            engine = _engine_for(request, session)
+            try:
+                pending = practice.add_student_turn(
+                    db=db, session=session, persona=persona, text=text,
+                    client_message_id=body.client_message_id,
+                )
+            except practice.ConflictError as exc:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+            return pending, engine
+
+    pending, engine = await to_thread.run_sync(save)
+    return await _respond(request, pending, engine, accept)
+
+
+@router.post("/api/sessions/{session_id}/retry", tags=["sessions"], response_model=TurnResult)
+async def retry_reply(
+    session_id: str,
+    request: Request,
+    user: CurrentUser,
+    personas: Personas,
+    accept: Annotated[str | None, Header()] = None,
+):
+    """Ask again for the client's reply to the last, unanswered student message."""
+
+    def load() -> tuple[practice.PendingReply, ClientEngine]:
+        with Session(request.app.state.db_engine) as db:
+            session = _owned_session(db, session_id, user)
+            persona = _persona_for(personas, session)
+            engine = _engine_for(request, session)
+            try:
+                return practice.pending_reply(db=db, session=session, persona=persona), engine
+            except practice.ConflictError as exc:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+    pending, engine = await to_thread.run_sync(load)
+    return await _respond(request, pending, engine, accept)
+
+
+async def _respond(
+    request: Request, pending: practice.PendingReply, engine: ClientEngine, accept: str | None
+):
+    """Run the engine for a saved student turn and answer as JSON or SSE."""
+    if accept and "text/event-stream" in accept:
+        return StreamingResponse(
+            _sse(request, pending, engine),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    if pending.existing_reply is not None:
+        client_turn = pending.existing_reply
+    else:
+        try:
+            client_turn = await _run_engine(request, pending, engine)
+        except EngineError as exc:
+            return JSONResponse(
+                status_code=status.HTTP_502_BAD_GATEWAY,
+                content={
+                    "detail": exc.message,
+                    "retryable": exc.retryable,
+                    "student_turn": turn_public(pending.student_turn).model_dump(mode="json"),
+                },
+            )
+    return TurnResult(
+        student_turn=turn_public(pending.student_turn),
+        client_turn=turn_public(client_turn),
+        state=state_public(pending.state),
+    )
+
+
+async def _run_engine(request: Request, pending, engine: ClientEngine) -> Turn:
+    """Run the engine to the end without streaming and return the committed client turn."""
+    turn: Turn | None = None
+    async for chunk in _stream_and_commit(request, pending, engine):
+        if isinstance(chunk, Turn):
+            turn = chunk
+    assert turn is not None  # _stream_and_commit always ends with the turn or raises
+    return turn
+
+
+def _sse_event(name: str, data: object) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+async def _sse(request: Request, pending, engine: ClientEngine) -> AsyncIterator[bytes]:
+    """The reply as Server-Sent Events: student, delta..., done (or error)."""
+    yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
+    if pending.existing_reply is not None:
+        turn = pending.existing_reply
+    else:
+        turn = None
+        try:
+            async for chunk in _stream_and_commit(request, pending, engine):
+                if isinstance(chunk, bytes):
+                    yield chunk
+                else:
+                    turn = chunk
+        except EngineError as exc:
+            yield _sse_event("error", {"message": exc.message, "retryable": exc.retryable})
+            return
+        if turn is None:
+            return
+    yield _sse_event(
+        "done",
+        {
+            "client_turn": turn_public(turn).model_dump(mode="json"),
+            "state": state_public(pending.state).model_dump(mode="json"),
+        },
+    )
+
+
+async def _stream_and_commit(request: Request, pending, engine: ClientEngine):
+    """Yield SSE bytes for each delta/replace, then the committed client Turn."""
+    final_text: str | None = None
+    meta: dict = {}
+    async for event in engine.reply(pending.request):
+        if event.kind == "done":
+            final_text, meta = event.text, event.meta
+        else:
+            yield _sse_event(event.kind, {"text": event.text})
+    if final_text is None:
+        raise EngineError("The client engine stopped without finishing its reply.")
+
+    def commit() -> Turn:
+        with Session(request.app.state.db_engine) as db:
+            return practice.add_client_turn(db=db, pending=pending, text=final_text, meta=meta)
+
+    yield await to_thread.run_sync(commit)

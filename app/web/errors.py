@@ -1,0 +1,56 @@
+"""Error answers: JSON `{"detail": "..."}` for the API, pages for the browser."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = ["install_error_handlers", "validation_message"]
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """One readable sentence from pydantic's validation errors."""
+    parts: list[str] = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return "Malformed JSON body: " + str(error.get("ctx", {}).get("error", "invalid JSON"))
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        where = ".".join(loc) or "body"
+        if error.get("type") == "missing":
+            parts.append(f"{where}: required field missing")
+        elif error.get("type") == "extra_forbidden":
+            parts.append(f"{where}: unknown field")
+        else:
+            parts.append(f"{where}: {error.get('msg', 'invalid value')}")
+    return "; ".join(parts) or "Invalid request."
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/") or path == "/healthz":
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """JSON errors for API paths; the page renderer (if any) for browser paths."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            content={"detail": validation_message(exc)},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        render = getattr(app.state, "render_error", None)
+        if render is not None and _wants_html(request):
+            return render(request, exc.status_code, str(exc.detail))
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.detail},
+            headers=getattr(exc, "headers", None),
+        )
