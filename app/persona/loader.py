@@ -78,68 +78,58 @@ def _tag_name(tag: str) -> str:
     return tag.replace("tag:yaml.org,2002:", "!!", 1)
 
 
+class _NodeLimit(Exception):
+    """Stops the node walk at a node that loops or expands too far."""
+
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
 def _check_nodes(path: Path, root: Node) -> list[PersonaProblem]:
     """Reject unsafe tags, duplicate keys and alias bombs before anything is constructed."""
     problems: list[PersonaProblem] = []
     state: dict[int, int] = {}  # node id -> 1 while being walked, 2 when done
     size: dict[int, int] = {}
 
-    def walk(node: Node) -> int:
+    def walk(node: Node, where: str) -> int:
         if state.get(id(node)) == 1:
-            raise _Cycle(node)
+            raise _NodeLimit(node, "an alias refers to itself (loop)")
         if state.get(id(node)) == 2:
             return size[id(node)]  # shared by an alias: counted again, checked once
         state[id(node)] = 1
-        line = node.start_mark.line + 1
         if node.tag not in _SAFE_TAGS:
             msg = f"unsafe or unknown YAML tag '{_tag_name(node.tag)}'"
-            problems.append(PersonaProblem(path, line, "-", msg))
+            problems.append(PersonaProblem(path, node.start_mark.line + 1, "-", msg))
         total = 1
         if isinstance(node, MappingNode):
             seen: dict[str, int] = {}
             for key, value in node.value:
-                if isinstance(key, ScalarNode):
-                    key_line = key.start_mark.line + 1
-                    if key.value in seen:
-                        problems.append(
-                            PersonaProblem(
-                                path,
-                                key_line,
-                                key.value,
-                                f"key '{key.value}' appears twice in this section "
-                                f"(first at line {seen[key.value]})",
-                            )
-                        )
-                    seen.setdefault(key.value, key_line)
-                total += walk(key) + walk(value)
+                name = str(key.value) if isinstance(key, ScalarNode) else "?"
+                field = f"{where}.{name}" if where else name
+                key_line = key.start_mark.line + 1
+                if isinstance(key, ScalarNode) and name in seen:
+                    msg = f"key '{name}' appears twice here (first at line {seen[name]})"
+                    problems.append(PersonaProblem(path, key_line, field, msg))
+                seen.setdefault(name, key_line)
+                total += walk(key, field) + walk(value, field)
         elif isinstance(node, SequenceNode):
-            total += sum(walk(item) for item in node.value)
+            total += sum(walk(item, f"{where}[{i}]") for i, item in enumerate(node.value))
         if total > _MAX_NODES:
-            raise _TooBig(node)
+            raise _NodeLimit(node, "too many repeated aliases: the file expands too far")
         state[id(node)] = 2
         size[id(node)] = total
         return total
 
     try:
-        walk(root)
-    except _Cycle as exc:
-        line = exc.node.start_mark.line + 1
-        problems.append(PersonaProblem(path, line, "-", "an alias refers to itself (loop)"))
-    except _TooBig as exc:
-        line = exc.node.start_mark.line + 1
-        problems.append(
-            PersonaProblem(path, line, "-", "too many repeated aliases: the file expands too far")
-        )
+        walk(root, "")
+    except _NodeLimit as exc:
+        problems.append(PersonaProblem(path, exc.node.start_mark.line + 1, "-", exc.message))
     return problems
 
 
-class _Cycle(Exception):
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-
-class _TooBig(_Cycle):
-    pass
+# _compose, _locate and _error_loc are shared with app/rubric/loader.py: keep their signatures.
 
 
 def _mapping_get(node: MappingNode, part: Any) -> tuple[Node, Node] | None:

@@ -265,9 +265,15 @@ class Persona(BaseModel):
     engine: Literal["scripted", "llm", "local"] | None = Field(
         default=None, description="Preferred client engine; leave out to use the app's default."
     )
-    client: Client = Field(description="Who the client is.")
-    style: Style = Field(description="How the client talks.")
-    trust: Trust = Field(description="How trust starts and moves.")
+    client: Client = Field(
+        description="Who the client is: name, age, background and what brings them here."
+    )
+    style: Style = Field(
+        description="How the client talks: style, reply length, verbal habits, first words."
+    )
+    trust: Trust = Field(
+        description="Starting trust, the per-turn cap, and this client's skill weights."
+    )
     disclosures: list[Disclosure] = Field(
         min_length=1,
         description="Layers of the story, shallow to deep; min_trust must never go down.",
@@ -275,7 +281,9 @@ class Persona(BaseModel):
     boundary_tests: list[BoundaryTest] = Field(
         default_factory=list, description="Moments where the client tests a boundary."
     )
-    reactions: Reactions = Field(description="Lines in response to what the student did.")
+    reactions: Reactions = Field(
+        description="The client's lines for each kind of thing the student might do."
+    )
 
     @field_validator("disclosures")
     @classmethod
@@ -295,7 +303,12 @@ class Persona(BaseModel):
                     "layers_out_of_order",
                     "layers go from shallow to deep, so min_trust must not go down: "
                     "disclosures[{index}] needs {here} but the layer before it needs {before}",
-                    {"at": (i, "min_trust"), "index": i, "here": here, "before": before},
+                    {
+                        "at": (i, "min_trust"),
+                        "index": i,
+                        "here": f"{here:g}",
+                        "before": f"{before:g}",
+                    },
                 )
         return value
 
@@ -330,7 +343,7 @@ def persona_json_schema() -> dict[str, Any]:
     schema = Persona.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$comment"] = (
-        "Generated from app/persona/schema.py; regenerate with `python -m app.persona`."
+        "Generated from app/persona/schema.py; regenerate with `rapport personas schema`."
     )
     return schema
 
