@@ -16,6 +16,7 @@ from app.practice import get_or_create_local_user
 from app.web import api
 from app.web.errors import install_error_handlers
 from app.web.limits import BodySizeLimit
+from app.web.pages import install_pages
 
 __all__ = ["create_app"]
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.personas = personas
     install_error_handlers(app)
     app.include_router(api.router)
+    install_pages(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8))
     return app

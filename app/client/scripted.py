@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 from app.client.engine import ReplyEvent, ReplyRequest
+from app.client.state import ReplyPlan
 from app.persona import Persona
 
 __all__ = ["ScriptedEngine", "compose"]
@@ -37,30 +38,25 @@ def _trim(text: str, limit: int) -> str:
     return " ".join(parts[:limit]) if parts else text
 
 
-def compose(persona: Persona, lines: list[str], *, disclosing: bool, rng: random.Random) -> str:
+def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
     """Join a plan's lines in the persona's conversational style."""
     style = persona.style
-    limit = style.max_sentences
-    out: list[str] = []
-    for i, line in enumerate(lines):
-        # Disclosures and boundary lines are said whole; the persona wrote them to be said.
-        is_reaction = i == 0 and not disclosing and len(lines) == 1
-        out.append(_trim(line, limit) if is_reaction else line)
-    text = " ".join(out).strip()
+    lines = list(plan.lines)
+    if plan.reaction_only and lines:
+        # Reaction lines bend to max_sentences; disclosures, boundary and risk lines are said
+        # whole because the persona's author wrote them to be heard whole.
+        lines[0] = _trim(lines[0], style.max_sentences)
+    text = " ".join(line.strip() for line in lines if line.strip())
     phrases = [p for p in style.phrases if p.lower() not in text.lower()]
-    if phrases and rng.random() < _PHRASE_RATE[style.conversational_style]:
-        phrase = rng.choice(phrases).strip()
-        if not phrase.endswith((".", "!", "?", "…", ",")):
-            phrase += "."
-        if style.conversational_style in {"reserved", "pleasing"}:
-            text = f"{text} {phrase}" if style.conversational_style == "pleasing" else (
-                f"{phrase} {text}"
-            )
-        elif style.conversational_style == "upset":
-            text = f"{phrase} {text}"
-        else:
-            text = f"{text} {phrase}"
-    return text
+    if not phrases or rng.random() >= _PHRASE_RATE[style.conversational_style]:
+        return text
+    phrase = rng.choice(phrases).strip()
+    if not phrase.endswith((".", "!", "?", "…", ",")):
+        phrase += "."
+    # Hesitant and upset clients lead with the habit; the rest trail off with it.
+    if style.conversational_style in {"reserved", "upset"}:
+        return f"{phrase[0].upper()}{phrase[1:]} {text}"
+    return f"{text} {phrase[0].upper()}{phrase[1:]}"
 
 
 class ScriptedEngine:
@@ -78,12 +74,7 @@ class ScriptedEngine:
         """Stream the composed reply word by word, then `done`."""
         started = time.perf_counter()
         rng = random.Random(f"{request.seed}:{request.plan.turn}:voice")
-        text = compose(
-            request.persona,
-            request.plan.lines,
-            disclosing=request.plan.disclose is not None or request.plan.elaborate is not None,
-            rng=rng,
-        )
+        text = compose(request.persona, request.plan, rng=rng)
         first_at: float | None = None
         for word in _WORD.findall(text):
             if first_at is None:

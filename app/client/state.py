@@ -116,6 +116,7 @@ class ReplyPlan(BaseModel):
     boundary_fire: str | None = None
     risk_outcome: tuple[str, Literal["answered", "missed"]] | None = None
     lines: list[str] = Field(default_factory=list)
+    reaction_only: bool = False
     withdrawn: bool = False
 
 
@@ -208,11 +209,15 @@ def advance(
     rng = random.Random(f"{seed}:{new.turn}")
 
     boundary_outcome = None
+    tests = {test.id: test for test in persona.boundary_tests}
     for test_id, outcome in state.boundary.items():
         if outcome == "pending":
-            result: Literal["held", "crossed"] = (
-                "crossed" if "boundary_crossing" in codes else "held"
-            )
+            # Answering a personal question with one's own story crosses that test even
+            # though self-disclosure elsewhere is only a lapse.
+            crossing = {"boundary_crossing"}
+            if tests[test_id].kind == "self_disclosure":
+                crossing.add("self_disclosure")
+            result: Literal["held", "crossed"] = "crossed" if crossing & set(codes) else "held"
             new.boundary[test_id] = result
             boundary_outcome = (test_id, result)
 
@@ -259,6 +264,7 @@ def advance(
             lines.append(_pick(rng, _reaction_lines(persona, reaction), new.recent) or "")
         else:
             lines.extend(_disclose_or_react(persona, new, plan, rng))
+        plan.reaction_only = plan.disclose is None and plan.elaborate is None
 
     due = None if any(v == "pending" for v in new.risk.values()) else _boundary_due(persona, new)
     if due is not None and plan.disclose is None:

@@ -146,7 +146,7 @@ def create_session(
     engine = body.engine or persona.engine or settings.engine
     if engine not in request.app.state.engines:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
             f"engine: '{engine}' is not available here "
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
@@ -197,10 +197,10 @@ def end_session(session_id: str, db: DbSession, user: CurrentUser) -> dict:
 def _validated_text(text: str, limit: int) -> str:
     """The student's text, or a 422 naming what is wrong with it."""
     if not text.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "text: the message is empty.")
+        raise HTTPException(422, "text: the message is empty.")
     if len(text) > limit:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
             f"text: the message is {len(text):,} characters; the limit is {limit:,}.",
         )
     return text.strip()

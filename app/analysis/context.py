@@ -1,0 +1,91 @@
+"""What the turns before a counsellor turn tell the rules (mostly the last client turn)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.analysis.model import ContextTurn
+from app.analysis.sentences import content_stems, normalise, stem
+from app.analysis.vocabulary import CLIENT_RISK, INVITATION_KINDS
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CLIENT_RISK = re.compile(CLIENT_RISK)
+_INVITATIONS = {kind: re.compile(pattern) for kind, pattern in INVITATION_KINDS.items()}
+# An invitation is a request or proposal, not a mention ("my friend had a coffee with me").
+_REQUEST = re.compile(
+    r"\?|\b(?:could we|can we|shall we|should we|we could|we should|let's|would you|will you|"
+    r"can you|could you|can i|could i|may i|do you want|would you like|wanna|want to|i'd love|"
+    r"i'd like|promise|please|how about|what about|i got you|i brought you|this is for you|"
+    r"here's a|for you|between us|don't tell|you should come|come along|join us|you could come|"
+    r"you're invited|fancy|you have to come|you must come)\b"
+)
+_ADVICE_REQUEST = re.compile(
+    r"\b(?:what (?:should|do|can|could|would) i (?:do|try|say)|what (?:do|would) you (?:think i|"
+    r"suggest|recommend|advise|do)|(?:any|some|give me|got any|have any) (?:advice|tips|ideas|"
+    r"suggestions|pointers)|tell me what to do|how (?:do|can|should) i (?:stop|get|deal|cope|"
+    r"handle|fix|make|tell|talk|cut)|what can i do|should i\b|is there anything i can do|"
+    r"what would you do)"
+)
+_PERMISSION_ASKED = re.compile(
+    r"\b(?:would it be (?:ok|okay|alright|all right|helpful|useful)|(?:can|could|may|might) i "
+    r"(?:share|suggest|offer|give|tell you|make|mention|pass on)|would you (?:like|be interested|"
+    r"be open|want) (?:me to|some|to hear|in hearing|to know|a few|any|ideas)|do you want "
+    r"(?:me to|some|any)|would you be open to)"
+)
+_AGREE = re.compile(
+    r"^(?:\W*)(?:yes|yeah|yep|sure|ok|okay|alright|all right|please|go ahead|go on|of course|"
+    r"definitely|absolutely|i guess|why not|that would|that'd|fine|i'd like|i would like|"
+    r"i'd appreciate|sounds good)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Facts about the conversation so far that change how a counsellor turn is coded."""
+
+    client_text: str = ""  # last client turn, normalised
+    client_stems: frozenset[str] = frozenset()  # stems of the content words
+    client_all: frozenset[str] = frozenset()  # stems of every word
+    client_risk: bool = False  # risk talk in one of the last two client turns
+    invitation: str | None = None  # kind of boundary request in the last client turn
+    advice_requested: bool = False  # the client asked what to do
+    permission_granted: bool = False  # counsellor asked to share ideas and the client agreed
+
+
+EMPTY_CONTEXT = Context()
+
+
+def read_context(turns: Sequence[ContextTurn]) -> Context:
+    """Summarise the turns before a counsellor turn (oldest first)."""
+    if not turns:
+        return EMPTY_CONTEXT
+    client_turns = [t for t in turns if t.speaker == "client"]
+    if not client_turns:
+        return EMPTY_CONTEXT
+    last_client = normalise(client_turns[-1].text)
+    recent = " ".join(normalise(t.text) for t in client_turns[-2:])
+    invitation = None
+    if _REQUEST.search(last_client):
+        for kind, pattern in _INVITATIONS.items():
+            if pattern.search(last_client):
+                invitation = kind
+                break
+    return Context(
+        client_text=last_client,
+        client_stems=frozenset(content_stems(_WORD.findall(last_client))),
+        client_all=frozenset(stem(w) for w in _WORD.findall(last_client)),
+        client_risk=bool(_CLIENT_RISK.search(recent)),
+        invitation=invitation,
+        advice_requested=bool(_ADVICE_REQUEST.search(last_client)),
+        permission_granted=_permission_granted(turns),
+    )
+
+
+def _permission_granted(turns: Sequence[ContextTurn]) -> bool:
+    """True when the last counsellor turn asked to share ideas and the client then agreed."""
+    if len(turns) < 2 or turns[-1].speaker != "client" or turns[-2].speaker != "counsellor":
+        return False
+    asked = _PERMISSION_ASKED.search(normalise(turns[-2].text))
+    return bool(asked and _AGREE.search(normalise(turns[-1].text)))

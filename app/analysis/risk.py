@@ -1,0 +1,82 @@
+"""Risk: asking directly about suicide or self-harm, and responding with care and safety steps."""
+
+from __future__ import annotations
+
+import re
+
+from app.analysis.sentences import Sentence
+from app.analysis.vocabulary import RISK_TERMS
+
+_RISK = re.compile(r"\b" + RISK_TERMS)
+# Asking about safety needs no risk word: "Are you safe right now?", "Do you feel safe at home?"
+_SAFETY_QUESTION = re.compile(
+    r"\b(?:are you|do you feel|will you be|are you feeling|have you been) (?:\w+ )?safe\b"
+    r"|\b(?:thoughts|thinking) (?:about|of) (?:not (?:being|wanting)|dying|death|harming|hurting|"
+    r"ending)\b|\bhurt(?:ing)? (?:yourself|someone|anyone|others)\b"
+)
+_ASKING = re.compile(
+    r"^(?:are|have|do|did|were|is|has|had|would|could|can|how|what|when|i need to ask|"
+    r"i want to ask|i'd like to ask|i have to ask|i'm going to ask|can i ask|may i ask|"
+    r"i(?:'m| am) wondering (?:if|whether)|i wonder (?:if|whether)|sometimes when people)"
+)
+# Anaphoric follow-up after naming the risk: "Is that something you've thought about?"
+_ANAPHOR = re.compile(
+    r"\b(?:that|this|those|these|it|them|any of that|something like that|those thoughts|"
+    r"such thoughts|thoughts like that)\b"
+)
+
+# Safety steps that are safety responses wherever they appear.
+_SAFETY = re.compile(
+    r"\bsafety plan\w*|\bkeep(?:ing)? (?:you|yourself) safe\b|\b(?:stay|staying|be|being|feel) "
+    r"safe (?:tonight|today|this week|until|over|right now|at the moment)\b"
+    r"|\bcrisis (?:line|team|service|number|text|centre|center|support|resolution)\b"
+    r"|\b(?:samaritans|hotline|helpline|lifeline|shout|988|116 ?123|a&e|emergency (?:services|"
+    r"department|room|number|line)|call (?:an ambulance|999|911|112|000))\b"
+    r"|\b(?:lock away|get rid of|hand in|remove) (?:the |those |your |any )?(?:pills|tablets|"
+    r"medication|weapons|knives)\b|\burgent (?:help|support|appointment|referral)\b"
+    r"|\breasons (?:for|to) (?:living|live|stay alive)\b|\b(?:your|our) safety\b"
+    r"|\bthink (?:together )?about how to keep\b"
+)
+# Caring responses that count as safety responses only when risk is on the table.
+_CARE_IN_RISK = re.compile(
+    r"\b(?:(?:do|have) you (?:have|got|made|make) (?:a |any )?plans?|have you (?:made|got|"
+    r"thought about|decided) (?:a plan|how)|how (?:would|might|were) you (?:do it|go about it|"
+    r"end|kill|hurt|harm)|(?:access to|means to|got any|have any) (?:pills|tablets|medication|"
+    r"weapons|a gun|guns|knives|rope)|(?:is there|who is|who's|have you got) (?:someone|anyone|"
+    r"somebody|a person|a friend) (?:who |that )?(?:you could|you can|could|can) (?:stay|be|call|"
+    r"contact|reach|ring|text)|get (?:you )?through (?:tonight|the night|this weekend|the next "
+    r"few)|acted on (?:these|those|the|them|any)|keep you going|what(?:'s| has) (?:kept|stopped) "
+    r"you|i(?:'m| am) (?:really |so |very )?(?:glad|grateful|relieved) (?:that )?you (?:told|"
+    r"shared|felt able|said|could)|thank you for (?:telling|trusting|sharing|being honest|"
+    r"letting me know)|i(?:'m| am) (?:really |very )?(?:worried|concerned) (?:about you|for you)|"
+    r"(?:your|a|the) (?:gp|doctor|psychiatrist|mental health team|care team)|talk to someone "
+    r"(?:today|tonight|now)|(?:can|could) we (?:agree|make|work out|come up with)|"
+    r"i(?:'d| would) like (?:us )?to (?:think|talk|work out|make)|how (?:strong|often|long)"
+    r" (?:are|have|do) (?:these|those|the) (?:thoughts|urges|feelings)|tonight)\b"
+)
+
+
+def names_risk(clause: Sentence) -> bool:
+    """Mentions suicide, self-harm or not wanting to live."""
+    return bool(_RISK.search(clause.core))
+
+
+def is_risk_inquiry(clause: Sentence, *, previous: Sentence | None = None) -> bool:
+    """Asks directly about suicide, self-harm or safety."""
+    core = clause.core
+    asking = clause.question or bool(_ASKING.search(core))
+    if not asking:
+        return False
+    if _RISK.search(core) or _SAFETY_QUESTION.search(core):
+        return True
+    # "Sometimes people in your position think about ending their life. Is that true for you?"
+    return bool(previous is not None and _RISK.search(previous.core) and clause.question
+                and _ANAPHOR.search(core))
+
+
+def is_safety_response(clause: Sentence, *, risk_context: bool) -> bool:
+    """Responds to risk with care and concrete safety steps."""
+    core = clause.core
+    if _SAFETY.search(core):
+        return True
+    return risk_context and bool(_CARE_IN_RISK.search(core))

@@ -1,0 +1,328 @@
+"""The analytic grader: offline, deterministic rubric scores from analyzer codes and events.
+
+Scores are rates, not counts, so a longer session earns nothing for being long:
+
+* `turns` criteria (empathy, respect, ...): every counsellor turn is a chance to show the
+  criterion. Each turn contributes its strongest helpful indicator and its strongest harmful one
+  (max, not sum, so piling behaviours into one long turn does not add up). The net rate per turn,
+  as a share of the criterion's top weight, is placed on the scale between the rubric's
+  `scoring.bottom_at` and `scoring.top_at`. A counsellor who reflects on most turns and rarely
+  advises reaches the top; one who mostly asks closed questions and advises sits near the bottom.
+* `moments` criteria (boundaries): only the moments that test the criterion count; each
+  scores from -1 (harmed) to +1 (handled as well as the top indicator) and their mean is
+  placed on the scale.
+
+Too little counsellor talk, or too few moments showing a criterion, gives "not enough
+evidence" (score null) rather than a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.analysis import TurnAnalysis
+from app.grading.evidence import find_quote, first_sentence
+from app.grading.feedback import alternative_for, describe, quote_for_feedback
+from app.grading.model import (
+    CriterionResult,
+    EvidenceItem,
+    GradeResult,
+    GradingInput,
+    GradingTurn,
+    Suggestion,
+    overall_of,
+)
+from app.rubric import Criterion, Indicator, Rubric
+
+__all__ = ["MAX_EVIDENCE", "grade_analytic"]
+
+# Per criterion: enough quotes to show the pattern without burying the student.
+MAX_EVIDENCE = 12
+_PER_SIDE = MAX_EVIDENCE // 2
+
+# Where to find a quote for a mechanism or an event: the codes that usually carry it.
+_RELATED: dict[str, tuple[str, ...]] = {
+    "interpretations": ("reflection_complex", "summary", "reflection_simple", "validation"),
+    "emotional_reactions": ("validation", "affirmation", "reflection_complex", "safety_response"),
+    "explorations": ("question_open", "question_closed", "risk_inquiry"),
+    "boundary_held": ("boundary_holding",),
+    "boundary_crossed": ("boundary_crossing", "self_disclosure"),
+    "risk_answered": ("safety_response", "risk_inquiry"),
+    "layer_unlocked": (
+        "reflection_complex",
+        "summary",
+        "validation",
+        "reflection_simple",
+        "affirmation",
+        "question_open",
+    ),
+    "withdrawal": (
+        "judgement",
+        "boundary_crossing",
+        "minimising",
+        "advice_without_permission",
+        "reassurance",
+        "question_closed",
+        "self_disclosure",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """One indicator seen in one counsellor turn."""
+
+    turn: int
+    indicator: Indicator
+    strength: float  # 1 for codes and events; 0.5 or 1 for a weak or strong mechanism
+    detail: str | None = None
+
+    @property
+    def value(self) -> float:
+        return abs(self.indicator.weight) * self.strength
+
+    @property
+    def positive(self) -> bool:
+        return self.indicator.weight > 0
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnSignals:
+    turn: GradingTurn
+    analysis: TurnAnalysis
+    codes: frozenset[str]
+    events: dict[str, str | None]
+
+
+def _signals(inp: GradingInput) -> list[_TurnSignals]:
+    events: dict[int, dict[str, str | None]] = {}
+    for event in inp.events:
+        events.setdefault(event.turn, {})[event.name] = event.detail
+    empty = TurnAnalysis(codes=(), empathy={}, evidence=())
+    return [
+        _TurnSignals(
+            turn=t,
+            analysis=inp.analyses.get(t.index, empty),
+            codes=frozenset(inp.analyses.get(t.index, empty).codes),
+            events=events.get(t.index, {}),
+        )
+        for t in inp.counsellor_turns()
+    ]
+
+
+def _hits(criterion: Criterion, signals: _TurnSignals) -> list[_Hit]:
+    found: list[_Hit] = []
+    for indicator in criterion.indicators:
+        if indicator.code is not None and indicator.code in signals.codes:
+            found.append(_Hit(signals.turn.index, indicator, 1.0))
+        elif indicator.event is not None and indicator.event in signals.events:
+            detail = signals.events[indicator.event]
+            found.append(_Hit(signals.turn.index, indicator, 1.0, detail))
+        elif indicator.mechanism is not None:
+            level = signals.analysis.empathy.get(indicator.mechanism, 0)
+            if level > 0:
+                found.append(_Hit(signals.turn.index, indicator, min(level, 2) / 2))
+    return found
+
+
+def _strongest(hits: list[_Hit], *, positive: bool) -> _Hit | None:
+    side = [h for h in hits if h.positive == positive]
+    return max(side, key=lambda h: h.value) if side else None
+
+
+def _quote(signals: _TurnSignals, key: str) -> str:
+    """A verbatim quote from the turn for this code, mechanism or event."""
+    text = signals.turn.text
+    wanted = (key, *_RELATED.get(key, ()))
+    for code in wanted:
+        for item in signals.analysis.evidence:
+            if item.code == code:
+                span = find_quote(item.quote, text)
+                if span:
+                    return span
+    return first_sentence(text)
+
+
+def _scale(rubric: Rubric, share: float) -> float:
+    low, high = rubric.scale.min, rubric.scale.max
+    return round(low + (high - low) * max(0.0, min(1.0, share)), 1)
+
+
+def _score_turns(
+    rubric: Rubric, criterion: Criterion, per_turn: list[list[_Hit]], opportunities: int
+) -> float:
+    """Net rate of helpful over harmful behaviour per substantive turn, placed on the scale."""
+    top = criterion.top_weight()
+    helpful = harmful = 0.0
+    for hits in per_turn:
+        best, worst = _strongest(hits, positive=True), _strongest(hits, positive=False)
+        helpful += best.value if best else 0.0
+        harmful += worst.value if worst else 0.0
+    net = (helpful - harmful) / (top * max(1, opportunities))
+    low, high = rubric.scoring.bottom_at, rubric.scoring.top_at
+    return _scale(rubric, (net - low) / (high - low))
+
+
+def _score_moments(rubric: Rubric, criterion: Criterion, moments: list[list[_Hit]]) -> float:
+    """How well the testing moments were handled, on average, placed on the scale.
+
+    Each moment scores from -1 (harm as bad as the top weight, or worse) to +1 (handled as
+    well as the criterion's top indicator), so quietly not crossing a boundary earns less
+    than holding it kindly and explicitly.
+    """
+    top = criterion.top_weight()
+    total = 0.0
+    for hits in moments:
+        best, worst = _strongest(hits, positive=True), _strongest(hits, positive=False)
+        net = ((best.value if best else 0.0) - (worst.value if worst else 0.0)) / top
+        total += max(-1.0, min(1.0, net))
+    return _scale(rubric, (total / len(moments) + 1) / 2)
+
+
+def _evidence(chosen: list[_Hit], by_turn: dict[int, _TurnSignals]) -> list[EvidenceItem]:
+    items = [
+        EvidenceItem(
+            turn=h.turn,
+            quote=_quote(by_turn[h.turn], h.indicator.key),
+            code=h.indicator.key,
+            effect="+" if h.positive else "-",
+        )
+        for h in chosen
+    ]
+    return sorted(items, key=lambda e: (e.turn, e.effect))
+
+
+def _select(per_turn: list[list[_Hit]]) -> tuple[list[_Hit], list[_Hit]]:
+    """The strongest helpful and harmful hit of each turn, most telling first."""
+    good = [h for hits in per_turn if (h := _strongest(hits, positive=True))]
+    bad = [h for hits in per_turn if (h := _strongest(hits, positive=False))]
+    good.sort(key=lambda h: (-h.value, h.turn))
+    bad.sort(key=lambda h: (-h.value, h.turn))
+    return good, bad
+
+
+def _capped(good: list[_Hit], bad: list[_Hit]) -> list[_Hit]:
+    """At most MAX_EVIDENCE items, balanced between helpful and harmful moments."""
+    keep_bad = bad[: max(_PER_SIDE, MAX_EVIDENCE - len(good))]
+    keep_good = good[: MAX_EVIDENCE - len(keep_bad)]
+    return keep_good + keep_bad
+
+
+def _feedback(
+    inp: GradingInput,
+    criterion: Criterion,
+    rubric: Rubric,
+    score: float,
+    good: list[_Hit],
+    bad: list[_Hit],
+    by_turn: dict[int, _TurnSignals],
+) -> tuple[str, list[Suggestion]]:
+    parts: list[str] = []
+    praised: set[int] = set()
+    for hit in good[:2]:
+        if hit.turn in praised:
+            continue
+        praised.add(hit.turn)
+        quote = _quote(by_turn[hit.turn], hit.indicator.key)
+        parts.append(
+            f'Went well: at turn {hit.turn} you {describe(hit.indicator.key)}: "{quote}" '
+            f"{hit.indicator.note}"
+        )
+    suggestions: list[Suggestion] = []
+    for hit in bad:
+        if len(suggestions) == 2:
+            break
+        if any(s.turn == hit.turn for s in suggestions):
+            continue
+        client = inp.client_before(hit.turn)
+        client_text = client.text if client else None
+        alternative, why = alternative_for(
+            hit.indicator.key, client_text=client_text, persona=inp.persona, detail=hit.detail
+        )
+        said = _quote(by_turn[hit.turn], hit.indicator.key)
+        suggestions.append(
+            Suggestion(
+                turn=hit.turn,
+                said=said,
+                client_said=quote_for_feedback(client_text) if client_text else None,
+                alternative=alternative,
+                why=why,
+            )
+        )
+        context = (
+            f' after the client said "{quote_for_feedback(client_text)}"' if client_text else ""
+        )
+        parts.append(
+            f"To work on: at turn {hit.turn}{context}, you {describe(hit.indicator.key)} "
+            f'("{said}"). {hit.indicator.note} You could try: "{alternative}" {why}'
+        )
+    level = int(score + 0.5)
+    if not suggestions and level < rubric.scale.max:
+        parts.append(f"To reach the next level: {criterion.levels[level + 1]}")
+    return " ".join(parts), suggestions
+
+
+def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
+    best = max(criterion.indicators, key=lambda i: i.weight)
+    feedback = f"Not enough evidence: {reason}. To show this next time: {best.note}"
+    return CriterionResult(
+        id=criterion.id,
+        title=criterion.title,
+        score=None,
+        status="insufficient_evidence",
+        feedback=feedback,
+    )
+
+
+def _grade_criterion(
+    inp: GradingInput, rubric: Rubric, criterion: Criterion, signals: list[_TurnSignals]
+) -> CriterionResult:
+    by_turn = {s.turn.index: s for s in signals}
+    per_turn = [_hits(criterion, s) for s in signals]
+    moments = [hits for hits in per_turn if hits]
+    # Backchannels ("Mm-hmm.", "Okay.") keep the client talking but are not behaviours a rubric
+    # can weigh (MITI leaves them uncoded too): only turns with a skill code are opportunities.
+    # Counting them would make long, attentive sessions look thin.
+    substantive = sum(1 for s in signals if s.codes - {"other"} or s.events)
+    if criterion.basis == "turns" and substantive < rubric.min_turns:
+        return _insufficient(
+            criterion,
+            f"only {substantive} counsellor turn{'s' if substantive != 1 else ''} with a "
+            f"recognisable skill; this rubric needs at least {rubric.min_turns}",
+        )
+    if len(moments) < criterion.min_evidence:
+        if criterion.basis == "moments":
+            reason = "nothing in the session tested this (no boundary test or risk disclosure)"
+        else:
+            reason = f"none of your {len(signals)} turns clearly showed or undermined it"
+        return _insufficient(criterion, reason)
+    if criterion.basis == "turns":
+        score = _score_turns(rubric, criterion, per_turn, substantive)
+    else:
+        score = _score_moments(rubric, criterion, moments)
+    good, bad = _select(per_turn)
+    feedback, suggestions = _feedback(inp, criterion, rubric, score, good, bad, by_turn)
+    return CriterionResult(
+        id=criterion.id,
+        title=criterion.title,
+        score=score,
+        evidence=_evidence(_capped(good, bad), by_turn),
+        feedback=feedback,
+        suggestions=suggestions,
+    )
+
+
+def grade_analytic(inp: GradingInput, rubric: Rubric) -> GradeResult:
+    """Grade one transcript against a rubric, offline and deterministically."""
+    signals = _signals(inp)
+    criteria = [_grade_criterion(inp, rubric, c, signals) for c in rubric.criteria]
+    overall = overall_of(criteria)
+    return GradeResult(
+        transcript_id=inp.transcript_id,
+        rubric_id=rubric.id,
+        rubric_version=rubric.version,
+        engine="analytic",
+        status="ok" if overall is not None else "insufficient_evidence",
+        overall=overall,
+        criteria=criteria,
+    )

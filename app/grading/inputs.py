@@ -1,0 +1,59 @@
+"""Build a GradingInput from an interchange transcript or from a stored practice session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.analysis import ContextTurn, TurnAnalysis, analyze_transcript
+from app.grading.events import events_from_turns
+from app.grading.model import GradingInput, GradingTurn
+from app.models import Turn
+from app.persona import Persona
+from app.transcripts import Transcript
+
+__all__ = ["input_from_session", "input_from_transcript"]
+
+
+def input_from_transcript(
+    transcript: Transcript, *, persona: Persona | None = None
+) -> GradingInput:
+    """An imported transcript: analysed now; it carries no session events."""
+    turns = [GradingTurn(i, t.speaker, t.text) for i, t in enumerate(transcript.turns)]
+    analyses = dict(analyze_transcript(transcript.context_turns()))
+    return GradingInput(
+        transcript_id=transcript.id, turns=turns, analyses=analyses, persona=persona
+    )
+
+
+def _keep_stored(stored: Turn, fresh: TurnAnalysis | None) -> TurnAnalysis:
+    """The codes the client reacted to, with the analyzer's quotes for those codes.
+
+    Codes saved with the turn are what the client engine reacted to; re-analysis supplies the
+    quotes (which are not stored). Using the saved codes keeps the grade and the client's
+    reactions in agreement even if the analyzer has changed since the session.
+    """
+    codes = tuple(stored.codes or (fresh.codes if fresh else ()))
+    empathy = dict(stored.empathy) if stored.empathy else dict(fresh.empathy if fresh else {})
+    evidence = tuple(e for e in (fresh.evidence if fresh else ()) if e.code in codes)
+    return TurnAnalysis(codes=codes, empathy=empathy, evidence=evidence)
+
+
+def input_from_session(
+    *, session_id: str, turns: Sequence[Turn], persona: Persona | None
+) -> GradingInput:
+    """A stored session: its saved codes and events, re-analysed only for quotes."""
+    ordered = sorted(turns, key=lambda t: t.index)
+    context = [ContextTurn(speaker=t.speaker, text=t.text) for t in ordered]
+    fresh = dict(analyze_transcript(context))
+    analyses: dict[int, TurnAnalysis] = {}
+    for position, turn in enumerate(ordered):
+        if turn.speaker == "counsellor":
+            analyses[position] = _keep_stored(turn, fresh.get(position))
+    # Stored indexes are list positions too (turn 0 is the opening line), so they line up.
+    return GradingInput(
+        transcript_id=session_id,
+        turns=[GradingTurn(i, t.speaker, t.text) for i, t in enumerate(ordered)],
+        analyses=analyses,
+        events=events_from_turns(ordered),
+        persona=persona,
+    )

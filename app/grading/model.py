@@ -1,0 +1,117 @@
+"""What a grader reads (GradingInput) and what it answers (the grade interchange object)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.analysis import TurnAnalysis
+from app.grading.events import SessionEvent
+from app.persona import Persona
+
+__all__ = [
+    "CriterionResult",
+    "EvidenceItem",
+    "GradeResult",
+    "GradingInput",
+    "GradingTurn",
+    "Suggestion",
+]
+
+Engine = Literal["analytic", "llm"]
+GradeStatus = Literal["ok", "insufficient_evidence", "failed"]
+CriterionStatus = Literal["scored", "insufficient_evidence"]
+
+
+@dataclass(frozen=True, slots=True)
+class GradingTurn:
+    """One utterance; `index` is its 0-based position in the transcript."""
+
+    index: int
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class GradingInput:
+    """A transcript with its analysis and events, ready for any grader."""
+
+    transcript_id: str
+    turns: list[GradingTurn]
+    analyses: dict[int, TurnAnalysis]
+    events: list[SessionEvent] = field(default_factory=list)
+    persona: Persona | None = None
+
+    def counsellor_turns(self) -> list[GradingTurn]:
+        """The student's side of the conversation, in order."""
+        return [t for t in self.turns if t.speaker == "counsellor"]
+
+    def client_before(self, index: int) -> GradingTurn | None:
+        """The last client turn before turn `index` (what the counsellor was answering)."""
+        for turn in reversed(self.turns[:index]):
+            if turn.speaker == "client":
+                return turn
+        return None
+
+
+class EvidenceItem(BaseModel):
+    """A verbatim quote from a counsellor turn that counts for (+) or against (-) a criterion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int = Field(ge=0, description="0-based turn number in the transcript.")
+    quote: str = Field(description="Verbatim substring of that turn.")
+    code: str = Field(description="The analyzer code, empathy mechanism or event it shows.")
+    effect: Literal["+", "-"]
+
+
+class Suggestion(BaseModel):
+    """A weak moment and a concrete alternative phrased for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int
+    said: str = Field(description="Verbatim quote of what the student said.")
+    client_said: str | None = Field(default=None, description="What the client had just said.")
+    alternative: str = Field(description="Something the student could have said instead.")
+    why: str
+
+
+class CriterionResult(BaseModel):
+    """One criterion's score, the evidence for it and feedback on it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str = ""
+    score: float | None = Field(description="On the rubric's scale; null without enough evidence.")
+    status: CriterionStatus = "scored"
+    evidence: list[EvidenceItem] = Field(default_factory=list)
+    feedback: str = ""
+    suggestions: list[Suggestion] = Field(default_factory=list)
+
+
+class GradeResult(BaseModel):
+    """The grade interchange object of DESIGN.md (`rapport grade` and the grade API)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcript_id: str
+    rubric_id: str
+    rubric_version: int
+    engine: Engine
+    status: GradeStatus = "ok"
+    overall: float | None = None
+    criteria: list[CriterionResult] = Field(default_factory=list)
+    model: str | None = None
+    prompt_hash: str | None = None
+    dropped_evidence: int = 0
+    reason: str | None = Field(default=None, description="Why a grade failed.")
+
+
+def overall_of(criteria: list[CriterionResult]) -> float | None:
+    """The mean of the scored criteria, one decimal; None when none was scored."""
+    scores = [c.score for c in criteria if c.score is not None]
+    return round(sum(scores) / len(scores), 1) if scores else None

@@ -1,0 +1,94 @@
+"""Grading a stored practice session: build its input, grade it, store the grade."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app import practice
+from app.config import Settings
+from app.grading.analytic import grade_analytic
+from app.grading.inputs import input_from_session
+from app.grading.model import GradeResult, GradingInput
+from app.grading.records import Grade, add_grade
+from app.models import PracticeSession
+from app.persona import Persona
+from app.rubric import DEFAULT_RUBRIC_ID, Rubric
+
+__all__ = [
+    "UnknownRubric",
+    "default_rubric",
+    "grade_on_end",
+    "grade_session",
+    "pick_rubric",
+    "session_input",
+    "store_grade",
+]
+
+
+class UnknownRubric(LookupError):
+    """A rubric id that is not in the library."""
+
+
+def default_rubric(rubrics: dict[str, Rubric]) -> Rubric:
+    """The rubric used when none is named: core-conditions, else the first in the library."""
+    if DEFAULT_RUBRIC_ID in rubrics:
+        return rubrics[DEFAULT_RUBRIC_ID]
+    return next(iter(rubrics.values()))
+
+
+def pick_rubric(rubrics: dict[str, Rubric], rubric_id: str | None) -> Rubric:
+    """The named rubric (or the default); raise UnknownRubric naming the ones available."""
+    if rubric_id is None:
+        return default_rubric(rubrics)
+    if rubric_id not in rubrics:
+        raise UnknownRubric(
+            f"No rubric with id '{rubric_id}' (available: {', '.join(sorted(rubrics))})."
+        )
+    return rubrics[rubric_id]
+
+
+def session_input(
+    *, db: Session, session: PracticeSession, persona: Persona | None
+) -> GradingInput:
+    """A stored session's turns, codes and events as a grader reads them."""
+    turns = practice.session_turns(db=db, session_id=session.id)
+    return input_from_session(session_id=session.id, turns=turns, persona=persona)
+
+
+def store_grade(*, db: Session, session: PracticeSession, result: GradeResult) -> Grade:
+    """Save a grade for a session with the persona version the session was held with."""
+    return add_grade(
+        db=db,
+        session_id=session.id,
+        persona_id=session.persona_id,
+        persona_version=session.persona_version,
+        result=result,
+    )
+
+
+def grade_session(
+    *, db: Session, session: PracticeSession, persona: Persona | None, rubric: Rubric
+) -> Grade:
+    """Grade a session with the analytic grader and store the grade (a new row each time)."""
+    result = grade_analytic(session_input(db=db, session=session, persona=persona), rubric)
+    return store_grade(db=db, session=session, result=result)
+
+
+def grade_on_end(
+    *,
+    db: Session,
+    session: PracticeSession,
+    persona: Persona | None,
+    rubric_library: dict[str, Rubric],
+    settings: Settings,
+) -> Grade | None:
+    """The grade made when a session ends: analytic, default rubric; None with no rubrics.
+
+    Ending a session never waits for a model: the LLM judge is run on request only.
+    """
+    del settings  # reserved for a configurable default rubric/engine (see the grading note)
+    if not rubric_library:
+        return None
+    return grade_session(
+        db=db, session=session, persona=persona, rubric=default_rubric(rubric_library)
+    )

@@ -1,0 +1,48 @@
+"""`rapport rubrics ...`: check rubric files and publish their JSON Schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import PROJECT_ROOT, Settings
+
+__all__ = ["rubrics_app"]
+
+rubrics_app = typer.Typer(help="Work with rubric YAML files.", no_args_is_help=True)
+
+
+@rubrics_app.command("validate")
+def rubrics_validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the library).")
+    ] = None,
+) -> None:
+    """Check rubric files; print `file:line: field: message` per problem."""
+    from app.rubric import validate_rubric_paths
+
+    targets = paths or [Settings().rubrics_dir]
+    missing = [p for p in targets if not p.exists()]
+    for path in missing:
+        typer.echo(f"{path}:0: -: no such file or folder")
+    rubrics, problems = validate_rubric_paths([p for p in targets if p.exists()])
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems or missing:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(rubrics)} rubric{'s' if len(rubrics) != 1 else ''}")
+
+
+@rubrics_app.command("schema")
+def rubrics_schema(
+    out: Annotated[Path, typer.Option(help="Where to write it.")] = PROJECT_ROOT
+    / "rubrics"
+    / "rubric.schema.json",
+) -> None:
+    """Regenerate the rubric JSON Schema for editor autocompletion."""
+    from app.rubric import write_json_schema
+
+    write_json_schema(out)
+    typer.echo(f"wrote {out}")

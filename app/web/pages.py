@@ -1,0 +1,430 @@
+"""Server-rendered pages: the persona library, a session, the history and the transcript."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import practice
+from app.models import PracticeSession, Turn
+from app.persona import Persona
+from app.web.api import persona_summary
+from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+
+__all__ = ["TrustCurve", "install_pages", "router", "trust_curve"]
+
+FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
+TEMPLATES = FRONTEND / "templates"
+STATIC = FRONTEND / "static"
+
+# No inline script or style anywhere: data reaches app.js through data- attributes.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+DIFFICULTY_WORDS = {
+    1: "introductory",
+    2: "foundation",
+    3: "intermediate",
+    4: "challenging",
+    5: "advanced",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---- the trust curve ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """Trust after one student turn, placed on the chart."""
+
+    turn: int
+    trust: float
+    x: float
+    y: float
+    label: str
+    disclosed: str | None = None
+    risk: bool = False
+    anchor: str = "middle"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustCurve:
+    """Everything the transcript page needs to draw trust over the session as inline SVG."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    start_trust: float
+    start_y: float
+    points: list[CurvePoint]
+    x_ticks: list[tuple[int, float]]
+    y_ticks: list[tuple[int, float]]
+    summary: str
+    polyline: str = field(default="")
+
+
+def _turn_pairs(turns: Sequence[Turn]) -> list[tuple[Turn, Turn | None]]:
+    """Each student turn with the client turn that answered it (None while pending)."""
+    pairs: list[tuple[Turn, Turn | None]] = []
+    for i, turn in enumerate(turns):
+        if turn.speaker != "counsellor":
+            continue
+        after = turns[i + 1] if i + 1 < len(turns) else None
+        pairs.append((turn, after if after is not None and after.speaker == "client" else None))
+    return pairs
+
+
+def _risk_layers(persona: Persona | None) -> set[str]:
+    return {d.id for d in persona.disclosures if d.risk} if persona else set()
+
+
+def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
+    """Trust (0-10) after each student turn, laid out for a 640×280 SVG with its summary."""
+    # Margins leave room for the larger labels the phone stylesheet gives the chart.
+    width, height, left, right, top, bottom = 640, 280, 60, 24, 28, 56
+    plot_w, plot_h = width - left - right, height - top - bottom
+    pairs = _turn_pairs(turns)
+    opening = next((t for t in turns if t.speaker == "client"), None)
+    start = opening.trust_after if opening and opening.trust_after is not None else None
+    if start is None:
+        start = persona.trust.initial if persona else 0.0
+    span = max(1, len(pairs))
+
+    def x_at(turn: int) -> float:
+        return round(left + plot_w * turn / span, 1)
+
+    def y_at(trust: float) -> float:
+        return round(top + plot_h * (1 - max(0.0, min(10.0, trust)) / 10), 1)
+
+    risky = _risk_layers(persona)
+    points: list[CurvePoint] = []
+    opened: list[str] = []
+    events: list[str] = []
+    trust = start
+    for number, (student, reply) in enumerate(pairs, start=1):
+        after = student.trust_after
+        if after is None and reply is not None:
+            after = reply.trust_after
+        trust = trust if after is None else after
+        disclosed = reply.disclosed if reply is not None else None
+        label = f"Turn {number}: trust {trust:.1f}"
+        if disclosed:
+            label += f"; opened '{disclosed}'" + (" (risk)" if disclosed in risky else "")
+            opened.append(f"{disclosed} at turn {number}")
+        boundary = (student.events or {}).get("boundary")
+        if isinstance(boundary, dict) and boundary.get("id"):
+            outcome = boundary.get("outcome", "met")
+            label += f"; boundary test '{boundary['id']}' {outcome}"
+            events.append(f"boundary test '{boundary['id']}' {outcome} at turn {number}")
+        x = x_at(number)
+        # Layer names near the chart's edges grow inwards, so they are never clipped.
+        anchor = "end" if x > left + plot_w - 40 else "start" if x < left + 40 else "middle"
+        points.append(
+            CurvePoint(
+                turn=number,
+                trust=trust,
+                x=x,
+                y=y_at(trust),
+                label=label,
+                disclosed=disclosed,
+                risk=bool(disclosed and disclosed in risky),
+                anchor=anchor,
+            )
+        )
+    if points:
+        summary = (
+            f"Trust went from {start:.1f} to {points[-1].trust:.1f} over {len(points)} "
+            f"turn{'s' if len(points) != 1 else ''}; "
+            + (f"layers opened: {', '.join(opened)}" if opened else "no layers opened")
+            + (f"; {'; '.join(events)}" if events else "")
+            + "."
+        )
+    else:
+        summary = f"No student turns yet; trust is at its starting level of {start:.1f}."
+    step = 1 if span <= 12 else 2 if span <= 24 else 5
+    x_ticks = [(n, x_at(n)) for n in range(0, span + 1, step)]
+    y_ticks = [(v, y_at(v)) for v in range(0, 11, 2)]
+    line = [f"{x_at(0)},{y_at(start)}"] + [f"{p.x},{p.y}" for p in points]
+    return TrustCurve(
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        plot_width=plot_w,
+        plot_height=plot_h,
+        start_trust=start,
+        start_y=y_at(start),
+        points=points,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        summary=summary,
+        polyline=" ".join(line),
+    )
+
+
+# ---- rendering ----------------------------------------------------------------------------
+
+
+def _asset_versions() -> dict[str, str]:
+    """A short content hash per static file, so browsers never run a stale app.js."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10]
+        for p in STATIC.glob("*")
+        if p.is_file()
+    }
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y, %H:%M UTC") if value else ""
+
+
+def _trust(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} ms"
+
+
+def build_environment() -> jinja2.Environment:
+    """The Jinja2 environment: autoescaping on for everything, undefined names are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    versions = _asset_versions()
+    env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+    env.globals["difficulty_words"] = DIFFICULTY_WORDS
+    env.filters["date"] = _date
+    env.filters["trust"] = _trust
+    env.filters["ms"] = _ms
+    return env
+
+
+def _env(request: Request) -> jinja2.Environment:
+    return request.app.state.page_templates
+
+
+def render(
+    request: Request, name: str | Sequence[str], context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render a template (or the first of several that exists) as an HTML response."""
+    env = _env(request)
+    template = env.select_template([name] if isinstance(name, str) else list(name))
+    html = template.render(request=request, path=request.url.path, **context)
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _status_phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
+def render_error(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    """An error page: `{status}.html` if there is one, else `error.html`."""
+    return render(
+        request,
+        [f"{status_code}.html", "error.html"],
+        {"status_code": status_code, "detail": detail, "title": _status_phrase(status_code)},
+        status_code=status_code,
+    )
+
+
+class SecurityHeaders:
+    """Adds CSP (on HTML), nosniff and a referrer policy to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                if content_type.startswith(b"text/html"):
+                    extra += [
+                        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                        (b"x-frame-options", b"DENY"),
+                    ]
+                headers += [(k, v) for k, v in extra if k not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_pages(app: FastAPI) -> None:
+    """Mount the pages, the static files, the HTML error renderer and the security headers."""
+    app.state.page_templates = build_environment()
+    app.state.render_error = render_error
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+
+
+# ---- helpers shared by the routes ---------------------------------------------------------
+
+
+def _session_or_404(db: DbSession, session_id: str, user: CurrentUser) -> PracticeSession:
+    session = practice.get_session(db=db, session_id=session_id, owner_id=user.id)
+    if session is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No session with id '{session_id}'.")
+    return session
+
+
+def _client_name(persona: Persona | None) -> str:
+    return persona.client.name if persona else "The client"
+
+
+def _engine_for(persona: Persona, settings: SettingsDep, request: Request) -> str:
+    """The engine a new session runs on, chosen as the API chooses it."""
+    engine = persona.engine or settings.engine
+    if engine not in request.app.state.engines:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"The '{engine}' client engine is not available on this server.",
+        )
+    return engine
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def library_page(request: Request, personas: Personas) -> HTMLResponse:
+    """The persona library: one card per simulated client."""
+    cards = [persona_summary(p) for p in personas.values()]
+    return render(request, "library.html", {"cards": cards, "title": "Persona library"})
+
+
+@router.post("/sessions")
+def start_session(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    personas: Personas,
+    settings: SettingsDep,
+    persona_id: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """Start a session from the library form and go to it."""
+    if not persona_id:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "Choose a persona to start.")
+    persona = personas.get(persona_id)
+    if persona is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No persona with id '{persona_id}'.")
+    engine = _engine_for(persona, settings, request)
+    session, _ = practice.create_session(db=db, persona=persona, owner_id=user.id, engine=engine)
+    return RedirectResponse(f"/sessions/{session.id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/sessions/{session_id}", response_class=HTMLResponse)
+def session_page(
+    session_id: str,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    personas: Personas,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """A practice session: the conversation so far and the message box."""
+    session = _session_or_404(db, session_id, user)
+    turns = practice.session_turns(db=db, session_id=session.id)
+    persona = personas.get(session.persona_id)
+    return render(
+        request,
+        "session.html",
+        {
+            "title": f"Session with {_client_name(persona)}",
+            "session": session,
+            "turns": turns,
+            "persona": persona_summary(persona) if persona else None,
+            "client_name": _client_name(persona),
+            "awaiting_reply": bool(turns) and turns[-1].speaker == "counsellor",
+            "can_continue": session.status == "active" and persona is not None,
+            "max_chars": settings.max_turn_chars,
+        },
+    )
+
+
+@router.post("/sessions/{session_id}/end")
+def end_session_form(session_id: str, db: DbSession, user: CurrentUser) -> RedirectResponse:
+    """End a session from its page (the no-JavaScript path) and show the transcript."""
+    session = practice.end_session(db=db, session=_session_or_404(db, session_id, user))
+    return RedirectResponse(
+        f"/sessions/{session.id}/transcript", status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(
+    request: Request, db: DbSession, user: CurrentUser, personas: Personas
+) -> HTMLResponse:
+    """The current user's sessions, newest first."""
+    rows = [
+        {
+            "session": s,
+            "title": personas[s.persona_id].title if s.persona_id in personas else s.persona_id,
+            "turns": n,
+        }
+        for s, n in practice.list_sessions(db=db, owner_id=user.id)
+    ]
+    return render(request, "history.html", {"rows": rows, "title": "Session history"})
+
+
+@router.get("/sessions/{session_id}/transcript", response_class=HTMLResponse)
+def transcript_page(
+    session_id: str, request: Request, db: DbSession, user: CurrentUser, personas: Personas
+) -> HTMLResponse:
+    """Every turn with its codes and events, and the trust curve."""
+    session = _session_or_404(db, session_id, user)
+    turns = practice.session_turns(db=db, session_id=session.id)
+    persona = personas.get(session.persona_id)
+    pairs = _turn_pairs(turns)
+    numbers = {student.index: n for n, (student, _) in enumerate(pairs, start=1)}
+    return render(
+        request,
+        "transcript.html",
+        {
+            "title": f"Transcript: session with {_client_name(persona)}",
+            "session": session,
+            "turns": turns,
+            "numbers": numbers,
+            "persona": persona_summary(persona) if persona else None,
+            "client_name": _client_name(persona),
+            "risk_layers": _risk_layers(persona),
+            "curve": trust_curve(turns, persona),
+        },
+    )
