@@ -117,3 +117,15 @@ def analyze(
     except TranscriptError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+@app.command()
+def grade(
+    file: Annotated[str, typer.Argument(help="Transcript .json/.jsonl file, or - for stdin.")],
+    rubric: Annotated[str | None, typer.Option(help="Rubric id (default core-conditions).")] = None,
+    engine: Annotated[str, typer.Option(help="analytic (offline) or llm.")] = "analytic",
+) -> None:
+    """Grade each transcript against a rubric; print one JSON grade line per transcript."""
+    from app.grading.cli import grade_command
+
+    grade_command(file, rubric, engine)

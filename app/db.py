@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
@@ -31,10 +31,14 @@ def build_engine(settings: Settings) -> Engine:
             )
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            # No pool: a SQLite connection is a file handle, cheap to open, and a pool cap only
+            # adds a queue in front of SQLite's own single-writer lock.
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool
+            )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
             # WAL lets readers carry on while a turn commits; foreign keys are off by default.
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")

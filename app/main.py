@@ -14,6 +14,7 @@ from app.db import build_engine, migrate
 from app.persona import load_library
 from app.practice import get_or_create_local_user
 from app.web import api
+from app.web.deps import Database
 from app.web.errors import install_error_handlers
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with Session(engine) as db:
             app.state.local_user = get_or_create_local_user(db=db)
         app.state.db_engine = engine
+        app.state.database = Database(engine)
         app.state.engines = _engines(settings)
         yield
         engine.dispose()

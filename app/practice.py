@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -22,6 +22,7 @@ __all__ = [
     "PendingReply",
     "add_client_turn",
     "add_student_turn",
+    "choose_engine",
     "create_session",
     "end_session",
     "get_or_create_local_user",
@@ -47,6 +48,20 @@ class PendingReply:
     request: ReplyRequest
     state: ClientState
     existing_reply: Turn | None = None
+
+
+def choose_engine(
+    *, requested: str | None, persona: Persona, default: str, available: Collection[str]
+) -> str | None:
+    """The engine for a new session: the one asked for, the persona's, or the default.
+
+    None when an explicitly requested engine is not available here.
+    """
+    if requested:
+        return requested if requested in available else None
+    if persona.engine and persona.engine in available:
+        return persona.engine
+    return default if default in available else "scripted"
 
 
 def get_or_create_local_user(*, db: Session) -> User:
@@ -220,9 +235,7 @@ def _pending(
     request, state, _ = _request_for(
         persona=persona, session=session, earlier=turns[:at], student=turns[at]
     )
-    return PendingReply(
-        student_turn=turns[at], request=request, state=state, existing_reply=reply
-    )
+    return PendingReply(student_turn=turns[at], request=request, state=state, existing_reply=reply)
 
 
 def _student_events(plan: ReplyPlan) -> dict:
@@ -235,9 +248,7 @@ def _student_events(plan: ReplyPlan) -> dict:
     return events
 
 
-def add_client_turn(
-    *, db: Session, pending: PendingReply, text: str, meta: dict
-) -> Turn:
+def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict) -> Turn:
     """Commit the client's completed reply to a student turn."""
     plan = pending.request.plan
     events: dict = {"reaction": plan.reaction, "withdrawn": plan.withdrawn}

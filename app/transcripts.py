@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.analysis import ContextTurn
 
-__all__ = ["Transcript", "TranscriptError", "TranscriptTurn", "parse_transcript", "read_transcripts"]
+__all__ = [
+    "Transcript",
+    "TranscriptError",
+    "TranscriptTurn",
+    "parse_transcript",
+    "read_transcripts",
+]
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 

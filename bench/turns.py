@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -153,8 +152,11 @@ def main() -> int:
             server.stop()
             echo_server.stop()
 
-    print(f"{args.students} concurrent students x {args.turns} turns, one worker each, SQLite"
-          if not args.database_url else f"{args.students} students x {args.turns} turns")
+    print(
+        f"{args.students} concurrent students x {args.turns} turns, one worker each, SQLite"
+        if not args.database_url
+        else f"{args.students} students x {args.turns} turns"
+    )
     report("rapport", rapport)
     report("echo", echo)
     ratio = rapport.rate / echo.rate if echo.rate else float("nan")

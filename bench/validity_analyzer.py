@@ -35,23 +35,28 @@ _GROUPS: dict[str, frozenset[str]] = {
 }
 
 
+# When a turn does several things, the most directive move is its main behaviour:
+# giving information or advice > asking > reflecting > anything else.
+PRECEDENCE = ("therapist_input", "question", "reflection")
+
+
 def main_behaviour(analysis: TurnAnalysis) -> str:
     """Map an analysis to one AnnoMI main behaviour.
 
-    Precedence: the behaviour of the *last* coded clause of the turn wins, because a
-    counsellor's turn usually ends on the move that hands the floor back (a reflection that
-    ends in a question is coded by what the client is left to answer). A permission request
-    ("Would it be OK if I shared...?") is a question by form. Turns with no reflection,
-    question or input code are "other" (greetings, affirmations, backchannels).
+    Codes are grouped (reflection: simple/complex reflection and summary; question: open,
+    closed and risk inquiry; therapist_input: information and advice with or without
+    permission). A permission request ("Would it be OK if I shared...?") counts as a question
+    by form. When several groups occur, PRECEDENCE decides (input > question > reflection),
+    the way MI coders give the utterance to the move that steers the conversation most.
+    Turns with none of them (greetings, affirmations, backchannels) are "other".
     """
-    last = None
+    found: set[str] = set()
     for item in analysis.evidence:
         for behaviour, codes in _GROUPS.items():
             if item.code in codes:
-                last = behaviour
-                if item.code == "advice_with_permission" and item.quote.rstrip().endswith("?"):
-                    last = "question"
-    return last or "other"
+                question = item.code == "advice_with_permission" and item.quote.endswith("?")
+                found.add("question" if question else behaviour)
+    return next((b for b in PRECEDENCE if b in found), "other")
 
 
 def cohen_kappa(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
@@ -127,10 +132,10 @@ def annomi(path: Path, *, errors: int) -> None:
     print(f"  accuracy: {sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold):.3f}")
     width = max(len(b) for b in BEHAVIOURS) + 2
     print("  confusion (rows: experts, columns: analyzer)")
-    print("  " + " " * width + "".join(f"{b[:10]:>12}" for b in BEHAVIOURS))
+    print("  " + " " * width + "".join(f"{b:>17}" for b in BEHAVIOURS))
     pairs = Counter(zip(gold, pred, strict=True))
     for g in BEHAVIOURS:
-        print("  " + f"{g:<{width}}" + "".join(f"{pairs[(g, p)]:>12}" for p in BEHAVIOURS))
+        print("  " + f"{g:<{width}}" + "".join(f"{pairs[(g, p)]:>17}" for p in BEHAVIOURS))
     for g, p, codes, text in mistakes[:errors]:
         print(f"    expert={g} analyzer={p} [{codes}] {text[:160]!r}")
 

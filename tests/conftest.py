@@ -15,7 +15,7 @@ from tests.support import ServerProcess, database_url
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh database for this test (SQLite file, or a PostgreSQL schema under CI's second run)."""
+    """A fresh database for this test: a SQLite file, or a PostgreSQL schema."""
     with database_url(tmp_path) as url:
         yield url
 

@@ -31,7 +31,7 @@ CROSS_BOUNDARY = {
     "self_disclosure": (
         "Yes, I have, actually. I went through exactly the same thing myself a few years ago."
     ),
-    "confidentiality": "Of course. I promise I won't tell anyone, whatever you say stays between us.",
+    "confidentiality": "Of course. I promise I won't tell anyone, it all stays between us.",
 }
 CROSS_ANY = "Sure, why not! I'd love to, let's do that."
 SAFETY = (

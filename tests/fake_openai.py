@@ -28,10 +28,11 @@ __all__ = [
     "free_port",
     "malformed",
     "no_finish",
+    "odd_chunk",
     "reply",
 ]
 
-Kind = Literal["reply", "status", "cut", "malformed", "no_finish"]
+Kind = Literal["reply", "status", "cut", "malformed", "odd", "no_finish"]
 _TOKEN = re.compile(r"\s*\S+")
 
 
@@ -46,11 +47,12 @@ class Script:
     delay: float = 0.0
     usage: bool = True
     retry_after_ms: int | None = None
+    finish: str = "stop"
 
 
-def reply(text: str, *, delay: float = 0.0, usage: bool = True) -> Script:
+def reply(text: str, *, delay: float = 0.0, usage: bool = True, finish: str = "stop") -> Script:
     """A normal reply (streamed word by word when the request streams)."""
-    return Script(text=text, delay=delay, usage=usage)
+    return Script(text=text, delay=delay, usage=usage, finish=finish)
 
 
 def failure(status: int, message: str = "", *, retry_after_ms: int | None = 5) -> Script:
@@ -71,6 +73,11 @@ def cut(text: str) -> Script:
 def malformed(text: str) -> Script:
     """Stream the first half of `text`, then a chunk that is not JSON."""
     return Script(kind="malformed", text=text)
+
+
+def odd_chunk(text: str) -> Script:
+    """Stream the first half of `text`, then valid JSON that is not a chat chunk."""
+    return Script(kind="odd", text=text)
 
 
 def no_finish(text: str) -> Script:
@@ -265,7 +272,7 @@ class FakeOpenAI:
                     "object": "chat.completion",
                     "created": int(time.time()),
                     "model": self.model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "choices": [{"index": 0, "message": message, "finish_reason": script.finish}],
                     "usage": usage if script.usage else None,
                 },
             )
@@ -277,7 +284,7 @@ class FakeOpenAI:
         await writer.drain()
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
-        half = len(tokens) // 2 if script.kind in ("cut", "malformed") else len(tokens)
+        half = len(tokens) // 2 if script.kind in ("cut", "malformed", "odd") else len(tokens)
         for i, token in enumerate(tokens[:half]):
             if i and self.token_interval:
                 await asyncio.sleep(self.token_interval)
@@ -287,10 +294,12 @@ class FakeOpenAI:
             return False
         if script.kind == "malformed":
             await _send(writer, b'data: {"choices": [{"delta": {"content": "oops\n\n')
+        if script.kind == "odd":
+            await _send(writer, b'data: {"unexpected": true}\n\n')
         if script.kind == "no_finish":
             await _send(writer, b"")
             return True
-        await _event(writer, self._chunk({}, "stop"))
+        await _event(writer, self._chunk({}, script.finish))
         include_usage = (body.get("stream_options") or {}).get("include_usage")
         if include_usage and script.usage:
             await _event(writer, {**self._chunk({}, None), "choices": [], "usage": usage})

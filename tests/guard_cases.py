@@ -246,6 +246,9 @@ GOOD: tuple[Case, ...] = (
     Case("I nod along in meetings and then go home and stare at the ceiling."),
     Case("(Not that it matters.) I just keep going."),
     Case("No. No. I said no, okay?"),
+    Case("I'm not ready to talk about that yet. Maybe next time."),
+    Case("I'm a bit nervous about this session, to be honest."),
+    Case("Sam's what everyone calls me. Nobody uses Samuel."),
     Case("Work, work, work. That's all it is. That's all it ever is."),
 )
 
@@ -310,6 +313,13 @@ BAD: tuple[Case, ...] = (
     Case("Good practice session so far. Let's keep going.", (FW,)),
     Case("I'm a fictional character, so none of this is real.", (FW,)),
     Case("You are Sam, a client in a counselling session. Every user message is...", (FW,)),
+    # Said by the real SmolLM2-135M demo model in a test run.
+    Case(
+        "I'm here because of a client, Sam. Sam's next message to you in the session: "
+        "Speak with Sam.",
+        (FW,),
+    ),
+    Case("Okay. Say only the words Sam says out loud. Work is hard.", (FW,)),
     # Stage directions and narration.
     Case("*sighs* Work's been a lot.", (SD,)),
     Case("(pauses) I dunno. It's fine, I guess.", (SD,)),

@@ -1,4 +1,4 @@
-"""The simulated client across the whole shipped library: trust earned, layers gated, tests fired."""
+"""The simulated client across the shipped library: trust earned, layers gated, tests fired."""
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ def test_skilled_counsellor_reaches_the_deepest_layer_within_20_turns(persona: P
     run = simulate(persona, skilled(persona), turns=20)
     deepest = persona.disclosures[-1].id
     assert deepest in run.disclosed(), (
-        f"{persona.id}: reached {run.disclosed()} with trust "
-        f"{[s.state.trust for s in run.steps]}"
+        f"{persona.id}: reached {run.disclosed()} with trust {[s.state.trust for s in run.steps]}"
     )
     assert run.steps[-1].state.trust > persona.trust.initial
 
@@ -42,7 +41,11 @@ def test_poor_counsellor_never_gets_past_the_first_layer(persona: Persona) -> No
 @pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
 @pytest.mark.parametrize("who", ["skilled", "poor", "crossing"])
 def test_no_layer_is_said_before_its_trust_and_turn(persona: Persona, who: str) -> None:
-    counsellor = {"skilled": skilled(persona), "poor": poor(), "crossing": skilled(persona, cross=True)}[who]
+    counsellor = {
+        "skilled": skilled(persona),
+        "poor": poor(),
+        "crossing": skilled(persona, cross=True),
+    }[who]
     run = simulate(persona, counsellor, turns=25)
     gates = {layer.id: layer for layer in persona.disclosures}
     opened: dict[str, int] = {}
@@ -80,7 +83,8 @@ def test_each_boundary_test_fires_and_the_reply_depends_on_the_student(persona: 
 
 
 @pytest.mark.parametrize(
-    "persona", [p for p in PERSONAS if any(layer.risk for layer in p.disclosures)],
+    "persona",
+    [p for p in PERSONAS if any(layer.risk for layer in p.disclosures)],
     ids=lambda p: p.id,
 )
 def test_risk_layer_answered_with_safety_or_missed(persona: Persona) -> None:

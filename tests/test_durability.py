@@ -77,7 +77,9 @@ def test_kill_9_mid_reply_keeps_the_student_turn(server_env: dict[str, str]) -> 
             stored = http.get(f"/api/sessions/{sid}").json()
             assert stored["turns"][-1]["text"] == text
             assert stored["awaiting_reply"] is True
-            retried = http.post(f"/api/sessions/{sid}/turns", json={"text": text, "client_message_id": "k-1"})
+            retried = http.post(
+                f"/api/sessions/{sid}/turns", json={"text": text, "client_message_id": "k-1"}
+            )
             assert retried.status_code == 200
             final = http.get(f"/api/sessions/{sid}").json()
             assert [t["speaker"] for t in final["turns"]] == ["client", "counsellor", "client"]

@@ -8,13 +8,15 @@ import pytest
 
 from app.client.guard import GuardEvent, check_reply, clean_reply, correction_for
 from app.client.state import ClientState, ReplyPlan
-from app.persona import Persona
+from app.config import PROJECT_ROOT
+from app.persona import Persona, load_library
 from tests.guard_cases import BAD, CASES, GOOD, PERSONA_DATA, Case
 
 PRECISION_FLOOR = 0.9
 RECALL_FLOOR = 0.85
 
 PERSONA = Persona.model_validate(PERSONA_DATA)
+PERSONAS_DIR = PROJECT_ROOT / "personas"
 
 
 def _context(case: Case) -> tuple[ClientState, ReplyPlan]:
@@ -158,3 +160,59 @@ def test_guard_is_fast() -> None:
         check_reply(case.text, persona=PERSONA, state=state, plan=plan)
     per_reply_ms = (time.perf_counter() - started) * 1000 / len(CASES)
     assert per_reply_ms < 2.0, per_reply_ms
+
+
+def _shipped() -> list[Persona]:
+    return list(load_library(PERSONAS_DIR).values())
+
+
+def _everyday_lines(persona: Persona) -> list[str]:
+    reactions = persona.reactions
+    lines = [persona.style.opening_line]
+    for kind in type(reactions).model_fields:
+        lines.extend(getattr(reactions, kind))
+    for test in persona.boundary_tests:
+        lines.extend((test.says, test.if_held, test.if_crossed))
+    return lines
+
+
+def test_shipped_personas_own_lines_pass_the_guard() -> None:
+    """Every line a trainer wrote is in role: a guard event on one is a false alarm."""
+    checked = alarms = 0
+    for persona in _shipped():
+        ids = [layer.id for layer in persona.disclosures]
+        for depth, layer in enumerate(persona.disclosures):
+            state = ClientState(trust=layer.min_trust, turn=30, unlocked=ids[: depth + 1])
+            plan = ReplyPlan(turn=30, reaction="heard", trust_before=1.0, trust_after=1.0)
+            said = [
+                line
+                for open_layer in persona.disclosures[: depth + 1]
+                for line in (open_layer.says, *open_layer.more)
+            ]
+            for line in said + _everyday_lines(persona):
+                checked += 1
+                events = check_reply(line, persona=persona, state=state, plan=plan)
+                if events:
+                    alarms += 1
+                    print(f"  false alarm [{persona.id}]: {line!r} <- {events[0].detail}")
+    print(f"\nshipped persona lines checked: {checked}, false alarms: {alarms}")
+    assert checked > 500
+    assert alarms / checked <= 0.01
+
+
+def test_locked_lines_said_early_are_caught() -> None:
+    """A model never sees a locked layer, so a leak is a coincidence; verbatim ones are caught."""
+    total = caught = 0
+    for persona in _shipped():
+        ids = [layer.id for layer in persona.disclosures]
+        for depth in range(len(ids) - 1):
+            state = ClientState(trust=0.0, turn=30, unlocked=ids[: depth + 1])
+            plan = ReplyPlan(turn=30, reaction="heard", trust_before=0.0, trust_after=0.0)
+            for layer in persona.disclosures[depth + 1 :]:
+                for line in (layer.says, *layer.more):
+                    total += 1
+                    events = check_reply(line, persona=persona, state=state, plan=plan)
+                    caught += any(e.kind == "locked_leak" for e in events)
+    rate = caught / total
+    print(f"\nlocked lines said verbatim too early: {caught}/{total} caught ({rate:.2f})")
+    assert total > 100 and rate >= 0.85

@@ -26,6 +26,7 @@ from tests.fake_openai import (
     free_port,
     malformed,
     no_finish,
+    odd_chunk,
     reply,
 )
 from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts
@@ -213,6 +214,7 @@ FAILURES = [
     pytest.param(failure(503), True, "internal error", id="503"),
     pytest.param(cut(GOOD_REPLY), True, "dropped partway", id="cut"),
     pytest.param(malformed(GOOD_REPLY), True, "could not read", id="malformed"),
+    pytest.param(odd_chunk(GOOD_REPLY), True, "could not read", id="odd-chunk"),
     pytest.param(no_finish(GOOD_REPLY), True, "stopped partway", id="no-finish"),
     pytest.param(reply(GOOD_REPLY, delay=1.5), True, "too long", id="timeout"),
 ]
@@ -362,6 +364,16 @@ async def test_speaker_label_is_stripped_without_a_regeneration(
     assert [e.kind for e in events][-2:] == ["replace", "done"]
     assert events[-1].text == "I dunno. It's fine, I guess."
     assert events[-1].meta["attempts"] == 1 and events[-1].meta["guard_events"] == []
+
+
+async def test_reply_cut_by_max_tokens_keeps_its_whole_sentences(
+    engine: LLMEngine, fake: FakeOpenAI
+) -> None:
+    fake.enqueue(reply("I dunno. Work's been a lot, honestly. And then I", finish="length"))
+    events = await _collect(engine, _request())
+    assert [e.kind for e in events][-2:] == ["replace", "done"]
+    assert events[-1].text == "I dunno. Work's been a lot, honestly."
+    assert events[-1].meta["finish_reason"] == "length"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,13 @@ from app.client import local
 from app.client.engine import EngineError
 from app.client.engines import build_engine, check_engine, close_engine
 from app.client.guard import check_reply
-from app.client.local import INSTALL_DEMO, LocalEngine, demo_model_path, xllamacpp_installed
+from app.client.local import (
+    INSTALL_DEMO,
+    LocalEngine,
+    demo_model_path,
+    embedded_server,
+    xllamacpp_installed,
+)
 from app.config import Settings
 from app.persona import Persona
 from tests.guard_cases import PERSONA_DATA, SessionDriver
@@ -149,3 +155,25 @@ async def test_real_model_holds_a_short_session(tmp_path: Path) -> None:
         await engine.aclose()
     assert len(outcomes) == 3
     print(f"\nSmolLM2 three-turn session outcomes: {outcomes}")
+
+
+@pytest.mark.slow
+async def test_llm_engine_against_the_embedded_server(tmp_path: Path) -> None:
+    _need_model()
+    with embedded_server() as base_url:
+        settings = Settings(
+            data_dir=tmp_path,
+            engine="llm",
+            RAPPORT_LLM_BASE_URL=base_url,
+            llm_model="SmolLM2",
+            llm_max_tokens=40,
+            llm_timeout=60,
+        )
+        engine = build_engine(settings=settings)
+        assert await check_engine(settings=settings, engine=engine) is None
+        request = SessionDriver(PERSONA).ask("How are you finding things at the moment?")
+        events = [event async for event in engine.reply(request)]
+        await close_engine(engine)
+    assert events[-1].kind == "done" and events[-1].text.strip()
+    assert events[-1].meta["engine"] == "llm"
+    assert sum(e.kind == "delta" for e in events) >= 2

@@ -16,7 +16,8 @@ from app.client.prompt import (
     stable_prefix,
 )
 from app.client.state import ClientState, ReplyPlan
-from app.persona import Persona
+from app.config import PROJECT_ROOT
+from app.persona import Persona, load_library
 from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts
 
 PERSONA = Persona.model_validate(PERSONA_DATA)
@@ -205,3 +206,24 @@ def test_correction_goes_after_the_cacheable_prefix() -> None:
     corrected = _system(build_messages(request, correction="You spoke as an AI."))
     assert corrected.startswith(plain)
     assert corrected.endswith("You spoke as an AI.")
+
+
+@pytest.mark.parametrize(
+    "persona", list(load_library(PROJECT_ROOT / "personas").values()), ids=lambda p: p.id
+)
+def test_shipped_personas_never_send_a_locked_layer(persona: Persona) -> None:
+    driver = SessionDriver(persona)
+    opened: set[str] = set()
+    for i in range(20):
+        # Mostly reflections, so trust climbs through every layer; a judgement now and then.
+        codes = ["judgement"] if i % 7 == 6 else ["reflection_complex", "validation"]
+        request = driver.ask(f"That sounds really hard ({i}).", codes=codes)
+        sent = json.dumps(build_messages(request))
+        allowed = set(request.state.unlocked) | {request.plan.disclose}
+        opened |= allowed
+        for layer in persona.disclosures:
+            if layer.id not in allowed:
+                for line in layer_texts(persona, layer.id):
+                    assert json.dumps(line)[1:-1] not in sent, (i, layer.id, line)
+        driver.answer()
+    assert len(opened - {None}) >= 2

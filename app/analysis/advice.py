@@ -15,7 +15,8 @@ _ADVICE_QUESTION = re.compile(
     r"^(?:have you|did you|had you|have you ever|did you ever) (?:(?:ever|also) )?(?:tried|"
     r"considered|thought about|thought of|looked into|looked at|checked out) (?!(?:what|how|why|"
     r"where|when|who|whether|if|that|it|this|those|these)\b)"
-    r"|^(?:why don't you|why not (?=\w)|why wouldn't you|why can't you just|how about you|how about "
+    r"|^(?:why don't you|why not (?=\w)|why wouldn't you|why can't you just|how about you|"
+    r"how about "
     + _GERUND + r"|what about " + _GERUND + r"|what if you (?:just |tried|were to|started|"
     r"stopped|told|talked|asked|went)|wouldn't it be (?:better|easier|good|best|a good idea)|"
     r"shouldn't you|isn't it (?:about )?time (?:you|to)|could you not (?:just )?|can't you just|"
@@ -27,9 +28,9 @@ _ADVICE_QUESTION = re.compile(
 # Directives and recommendations in statement form.
 _DIRECTIVE = re.compile(
     r"\byou (?:really |probably |definitely |honestly |just |seriously |absolutely )*"
-    r"(?:should|shouldn't|ought to|need to|must|mustn't|have to|'ve got to|gotta|had better|"
+    r"(?:should|shouldn't|ought to|need to|must|mustn't|have to|'ve got to|got to|had better|"
     r"'d better|better)\s+(?:really |definitely |probably |just |at least |seriously |"
-    r"try to |start |stop |)?(?:" + _VERB + r"|be (?:more|less|careful|honest|firm|"
+    r"try to |start |stop |)?(?:" + _VERB + r"|be \w+ing\b|be (?:more|less|careful|honest|firm|"
     r"assertive|kinder|strong|stronger|brave)|not\b|get rid|cut (?:down|back)|talk to|"
     r"speak to|let (?:it|him|her|them) go|put yourself|stand up)"
     r"|\byou (?:could|might|may) (?:always |also |just |maybe |perhaps )?(?:try|want to|wish to|"
@@ -51,6 +52,10 @@ _DIRECTIVE = re.compile(
     r" (?:to|if you|you to|for you to)\b"
     r"|\b(?:maybe|perhaps) you (?:could|should|might|can|need)\b"
     r"|\bi want you to (?:try|do|go|make|stop|start|write|keep|call|think)\b"
+    r"|\bwe (?:really )?(?:need to|have to|must|should|'ve got to|ought to) (?:" + _VERB + r"|get|"
+    r"work on|look at|cut|deal)\b"
+    r"|\bi (?:really )?hope (?:that )?you(?:'ll| will| can)? (?:consider|think about|try|listen|"
+    r"take|stop|cut|quit|give|make|get|see|call)\b"
     r"|\byou(?:'d| would) be (?:better off|wise)\b|\byou need (?:some|a|to get|professional|"
     r"help|therapy|medication|counselling|a break|to)\b"
 )
@@ -63,7 +68,8 @@ _IMPERATIVE = re.compile(
     r"don't worry|don't apologi|don't be (?:so )?hard|don't blame|don't give up)"
     r"(?:(?:" + _VERB + r")\b(?! you\b)(?! me\b)"
     r"(?!\s+(?:is|was|are|were|can|could|has|had|of|isn't|doesn't|does|will|might|may|'s)\b)"
-    r"(?!\s+\w+\s+(?:is|are|was|were|can|could|will|may|might|tend|often|usually|have|has)\b)|don't (?:" + _VERB + r"|be|let|drink|go|"
+    r"(?!\s+\w+\s+(?:is|are|was|were|can|could|will|may|might|tend|often|usually|have|has)\b)"
+    r"|don't (?:" + _VERB + r"|be|let|drink|go|"
     r"text|call|see|bother|give)\b|cut (?:down|back)|be (?:more|less|careful|honest|firm|"
     r"strong|assertive)|make sure|why not (?=\w))"
 )
@@ -128,6 +134,10 @@ def is_advice(clause: Sentence) -> bool:
     if not core:
         return False
     if _ADVICE_QUESTION.search(core) or _IMPERATIVE.search(core):
+        return True
+    # "If it keeps happening, talk to your GP": the main clause after the condition directs.
+    conditional = re.match(r"^(?:if|when|once|whenever|next time)\b[^,]{3,80},\s*", core)
+    if conditional and _IMPERATIVE.search(core[conditional.end():]):
         return True
     match = _DIRECTIVE.search(core)
     if not match:

@@ -1,4 +1,5 @@
-"""Entry points: analyse one counsellor turn in context, or every counsellor turn of a transcript."""
+"""Entry points: analyse one counsellor turn in context, or every counsellor turn of a
+transcript."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ _CROSSING = re.compile(
     r"|\b(?:i think of you as|you're like|you are like|you've become) (?:a|my) "
     r"(?:friend|daughter|son|sister|brother|family)\b|\bi love you\b"
     # secrecy promises that breach duty of care
-    r"|\bi (?:won't|will not|will never|'ll never|promise (?:not to|i won't|i'll never|i will never)"
+    r"|\bi (?:won't|will not|will never|'ll never|promise (?:not to|i won't|i'll never|"
+    r"i will never)"
     r") (?:ever )?tell (?:anyone|anybody|a soul|a single person)\b"
     r"|\b(?:stays?|will stay|remains?|is|'s) (?:just )?between (?:us|you and me|the two of us)"
     r"(?:,)? (?:no matter what|whatever happens|always|forever|i promise)\b"
@@ -43,12 +44,14 @@ _CROSSING = re.compile(
 )
 _EXCEPTION = re.compile(
     r"\b(?:except|unless|apart from|other than|the only (?:time|exception)|limits?|but if|"
-    r"if i(?:'m| am| was| were|'d be)? (?:worried|concerned)|(?:your|someone|anyone)(?:'s| else's)? "
+    r"if i(?:'m| am| was| were|'d be)? (?:worried|concerned)|(?:your|someone|anyone)(?:'s|"
+    r" else's)? "
     r"(?:safety|at risk|in danger)|safeguarding|duty of care|have to (?:share|tell|pass)|"
     r"need to (?:share|tell|pass|let))\b"
 )
 _HOLDING = re.compile(
-    r"\bi(?:'m| am)? (?:can't|cannot|won't be able to|wouldn't be able to|am not able to|'m not able "
+    r"\bi(?:'m| am)? (?:can't|cannot|won't be able to|wouldn't be able to|am not able to|"
+    r"'m not able "
     r"to|not able to|'m unable to|am unable to|'m not allowed to|am not allowed to|don't|do not|"
     r"won't) (?:really |actually )?(?:meet|see you|be (?:your )?friends?|accept|take (?:gifts|"
     r"presents|it|this|that)|give (?:you |out )?my|keep (?:that|this|it|secrets?|something like "
@@ -59,13 +62,17 @@ _HOLDING = re.compile(
     r"|\b(?:our|this|the) (?:relationship|work|contact) (?:needs|has|is meant|is going) to "
     r"(?:stay|remain|be|happen)\b"
     r"|\b(?:keep|keeping) (?:our|the|this) (?:relationship|work|contact|time together|"
-    r"conversations|sessions) (?:professional|(?:to|in|within) (?:our|these|the) (?:sessions|room))\b"
+    r"conversations|sessions) (?:professional|(?:to|in|within) (?:our|these|the) (?:sessions|"
+    r"room))\b"
     r"|\b(?:outside|beyond) (?:of )?(?:our|these|the|this) (?:sessions?|room|appointments?|"
     r"work|hour|space)\b|\bprofessional (?:relationship|boundar\w*|role|frame|code|ethics)\b"
     r"|\b(?:boundaries|boundary)\b|\bcode of (?:ethics|conduct)\b"
     r"|\bi (?:might|may|would|will|'d|'ll) (?:need|have) to (?:share|tell|pass|let|speak|talk to|"
     r"break confidentiality|involve)\b|\bi can't promise\b"
-    r"|\b(?:i'm going to|i have to|i need to|i'll have to) (?:say no|decline|turn (?:that|it) down)\b"
+    r"|\b(?:i'm going to|i have to|i need to|i'll have to) (?:say no|decline|turn (?:that|"
+    r"it) down)\b"
+    r"|\b(?:keep|bring|put) (?:the|our) focus (?:on|back (?:on|to)) you\b"
+    r"|\bthis (?:time|space|hour|session|room) is (?:for|about) you\b"
 )
 # Acceptance at the head of a reply to a request ("Sure!", "I'd love to", "Yeah why not").
 _ACCEPT = re.compile(
@@ -103,7 +110,7 @@ _DISCLOSURE = re.compile(
     r"went through|got (?:divorced|married|sober|clean|pregnant)|split|divorced|left my|"
     r"quit|stopped drinking|stopped smoking|got sober)\b"
     r"|\bme too\b|\bsame (?:here|with me)\b|\bi(?:'ve| have) been there\b|\bi remember when i\b"
-    r"|\bin my (?:own )?(?:life|family|personal life|personal experience|twenties)\b"
+    r"|\bin my (?:own )?(?:family|personal life|personal experience|twenties)\b"
     r"|\bpersonally,? i (?:have|had|went|used|struggled|lost|found)\b"
     r"|\bi(?:'m| am) (?:also |a )?(?:a )?(?:mum|mom|dad|parent|single parent|recovering|"
     r"divorced|widowed|in recovery)\b|\bi have (?:a |two |three |four )?(?:kids|children|son|"
@@ -116,22 +123,30 @@ _PROFESSIONAL = re.compile(
 )
 # Disclosure that turns the session toward the counsellor's own current troubles.
 _SLIP = re.compile(
-    r"\bi(?:'m| am) (?:currently |still |also )?(?:going through|struggling|dealing with|not coping|"
+    r"\bi(?:'m| am) (?:currently |still |also )?(?:going through|struggling|dealing with|"
+    r"not coping|"
     r"so (?:depressed|stressed|lonely|tired|miserable)|on (?:antidepressants|medication))\b"
     r"|\bmy (?:marriage|relationship|partner|husband|wife) (?:is|has been) (?:falling|ending|over|"
     r"in trouble|a mess|awful|driving me)\b"
     r"|\bi(?:'ve| have) been (?:so |really )?(?:depressed|struggling|drinking|lonely|miserable|"
     r"suicidal|crying)\b|\bcan i tell you something\b|\byou're the only one i can\b"
-    r"|\bdon't tell anyone,? but i\b|\blet me tell you (?:about )?(?:my|when i|what happened to me)\b"
+    r"|\bdon't tell anyone,? but i\b|\blet me tell you (?:about )?(?:my|when i|"
+    r"what happened to me)\b"
     r"|\bi (?:still )?(?:can't|cannot) (?:sleep|stop crying|cope|get over)\b"
 )
+
+
+_REFUSAL = re.compile(r"\b(?:can't|cannot|won't|don't|do not|not able|unable|not allowed)\b")
 
 
 def crosses_boundary(clause: Sentence) -> bool:
     """Proposes or agrees to a dual relationship, outside contact, favours or blanket secrecy."""
     core = clause.core
-    return bool(_CROSSING.search(core)) and not _EXCEPTION.search(core) and \
-        not re.search(r"\b(?:can't|cannot|won't|don't|do not|not able|unable|not allowed)\b", core)
+    match = _CROSSING.search(core)
+    # A refusal before the offer ("I don't give out my personal number") holds the boundary;
+    # the "won't" inside "I won't tell anyone" is the offer itself.
+    return bool(match) and not _EXCEPTION.search(core) and \
+        not _REFUSAL.search(core[: match.start()])
 
 
 _CONFIDENTIAL = re.compile(r"\b(?:confidential\w*|private|between (?:us|you and me)|stays? here)\b")
@@ -158,6 +173,23 @@ def accepts_invitation(clause: Sentence) -> bool:
 def declines(turn_norm: str) -> bool:
     """The reply contains a refusal or a statement of the professional frame."""
     return bool(_DECLINE.search(turn_norm))
+
+
+# A plain answer to a personal question: "Yes, two boys.", "No, I'm not.", "I have, yeah."
+_ANSWER = re.compile(
+    r"^(?:yes|yeah|yep|yup|no|nope|nah|i do|i have|i am|i did|i don't|i haven't|i'm not|"
+    r"i didn't|i was|i wasn't|actually,? i|of course i|sometimes|once or twice|not really)\b"
+)
+_DEFLECT = re.compile(
+    r"\b(?:i wonder|i'm wondering|what makes you ask|what (?:would|might) it mean|i'm curious|"
+    r"i'd rather|keep the focus|focus on you|about you|for you|what's it like|what is it like)\b"
+)
+
+
+def answers_personal_question(clause: Sentence, turn_norm: str) -> bool:
+    """Answers the client's question about the counsellor's own life instead of exploring it."""
+    return bool(_ANSWER.search(clause.norm)) and not _DEFLECT.search(turn_norm) and \
+        not _DECLINE.search(turn_norm)
 
 
 def is_self_disclosure(clause: Sentence) -> bool:

@@ -24,6 +24,7 @@ class Clause:
     form: str | None  # question form: open / closed / declarative / None
     codes: set[str] = field(default_factory=set)
     advice: str | None = None  # "strong" or "soft" when the clause gives advice
+    marked: bool = False  # a reflection opened by a reflective stem or said as a question
 
 
 @dataclass(slots=True)
@@ -100,6 +101,7 @@ def _code_clause(item: Clause, ctx: Context, *, risk_context: bool,
     kind, by_stem = reflection_kind(clause, ctx, rising=item.form == "declarative")
     if kind and by_stem:
         codes.add(kind)
+        item.marked = True
     elif support.is_information(clause) and not support.is_personal(clause):
         codes.add("information")
     elif kind:
@@ -125,22 +127,29 @@ def _resolve_advice(clauses: list[Clause], ctx: Context) -> None:
         item.codes.add(code)
 
 
-_ACCEPTED_KINDS = frozenset({"meet", "social", "contact", "gift", "secret", "touch", "favour"})
+_ACCEPTED_KINDS = frozenset(
+    {"meet", "social", "contact", "gift", "secret", "touch", "favour", "frame"}
+)
 
 
 def _resolve_invitation(clauses: list[Clause], ctx: Context, turn_norm: str) -> None:
     """After a boundary request, an unqualified yes crosses it and a kind no holds it."""
-    if ctx.invitation not in _ACCEPTED_KINDS:
-        return
     spoken = [c for c in clauses if not c.clause.empty] or clauses
     if not spoken:
+        return
+    if ctx.personal_question and not ctx.invitation:
+        if boundaries.answers_personal_question(clauses[0].clause, turn_norm):
+            clauses[0].codes.add("self_disclosure")
+        elif boundaries.declines(turn_norm):
+            target = next((c for c in spoken if boundaries.declines(c.clause.norm)), spoken[0])
+            target.codes.add("boundary_holding")
+        return
+    if ctx.invitation not in _ACCEPTED_KINDS:
         return
     if boundaries.declines(turn_norm):
         if not any("boundary_holding" in c.codes for c in clauses):
             target = next((c for c in spoken if boundaries.declines(c.clause.norm)), spoken[0])
             target.codes.add("boundary_holding")
-        for c in clauses:
-            c.codes.discard("boundary_crossing")
         return
     head = spoken[0]
     if boundaries.accepts_invitation(head.clause):

@@ -15,11 +15,23 @@ _CLIENT_RISK = re.compile(CLIENT_RISK)
 _INVITATIONS = {kind: re.compile(pattern) for kind, pattern in INVITATION_KINDS.items()}
 # An invitation is a request or proposal, not a mention ("my friend had a coffee with me").
 _REQUEST = re.compile(
-    r"\?|\b(?:could we|can we|shall we|should we|we could|we should|let's|would you|will you|"
+    r"\b(?:could we|can we|shall we|should we|we could|we should|let's|would you|will you|"
     r"can you|could you|can i|could i|may i|do you want|would you like|wanna|want to|i'd love|"
     r"i'd like|promise|please|how about|what about|i got you|i brought you|this is for you|"
     r"here's a|for you|between us|don't tell|you should come|come along|join us|you could come|"
-    r"you're invited|fancy|you have to come|you must come)\b"
+    r"you're invited|fancy|you have to come|you must come|you could join|you can join|"
+    r"come and join|tell you what|you sign|do me a favour|i brought|i baked|i made|"
+    r"i got you|i bought|take this|have this)\b"
+)
+# Questions about the counsellor's own life ("Do you have children?", "Have you ever...?").
+_PERSONAL_QUESTION = re.compile(
+    r"\b(?:have you (?:ever )?(?:been|had|lost|done|gone|burnt|burned|felt|tried|used|taken|"
+    r"struggled|dealt|lived)|(?:has|did) (?:anyone|anybody|someone) (?:ever )?(?:done|do|cheat)|"
+    r"do you (?:have (?:kids|children|a (?:partner|wife|husband|family))|drink|smoke|play|"
+    r"look after|live|believe|go to church|pray|get (?:anxious|depressed|stressed))|"
+    r"are you (?:married|single|gay|straight|religious|christian|muslim|jewish|a (?:mum|mom|dad|"
+    r"parent|mother|father)|\w+ese|asian|white|black|from)|what about you|would you (?:have|take) "
+    r"(?:them|him|her|it)|you'd have a|did you ever|how old are you|where do you live)\b"
 )
 _ADVICE_REQUEST = re.compile(
     r"\b(?:what (?:should|do|can|could|would) i (?:do|try|say)|what (?:do|would) you (?:think i|"
@@ -51,6 +63,7 @@ class Context:
     client_risk: bool = False  # risk talk in one of the last two client turns
     invitation: str | None = None  # kind of boundary request in the last client turn
     advice_requested: bool = False  # the client asked what to do
+    personal_question: bool = False  # the client asked about the counsellor's own life
     permission_granted: bool = False  # counsellor asked to share ideas and the client agreed
 
 
@@ -66,12 +79,7 @@ def read_context(turns: Sequence[ContextTurn]) -> Context:
         return EMPTY_CONTEXT
     last_client = normalise(client_turns[-1].text)
     recent = " ".join(normalise(t.text) for t in client_turns[-2:])
-    invitation = None
-    if _REQUEST.search(last_client):
-        for kind, pattern in _INVITATIONS.items():
-            if pattern.search(last_client):
-                invitation = kind
-                break
+    invitation = _invitation(last_client)
     return Context(
         client_text=last_client,
         client_stems=frozenset(content_stems(_WORD.findall(last_client))),
@@ -79,8 +87,26 @@ def read_context(turns: Sequence[ContextTurn]) -> Context:
         client_risk=bool(_CLIENT_RISK.search(recent)),
         invitation=invitation,
         advice_requested=bool(_ADVICE_REQUEST.search(last_client)),
+        personal_question=bool(_PERSONAL_QUESTION.search(last_client)),
         permission_granted=_permission_granted(turns),
     )
+
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+def _invitation(client: str) -> str | None:
+    """The kind of boundary request the client makes of the counsellor, if any.
+
+    The request and its object must share a sentence, so "my friends come to me saying..."
+    or "black coffees, right?" are not invitations."""
+    for sentence in _SENTENCE.findall(client):
+        if not _REQUEST.search(sentence):
+            continue
+        for kind, pattern in _INVITATIONS.items():
+            if pattern.search(sentence):
+                return kind
+    return None
 
 
 def _permission_granted(turns: Sequence[ContextTurn]) -> bool:

@@ -13,16 +13,18 @@ from app.analysis.vocabulary import DIFFICULTY, FEELINGS, alternation, words
 _FEELING_STEMS = frozenset(stem(w) for w in FEELINGS | DIFFICULTY)
 _FELT = alternation(words(
     """sad sorry saddened moved touched heartbroken upset angry furious worried concerned
-    scared afraid anxious gutted devastated shocked horrified happy glad relieved proud
-    hurt sick heartsick frustrated outraged"""
+    scared afraid anxious gutted devastated shocked horrified hurt sick heartsick
+    frustrated outraged"""
 ))
 
 # Emotional reactions: the counsellor's own warmth, compassion or concern.
 _ER_STRONG = re.compile(
-    r"\bi (?:feel|felt|am|'m|was|'ve been) (?:so |really |very |truly |deeply |genuinely |honestly |"
+    r"\bi(?: feel| felt| am|'m| was|'ve been) (?:so |really |very |truly |deeply |genuinely |"
+    r"honestly |"
     r"incredibly |just )*" + _FELT + r" (?:for you|about (?:you|your|what|how|that)|that you|"
-    r"hearing|to hear (?:about|that|how)|reading|you (?:have|had|are|were|went|feel|felt)|"
-    r"for (?:your|what|the))"
+    r"hearing|to hear (?:about|that|how) \w+|reading|for (?:your|what|the)|"
+    # "sorry you lost your dad": names what happened, not "sorry you feel that way"
+    r"(?:that )?you(?:'re|'ve|'d| \w+)(?! (?:that way|like that)\b)(?: \w+){2})"
     r"|\bmy heart (?:goes out|breaks|aches|hurts|sank|sinks|is with)\b|\bbreaks my heart\b"
     r"|\bi (?:really )?feel for you\b|\bi(?:'m| am) (?:so |really |truly )?sorry for your loss\b"
     r"|\bi care (?:about|for) you\b|\bi(?:'m| am) (?:really |so |very )?(?:worried|concerned) "
@@ -38,12 +40,26 @@ _ER_WEAK = re.compile(
     r"|\bgood luck\b|\byou matter\b|\bbe gentle with yourself\b|\byou deserve (?:better|to be|"
     r"happiness|love|support)\b|\bthinking of you\b|\bwish(?:ing)? you (?:the best|well|all)\b"
     r"|\ball the best\b|\bbest wishes\b|\bi feel (?:you|ya)\b|\bi(?:'m| am) rooting for you\b"
+    # solidarity and presence: sharing the feeling, staying with the person
+    r"|\bi feel (?:the same|that way too|like that too)\b|\bsame here\b|\bme too\b"
+    r"|\bi know (?:exactly )?(?:how you feel|the feeling|what (?:you mean|that's like|it's like))\b"
+    r"|\bi can (?:totally |really |definitely |100% )?relate\b|\bi(?:'m| am) with you\b"
+    r"|\byou(?:'re| are)(?:n't| not) alone\b|\byou aren't alone\b"
+    r"|\b(?:i'm|i am|im) (?:always )?here\b|\b(?:pm|dm|message|inbox) me\b|\btalk to me\b"
+    r"|\bplease (?:don't|do not|stay|hold on|reach out|be safe|take care)\b"
+    r"|\bi (?:don't|do not) want you to\b|\bi love you\b|\b(?:lots of|much|all my) love\b"
+    r"|\bhave a (?:great|good|nice|lovely|better) (?:day|night|week|one)\b|\bhope you(?:'re| are)\b"
+    r"|\bi know (?:what you're|what you are|how hard|how much|how frustrating|how painful)\b"
+    r"|\bhope (?:you|things|it|this|that|everything|tomorrow)\b|\bdon't be (?:sad|hurt|upset|"
+    r"scared|afraid|ashamed)\b|\bi feel (?:for|with) you\b|\bbless you\b"
+    r"|\bbig hugs?\b|\bproud of you\b|\bso happy for you\b|\bcongrat\w*\b|\bawesome\b"
     r"|\bthat must (?:be|have been) (?:so |really )?(?:awful|terrible|horrible)\b|\bwow\b"
 )
 # Interpretations: generic understanding without saying what is understood.
 _IP_WEAK = re.compile(
-    r"\bi (?:totally |completely |fully |really |definitely |can )?(?:understand|get it|"
-    r"get that|hear you|see)\b|\bi know (?:exactly )?(?:how|what) (?:you|it|that)\b"
+    r"\bi (?:totally |completely |fully |really |definitely |can |100% )?(?:understand|get it|"
+    r"get that|get you|feel you|hear you|see|relate)\b|\bi know (?:exactly )?(?:how|what) (?:you|"
+    r"it|that)\b"
     r"|\bi know the feeling\b|\bi can relate\b|\bi(?:'ve| have) been there\b|\bsame here\b"
     r"|\bme too\b|\bi (?:can )?(?:relate|empathi[sz]e)\b"
 )
@@ -82,14 +98,21 @@ def empathy_levels(coding: Coding, ctx: Context) -> dict[str, int]:
     }
 
 
+_CONCERN = re.compile(r"\b(?:glad|worried|concerned|care)\b")
+
+
 def _emotional_reactions(coding: Coding) -> int:
+    # Strong: the counsellor names their own feeling about this client's situation ("I feel
+    # so sad hearing..."). Weak: generic warmth, solidarity, comfort or concern; EPITOME counts
+    # even premature comfort ("it'll be fine") as a weak reaction.
     level = 0
     for item in coding.clauses:
-        core = item.clause.core or item.clause.norm
+        core = item.clause.norm
         if _ER_STRONG.search(core):
             return 2
-        if _ER_WEAK.search(core) or item.codes & {"reassurance"} or ("safety_response" in item.codes and re.search(r"\b(?:glad|worried|concerned|care)\b",
-                                                          core)):
+        caring = "safety_response" in item.codes and _CONCERN.search(core)
+        warm = item.codes & {"reassurance", "affirmation"}
+        if _ER_WEAK.search(core) or warm or caring:
             level = 1
     return level
 
@@ -108,19 +131,79 @@ def _specific(item: Clause, ctx: Context) -> bool:
     return bool(stems & _FEELING_STEMS) or len(stems & ctx.client_stems) >= 1 or len(stems) >= 2
 
 
+# The supporter's own related experience (EPITOME counts it as a strong interpretation):
+# first-person statements about what they went through or feel(s).
+_OWN_EXPERIENCE = re.compile(
+    r"\b(?:i|i'm|i've|i'd|me|my|myself)\b(?=.*\b(?:was|were|had|have been|used to|went|got|"
+    r"felt|feel|feeling|struggle\w*|hate|keep|kept|can't|couldn't|find|found|remember|started|"
+    r"lost|tried|still|also|too|as well|same|similar|been there|took|spent|did|do|like|love|"
+    r"enjoy|wish|wanted|get|gets|tend|know what|myself|me|my)\b)"
+    r"|^(?:same|me too|me as well|me neither|same here)\b"
+)
+# First-person talk that is about the session, not the speaker's own life.
+_NOT_OWN = re.compile(
+    r"\b(?:i(?:'d| would) like|i want(?:ed)? to (?:ask|check|talk|hear|share|know|make sure)|"
+    r"i(?:'m| am) going to|i'll|i will|let me|i can(?:'t)? (?:meet|see|give|promise|help|refer|"
+    r"book)|i need to|i have to|i wonder|i'm wondering|i'm curious|i understand|i hear|"
+    r"i know (?:how|what|exactly)|i get (?:it|that|you)|i feel (?:you|ya)|i'm sorry|i am sorry|"
+    r"i'm glad|i'm here|i hope|i think you|i suggest|i recommend|i'd suggest|my (?:name|job|role)|"
+    r"with me|to me|tell me|ask me|me know|thank you|let's|i think|i believe|i don't know|"
+    r"i of course|my (?:best )?(?:suggestion|advice|gut|guess|opinion|recommendation)|"
+    r"i (?:really |so )?sorry|i'm (?:really |so |very )?sorry)\b"
+)
+
+
+_INFERENCE = re.compile(
+    r"\b(?:sounds?|sounded|seems?|seemed|must|part of you|as if|as though|i imagine|i sense|"
+    r"i wonder if|i'm guessing|i get (?:a|the) (?:sense|feeling)|it's like|almost like)\b"
+)
+
+
+def _about_experience(item: Clause, ctx: Context) -> bool:
+    """Names a feeling, infers, or restates what the client said (not an opinion about them)."""
+    words = {stem(w) for w in item.clause.words}
+    return bool(
+        words & _FEELING_STEMS
+        or _INFERENCE.search(item.clause.core)
+        or len(content_stems(item.clause.words) & ctx.client_stems) >= 2
+    )
+
+
+_SIMILAR = re.compile(r"\b(?:same|similar|too|also|as well|been there|like you|like that)\b")
+
+
+def _related_experience(item: Clause, ctx: Context) -> bool:
+    """The speaker's own experience, related to the client's by shared words or feelings."""
+    core = item.clause.core
+    if not _OWN_EXPERIENCE.search(core) or _NOT_OWN.search(core):
+        return False
+    if core.startswith(("same", "me ")):
+        return True
+    if len(item.clause.words) < 4:
+        return False
+    stems = content_stems(item.clause.words) - _GENERIC_STEMS
+    return bool(_SIMILAR.search(core) or stems & _FEELING_STEMS or stems & ctx.client_stems
+                or len(item.clause.words) >= 8)
+
+
 def _interpretations(coding: Coding, ctx: Context) -> int:
     level = 0
     for item in coding.clauses:
         core = item.clause.core
         codes = item.codes
-        if codes & {"reflection_complex", "summary"}:
+        if codes & {"advice_without_permission", "judgement", "reassurance", "minimising"}:
+            continue
+        if "summary" in codes:
             return 2
-        if "reflection_simple" in codes:
-            level = max(level, 2 if _specific(item, ctx) else 1)
-        elif _IP_STRONG.search(core) and not codes & {"advice_without_permission", "judgement"}:
+        if codes & {"reflection_simple", "reflection_complex"}:
+            if item.marked and _about_experience(item, ctx):
+                return 2  # names the client's feelings or restates their experience
+            if _IP_WEAK.search(core):
+                level = max(level, 1)
+        elif _IP_STRONG.search(core):
             level = max(level, 2 if _specific(item, ctx) or "self_disclosure" in codes else 1)
-        elif "self_disclosure" in codes:
-            level = max(level, 2 if len(item.clause.words) >= 8 else 1)
+        elif "self_disclosure" in codes or _related_experience(item, ctx):
+            level = max(level, 2)
         elif "validation" in codes:
             level = max(level, 2 if len(content_stems(item.clause.words)) >= 4 else 1)
         elif _IP_WEAK.search(core):

@@ -17,7 +17,8 @@ _PERSON_ADJ = alternation(PERSON_ADJECTIVES)
 _NOUN = alternation(JUDGEMENT_NOUNS)
 # An adjective followed by these evaluates a situation or a third party, often on the
 # client's side ("that's ridiculous that they...", "selfish of him", "unreasonable to expect").
-_NOT_ABOUT_CLIENT = r"(?!\s+(?:of (?:them|him|her|anyone|people)|to (?:you|expect|ask|put)|for you|" \
+_NOT_ABOUT_CLIENT = r"(?!\s+(?:of (?:them|him|her|anyone|people)|to (?:you|expect|ask|put)|" \
+    r"for you|" \
     r"that|how|when|the way|what (?:he|she|they)))"
 _DEGREE = r"(?:(?:a bit|a little|pretty|really|quite|so|very|kind of|sort of|rather|totally|" \
     r"completely|just|frankly|honestly|incredibly|extremely|bloody|fairly|being|a|an|too)\s+)*"
@@ -33,7 +34,8 @@ _PREDICATED = re.compile(
 _ATTRIBUTIVE = re.compile(
     r"\b(?:such an?|what an?|a (?:pretty|really|very|bit)?\s*)\s*" + _ADJ
     + r"\s+(?:thing|move|decision|choice|idea|way|person|thing to do|attitude|excuse)\b"
-    r"|\b(?:you're|you are|you were|you've been|you)\s+(?:such\s+)?an?\s+" + _NOUN + r"\b"
+    r"|\b(?:you're|you are|you're being|you're acting like|you're behaving like)\s+(?:such\s+)?"
+    r"an?\s+(?:(?:real|total|complete|big|little)\s+)?" + _NOUN + r"\b"
 )
 _JUDGING_VERB = re.compile(
     r"\byou(?:'re| are| were|'ve been)\s+(?:just\s+|really\s+|being\s+|totally\s+|clearly\s+)*"
@@ -46,13 +48,14 @@ _JUDGING_VERB = re.compile(
     r"|\byou (?:only have yourself to blame|brought (?:this|it|that) on yourself|asked for it|"
     r"should(?:'ve| have) known better|should be ashamed|ought to be ashamed|made your bed|"
     r"had it coming|deserved? (?:it|that|this))"
-    r"|\b(?:what were you thinking|shame on you|how could you|grow up|get a grip|"
+    r"|^(?:just |you need to |you have to )?get a grip\b"
+    r"|\b(?:what were you thinking|shame on you|how could you|grow up|"
     r"pull yourself together|man up|toughen up|that's no excuse|that is no excuse|"
     r"there's no excuse|no excuse for|(?:that's|that is|that was) not (?:ok|okay|on|acceptable)|"
     r"(?:that's|that was|it was) (?:a )?(?:bad|terrible|poor|awful|stupid|dumb) (?:idea|decision|"
     r"choice|move|thing to do)|you (?:clearly )?don't (?:care|try|listen|think)|"
     r"(?:you|people like you) never (?:learn|listen|think))\b"
-    r"|\bwhat's wrong with you\b"
+    r"|\bwhat's wrong with you\b|\byou(?:'ve| have)? got it (?:all )?wrong\b"
 )
 # Accusatory "why" questions put the client on trial; curious ones ("why do you think...")
 # explore. The accusatory forms reproach an act or an omission.
@@ -63,7 +66,7 @@ _ACCUSING_WHY = re.compile(
     r"(?:\b(?:even|ever|just|always|keep|let|bother|again|still|still be|put up)\b|"
     r"\b(?:do|say|go|drink|take|say) (?:that|this|it|something like that)\b|"
     r"\b(?:that|this)\s*\??$)"
-    r"|^why (?:on earth|the hell|in the world)\b"
+    r"|^why (?:on earth|the hell|in the world) (?:\w+ )?(?:you|anyone|anybody)\b"
     r"|^why (?:can't|couldn't|didn't|won't) you (?:just )?(?:see|understand|get|"
     r"accept|admit|realise|realize|listen|stop)\b"
 )
@@ -71,7 +74,8 @@ _ACCUSING_WHY = re.compile(
 # you were stupid". Reporting is reflection, not judgement.
 _REPORTED = re.compile(
     r"\b(?:feel|feels|felt|feeling|think|thinks|thought|worr\w*|afraid|scared|fear\w*|"
-    r"believe|said|say|says|saying|told|tell|call\w*|wonder\w*|ashamed|guilty|blame\w*|"
+    r"believe|said|say|says|saying|told|tell|call\w*|know|knows|knew|wonder\w*|ashamed|guilty|"
+    r"blame\w*|"
     r"tell yourself|telling yourself|voice|criticis\w*|judg\w*|accus\w*|like you're|"
     r"like you were|as if|as though|see yourself|describe\w*|label\w*|mean|meant|"
     r"that's how|others|people (?:might|may|would|will|think)|someone|somebody|"
@@ -80,8 +84,15 @@ _REPORTED = re.compile(
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bhardly|\bnothing)\W+(?:\w+\W+){0,3}$")
 
 
+_HEDGED_APPEARANCE = re.compile(r"\b(?:can|could|may|might|would)\b(?:\s+\w+){0,3}\s+"
+                                r"(?:seem|seems|look|looks|sound|sounds)\b")
+
+
 def _judged(match: re.Match[str], core: str) -> bool:
     if _REPORTED.search(core[: match.start()]):
+        return False
+    # "it can seem silly" grants how something looks; it does not judge the client.
+    if _HEDGED_APPEARANCE.search(core[: match.end()]):
         return False
     # Negation just before the adjective ("that wasn't selfish", "you're not being silly").
     head = core[: match.end() - len(match.group(0).split()[-1])]
@@ -110,7 +121,8 @@ _MINIMISING = re.compile(
     r"(?:bad|serious|big|terrible|awful|hard|important|scary|major)\b"
     r"|\b(?:it's|it is|that's|that is|this is|it isn't|that isn't|it was)\s+(?:not\s+)?"
     r"(?:such\s+)?(?:a|no)\s+(?:big|huge)\s+deal\b|\bno big deal\b|\bnot (?:a|such a) big deal\b"
-    r"|\bnot the end of the world\b|\bcould (?:always )?(?:be|have been) (?:a lot |much |far )?worse\b"
+    r"|\bnot the end of the world\b|\bcould (?:always )?(?:be|have been) (?:a lot |much |"
+    r"far )?worse\b"
     r"|\b(?:lots|plenty|loads|many|most|other|some)(?: of)? (?:people|folks|others|kids|"
     r"families)\b[^.?!]*\b(?:worse|harder|less)\b|\bothers have it worse\b"
     r"|\bworse things (?:happen|could happen)\b|\bthink (?:of|about) (?:all )?(?:the|those) "
@@ -131,17 +143,18 @@ _MINIMISING = re.compile(
     r" (?:that|this|it|like that|like this|those|these|the same|stressed|nervous|down|sad|"
     r"anxious|bad days)\b|\b(?:it|this) happens to (?:everyone|everybody|all of us)\b"
     r"|\b(?:it's|that's) (?:nothing|normal teenage|all part of (?:life|growing up))\b"
-    r"|\byou(?:'ll| will) (?:soon )?get over (?:it|him|her|them|this)\b|\bget over it\b"
+    r"|\byou(?:'ll| will) (?:soon )?get over (?:it|him|her|them|this)\b"
     r"|\b(?:look on the bright side|cheer up|chin up|plenty more fish|first world problem|"
-    r"you're (?:so )?lucky|you should be grateful|count your blessings|"
-    r"(?:just )?(?:let it go|move on|shake it off|snap out of it))\b"
+    r"you're (?:so )?lucky|you should be grateful|count your blessings|snap out of it)\b"
+    r"|^(?:just |you (?:need|have|ought) to (?:just )?|you should (?:just )?)(?:let it go|move on|"
+    r"shake it off|get over it|forget about it)\b"
     r"|\b(?:you'll|you will) (?:laugh|look back) (?:about|at|on) (?:this|it)\b"
     r"|\b(?:it's not like|it isn't like) (?:he|she|they|you|it|anyone)\b"
     r"|\bnothing to (?:worry|be (?:upset|worried|scared|sad|anxious)) about\b"
 )
 # Second-hand minimising the client reports ("my mum says it's just a phase") is not ours.
 _REPORTED_SPEECH = re.compile(
-    r"\b(?:says?|said|told you|tells you|telling you|keeps? saying|thinks?|people say|"
+    r"\b(?:says?|said|saying|told you|tells you|telling you|keeps? saying|thinks?|people say|"
     r"you(?:'ve| have) been told|you hear|you feel like|you worry|you're worried)\b"
 )
 
@@ -177,7 +190,8 @@ _REASSURANCE = re.compile(
     r"find (?:someone|somebody|a way|another)|figure (?:it|this) out|do (?:great|fine|"
     r"brilliantly|well)|pass|bounce back|sail through|make it|be back to (?:normal|yourself))\b"
     r"|\bi(?:'m| am) (?:sure|certain|positive|confident) (?:that )?(?:it|things|everything|you|"
-    r"he|she|they|this|that)\b"
+    r"he|she|they|this|that)(?:'ll|'s going to|'re going to| will| would| can| is going to| are "
+    r"going to| (?:really |still )?(?:loves?|cares?|didn't mean|meant|knows?|wants?))\b"
     r"|\bi promise (?:it|things|everything|you(?:'ll| will))\b|\btrust me\b"
     r"|\btime heals\b|\bthis too shall pass\b"
     r"|\b(?:there's|there is) no way (?:he|she|they|it|you)\b"

@@ -21,6 +21,7 @@ _OPEN_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will) you (?:please |maybe |perhaps )?(?:say|tell|describe|talk|"
     r"explain|share|walk me|help me understand|give me (?:an|some) example|expand|elaborate|"
     r"paint|put (?:into|in) words|think of a time|remember a time)|"
+    r"(?:can|may|could) i ask (?:you )?(?:what|how|why|about|a bit|more)|"
     r"(?:please )?tell me (?:more|about|what|how|a bit|a little|something)|"
     r"say (?:a (?:bit|little) )?more|talk me through|walk me through|help me understand|"
     r"(?:could|can|would) we (?:talk|explore|look at|unpack)|"
@@ -39,7 +40,12 @@ _FACT_WH = re.compile(
     r"medication|medicine|tablets|school|grade|job|team|colour|color)\b|"
     r"what(?:'s| is) (?:his|her|their|your) name)"
 )
-_WH = re.compile(r"^(?:what|what's|how|how's|why|when|where|who|which|whose|what're)\b")
+_WH = re.compile(
+    r"^(?:what|what's|how|how's|why|when|where|whereabouts|who|which|whose|what're)\b"
+    # "So what I'm hearing is..." and "what you're saying is..." introduce reflections.
+    r"(?! (?:i'm hearing|i hear|i'm getting|i'm sensing|you're saying|you said|you're telling "
+    r"me|you mean|you're describing|i understand|strikes me|stands out|comes across)\b)"
+)
 # Without a question mark, a wh-word opens a question only when inversion follows
 # ("what do you think"); otherwise it is a relative or subordinate clause ("which feels...").
 _WH_AUX = re.compile(r"^(?:what|how|why|when|where|who)(?:'s)? " + _AUX + r" " + _SUBJECT + r"\b")
@@ -49,13 +55,24 @@ TAG = re.compile(
     r"(?:^|,\s*|\s)(?:is that (?:right|correct|fair|true|it|so)|isn't (?:it|that)|aren't you|"
     r"don't you|didn't you|doesn't it|wasn't it|haven't you|right|yeah|yes|no|eh|huh|"
     r"am i (?:right|close|on the right track|getting (?:that|it) right)|"
+    r"(?:is|are|was|were|has|have|had|do|does|did|can|could|would|will|should)n't "
+    r"(?:it|he|she|they|you|we|i|that|there)|"
     r"does that (?:sound|seem) (?:right|about right|fair|accurate)|did i get (?:that|it) right|"
-    r"have i got (?:that|it|this) right|would that be (?:right|fair)|or not|or no)\??$"
+    r"have i got (?:that|it|this|the story) right|(?:would|is|does) that (?:be )?(?:right|fair|"
+    r"true|"
+    r"accurate|fit|sound right|make sense)|or not|or no|don't they|isn't she|isn't he|"
+    r"aren't they|wasn't he|wasn't she|didn't he|didn't she|didn't they|do they|does it|"
+    r"can't you|won't you|wouldn't you|right then)\??$"
 )
 # A subject with a finite verb: a full statement rather than a fragment.
-_FINITE = re.compile(
+FINITE = re.compile(
     r"\b(?:you|i|it|that|he|she|they|we|there|this|which|who|what|things|people|\w+s)"
     r"(?:'re|'s|'ve|'d|'ll|'m)\b"
+    r"|\b(?:you|i|we|they|he|she)\s+(?!(?:and|or|to|for|of|in|on|at|with|the|a|an|too|guys|"
+    r"all|both|yourself|guys)\b)\w+"
+    # subjectless reflections: "Came out of the blue for you?", "Kind of stuck?"
+    r"|^(?:\w+ed|came|got|went|felt|made|took|kind of|sort of|really|pretty|quite|very|almost|"
+    r"not)\s+\w+\s+\w+"
     r"|\b(?:you|i|it|that|he|she|they|we|there|this|which|who|your \w+|\w+)\s+"
     r"(?:\w+ly\s+|just\s+|really\s+|still\s+|also\s+|never\s+|always\s+|kind of\s+|"
     r"sort of\s+)?(?:am|is|are|was|were|be|been|have|has|had|do|does|did|don't|doesn't|didn't|"
@@ -71,6 +88,11 @@ _ELLIPTICAL = re.compile(
 )
 
 
+_ASK = re.compile(r"^(?:can|may|could) i ask\b")
+_INDEFINITE = re.compile(r"^(?:any|anything|anybody|anyone|anywhere|someone|somebody|something)\b")
+_YOU = re.compile(r"\byour?(?:self)?\b")
+
+
 def question_form(clause: Sentence) -> str | None:
     """Classify a clause as "open", "closed", "declarative" (statement with "?") or None."""
     core = clause.core
@@ -82,17 +104,23 @@ def question_form(clause: Sentence) -> str | None:
     if not clause.question and not interrogative:
         return None
     if _WH.match(core):
-        # "When you say X" opens a subordinate clause, not a question, unless an aux follows.
         return "closed" if _FACT_WH.match(core) else "open"
-    if _AUX_START.match(core):
+    if _AUX_START.match(core) or _ASK.match(core):
         return "closed"
     # Statements with a question mark: a check or an elliptical yes/no question is closed,
     # anything longer is a statement with rising intonation (usually a reflection).
-    if TAG.search(core) and len(clause.words) <= 4:
-        return "closed"
+    tag = TAG.search(core)
+    if tag and len(core[: tag.start()].split()) < 2:
+        return "closed"  # a bare check: "Right?", "Is that right?"
+    if tag:
+        return "declarative"  # a statement with a tag: "very appealing, isn't it?"
+    if _INDEFINITE.match(core):
+        return "closed"  # "Anything else?", "Any other family nearby?"
     if _ELLIPTICAL.match(core) and len(clause.words) <= 5:
         return "closed"
-    if len(clause.words) <= 2 or not _FINITE.search(core):
+    if len(clause.words) <= 2 or not (
+        FINITE.search(core) or (len(clause.words) >= 4 and _YOU.search(core))
+    ):
         return "closed"  # a fragment ("For your family?", "Here in town?") asks
     return "declarative"
 

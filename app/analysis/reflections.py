@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from app.analysis.context import Context
+from app.analysis.questions import FINITE as _FINITE
 from app.analysis.sentences import Sentence, content_stems, stem
 from app.analysis.vocabulary import DIFFICULTY, FEELINGS, JUDGEMENT_ADJECTIVES, alternation
 
@@ -20,11 +21,14 @@ _STEM = re.compile(
     r"|\bon the other hand\b"
     r"|^(?:what )?i(?:'m| am) (?:hearing|sensing|getting|guessing|noticing|imagining|picking up|"
     r"struck by)\b"
-    r"|^i (?:hear|sense|get the (?:sense|feeling|impression)|imagine|guess|gather|notice|"
+    r"|^i (?:hear|sense|get (?:a|the) (?:sense|feeling|impression)|have (?:a|the) (?:sense|"
+    r"feeling|impression)|imagine|guess|gather|notice|"
     r"can imagine|can only imagine|can see|can hear|can tell|get that|see that)\b"
-    r"|^i(?:'m| am)? wonder(?:ing)? (?:if|whether)\b(?! you(?:'d| would| could| can| might|'ve| have)"
+    r"|^i(?:'m| am)? wonder(?:ing)? (?:if|whether)\b(?! you(?:'d| would| could| can| might|'ve|"
+    r" have)"
     r"\b)|^my (?:sense|guess|hunch|impression) is\b"
-    r"|^(?:it's|it is) (?:almost |kind of |sort of )?like\b|^(?:it|that|this) must (?:be|have|feel)\b"
+    r"|^(?:it's|it is) (?:almost |kind of |sort of )?like\b|^(?:it|that|this) must (?:be|have|"
+    r"feel)\b"
     r"|^must (?:be|have|feel)\b"
     r"|^(?:it|that|this|things|life|work|home|everything|it all)"
     r"(?:'s| is| has| have| was|'ve| feels| felt)(?: been)? (?:really |so |quite |pretty |a bit |"
@@ -44,6 +48,10 @@ _NOT_REFLECTION = re.compile(
     r"|^you(?:'ll| will) (?:need|have|get|find|be asked|receive|see|be seen|hear)\b"
     r"|^you (?:may|might) (?:find|notice|feel|experience|want|need|like|be wondering)\b"
     r"|^you don't (?:have|need) to\b|^your (?:gp|doctor|nurse|appointment|session|next)\b"
+    # predictions, encouragement and possibilities are not reflections of experience
+    r"|^you(?:'ll| will| can| could| would| wouldn't| might| may| are going to|'re going to|"
+    r"'re gonna) (?!(?:rather|prefer|like|love|want)\b)"
+    r"|^you(?:'re| are)(?:n't| not) alone\b|^you aren't alone\b"
     r"|^(?:it|that|this) (?:looks|sounds) (?:good|great|fine|lovely|nice|like a (?:good|great) "
     r"(?:idea|plan))\b|^sounds (?:good|great|fine|lovely|like a plan)\b"
 )
@@ -52,7 +60,9 @@ _NOT_REFLECTION = re.compile(
 _COMPLEX_FORM = re.compile(
     r"\bpart of you\b|\bon (?:the )?one hand\b|\bon the other\b|\bat the same time\b|\band yet\b"
     r"|\bbut also\b|\beven though\b|\bas if\b|\bas though\b|\balmost like\b|\bit's like\b"
-    r"|\bi wonder(?:ing)? if\b|\bi(?:'m| am) guessing\b|\bi get the (?:sense|feeling|impression)\b"
+    r"|\bi wonder(?:ing)? if\b|\bi(?:'m| am) guessing\b|\bi (?:get|have) (?:a|the) (?:sense|"
+    r"feeling|"
+    r"impression)\b"
     r"|\bi (?:imagine|sense)\b|\bmust (?:be|have|feel)\b|\bunderneath\b|\bdeep down\b"
     r"|\b(?:really )?matters? (?:to you|most)\b|\bimportant to you\b|\bwhat you (?:really )?"
     r"(?:want|need|value)\b|\bmeans? (?:a lot|so much)\b|\bwhich means\b|\binstead of\b"
@@ -86,23 +96,29 @@ def reflection_kind(clause: Sentence, ctx: Context, *,
 
     rising: a full statement said with a question mark, which reflects by its form."""
     core = clause.core
-    if len(clause.words) < 2 or _NOT_REFLECTION.search(core):
+    # "So ..." opening a statement is the classic lead-in of a reflection ("So you can see
+    # some advantages..."), even where the words alone would read as a prediction.
+    so_lead = "so" in clause.lead and len(clause.words) >= 3
+    if len(clause.words) < 2 or (_NOT_REFLECTION.search(core) and not so_lead):
         return None, False
     first_person = bool(_FIRST_PERSON_START.search(core))
     by_stem = bool(_STEM.search(core)) or (rising and not first_person) or (
-        "so" in clause.lead and not first_person and bool(_SECOND_PERSON.search(core))
+        so_lead and not first_person and bool(_SECOND_PERSON.search(core) or _FINITE.search(core))
     )
     stems = content_stems(clause.words)
     shared = stems & ctx.client_stems
     # Without a stem, a statement about the client ("your", "you" anywhere) or one that
     # reuses the client's words is read as a reflection.
-    by_overlap = not by_stem and not first_person and len(clause.words) >= 3 and (
+    hypothetical = bool(re.match(r"^(?:if|unless|whether|once|as long as|maybe|perhaps)\b", core))
+    eligible = not (by_stem or first_person or hypothetical) and len(clause.words) >= 3
+    by_overlap = eligible and (
         (len(shared) >= 2 and len(shared) >= 0.4 * len(stems))
         or (bool(_SECOND_PERSON.search(core)) and not _PLEASANTRY.search(core))
     )
     if not (by_stem or by_overlap):
         return None, False
-    return ("reflection_complex" if _adds_meaning(clause, stems, ctx) else "reflection_simple"), by_stem
+    complex_ = _adds_meaning(clause, stems, ctx)
+    return ("reflection_complex" if complex_ else "reflection_simple"), by_stem
 
 
 def _adds_meaning(clause: Sentence, stems: set[str], ctx: Context) -> bool:

@@ -14,8 +14,9 @@ _SAFETY_QUESTION = re.compile(
     r"|\b(?:thoughts|thinking) (?:about|of) (?:not (?:being|wanting)|dying|death|harming|hurting|"
     r"ending)\b|\bhurt(?:ing)? (?:yourself|someone|anyone|others)\b"
 )
+# Asking without a question mark ("I need to ask you whether...").
 _ASKING = re.compile(
-    r"^(?:are|have|do|did|were|is|has|had|would|could|can|how|what|when|i need to ask|"
+    r"^(?:i need to ask|"
     r"i want to ask|i'd like to ask|i have to ask|i'm going to ask|can i ask|may i ask|"
     r"i(?:'m| am) wondering (?:if|whether)|i wonder (?:if|whether)|sometimes when people)"
 )
@@ -30,11 +31,10 @@ _SAFETY = re.compile(
     r"\bsafety plan\w*|\bkeep(?:ing)? (?:you|yourself) safe\b|\b(?:stay|staying|be|being|feel) "
     r"safe (?:tonight|today|this week|until|over|right now|at the moment)\b"
     r"|\bcrisis (?:line|team|service|number|text|centre|center|support|resolution)\b"
-    r"|\b(?:samaritans|hotline|helpline|lifeline|shout|988|116 ?123|a&e|emergency (?:services|"
-    r"department|room|number|line)|call (?:an ambulance|999|911|112|000))\b"
+    r"|\b(?:samaritans|hotline|helpline|lifeline|988|116 ?123|call (?:an ambulance|999|911|112))\b"
     r"|\b(?:lock away|get rid of|hand in|remove) (?:the |those |your |any )?(?:pills|tablets|"
     r"medication|weapons|knives)\b|\burgent (?:help|support|appointment|referral)\b"
-    r"|\breasons (?:for|to) (?:living|live|stay alive)\b|\b(?:your|our) safety\b"
+    r"|\breasons (?:for|to) (?:living|live|stay alive)\b"
     r"|\bthink (?:together )?about how to keep\b"
 )
 # Caring responses that count as safety responses only when risk is on the table.
@@ -44,7 +44,8 @@ _CARE_IN_RISK = re.compile(
     r"end|kill|hurt|harm)|(?:access to|means to|got any|have any) (?:pills|tablets|medication|"
     r"weapons|a gun|guns|knives|rope)|(?:is there|who is|who's|have you got) (?:someone|anyone|"
     r"somebody|a person|a friend) (?:who |that )?(?:you could|you can|could|can) (?:stay|be|call|"
-    r"contact|reach|ring|text)|get (?:you )?through (?:tonight|the night|this weekend|the next "
+    r"contact|reach|ring|text)|a&e|emergency (?:services|department|room|number|line)|"
+    r"(?:your|our) safety|get (?:you )?through (?:tonight|the night|this weekend|the next "
     r"few)|acted on (?:these|those|the|them|any)|keep you going|what(?:'s| has) (?:kept|stopped) "
     r"you|i(?:'m| am) (?:really |so |very )?(?:glad|grateful|relieved) (?:that )?you (?:told|"
     r"shared|felt able|said|could)|thank you for (?:telling|trusting|sharing|being honest|"

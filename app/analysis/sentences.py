@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.analysis.vocabulary import STOPWORDS
 
@@ -13,7 +14,7 @@ _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-
 # Sentence ends: terminal punctuation (plus closing quotes/brackets) before whitespace, or newlines.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+|(?<=[.!?])[\"')\]]*$")
 # Abbreviations whose full stop does not end a sentence.
-_ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|st|vs|etc|e\.g|i\.e|approx|no)\.$", re.IGNORECASE)
+_ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|st|vs|etc|e\.g|i\.e|approx)\.$", re.IGNORECASE)
 
 # Clause boundaries inside a sentence: semicolons, colons, dashes, ellipses, and commas that
 # start a new clause (a conjunction or a subject comes next).
@@ -23,9 +24,10 @@ _CLAUSE_BREAK = re.compile(
     r"|,\s+(?=(?:you|your|it|that|this|there|part of|i|i'm|i've|i'd|we|he|she|they)\b)"
     # a question after a statement: "You've cut down, how did you manage that?" (not a tag
     # such as "..., is that right?")
-    r"|,\s+(?=(?:what|how|why|when|where|who|do you|did you|does (?:it|that|he|she)|"
-    r"are you|have you|has (?:it|that|he|she)|can you|could you|would you|will you|"
-    r"is (?:it|there|he|she)|was (?:it|there))\b(?! right\b)(?!\?))",
+    r"|,\s+(?=(?:what|how|why|when|where|who|(?:do|did|are|were|have|can|could|would|will) "
+    r"(?:you|they|we)|(?:can|may|could) i ask|(?:does|did|has|is|was|would|will|can|could) (?:it|"
+    r"that|he|she|there))"
+    r"\b(?! right\b)(?!\?))",
     re.IGNORECASE,
 )
 
@@ -35,8 +37,22 @@ _FILLER = re.compile(
     r"|\b(?:u+m+|u+h+|e+r+m*|hmm+|mhm+|mm+-?hmm+|uh-huh|mm+)\b[,.]?",
 )
 _STUTTER = re.compile(r"\b(\w+)(?:-\1)+\b")
+# A cut-off start of the next word: "wh-what", "pot-potential".
+_FALSE_START = re.compile(r"\b(\w{1,4})-(?=\1)")
 _YOU_KNOW = re.compile(r"(?:^|,)\s*(?:you know|i mean|like),\s*")
 _SPACES = re.compile(r"\s+")
+# Contractions typed without the apostrophe ("dont", "youre"); only unambiguous ones.
+_BARE = {
+    "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "cant": "can't", "wont": "won't",
+    "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't",
+    "havent": "haven't", "hasnt": "hasn't", "couldnt": "couldn't", "wouldnt": "wouldn't",
+    "shouldnt": "shouldn't", "youre": "you're", "youve": "you've", "youll": "you'll",
+    "im": "i'm", "ive": "i've", "whats": "what's", "thats": "that's", "theres": "there's",
+    "hows": "how's", "theyre": "they're", "wanna": "want to", "gonna": "going to",
+    "kinda": "kind of", "sorta": "sort of", "gotta": "got to", "ya": "you", "u": "you",
+    "ur": "your",
+}
+_BARE_WORD = re.compile(r"\b(?:" + "|".join(_BARE) + r")\b")
 
 # Discourse markers that open a sentence without changing what it does ("Okay, so you...").
 _LEAD = re.compile(
@@ -50,12 +66,16 @@ _VOCATIVE = re.compile(r"\b([A-Z][a-z]+),\s")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+# Context turns are normalised again for every later counsellor turn of a transcript.
+@lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Lower-case, fold quotes, drop fillers and stutters, collapse whitespace."""
     folded = text.translate(_FOLD).lower()
     folded = _FILLER.sub(" ", folded)
     folded = _STUTTER.sub(r"\1", folded)
+    folded = _FALSE_START.sub("", folded)
     folded = _YOU_KNOW.sub(" ", folded)
+    folded = _BARE_WORD.sub(lambda m: _BARE[m.group(0)], folded)
     folded = _SPACES.sub(" ", folded).strip(" ,-")
     return folded
 

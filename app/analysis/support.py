@@ -34,7 +34,7 @@ _AFFIRMATION = re.compile(
     r"accomplishment|change|improvement|progress|milestone|effort|insight|thing to (?:notice|do))\b"
     r"|\byou(?:'ve| have) (?:really |clearly |already |obviously )?(?:done|made|managed|achieved|"
     r"worked|shown|come|kept|stuck|tried|thought|put|given|taken|survived|got through|handled)"
-    r"\b[^.?!]*\b(?:so much|a lot|hard|well|great|amazing|real|huge|big|progress|"
+    r"\b[^.?!]*\b(?:so much|a lot(?! of)|hard|well|great|amazing|real|huge|big|progress|"
     r"effort|step|a good job|incredibly|really well|far|brilliantly|everything you can|"
     r"your best)\b"
     r"|\byou (?:clearly |really |obviously |genuinely )(?:care|love|want the best|value)\b"
@@ -106,6 +106,13 @@ _INFORMATION = re.compile(
     r"depression|grief|trauma|panic attacks?|withdrawal|insomnia|diabetes|blood pressure)"
     r" (?:is|are|can|affects?|causes?|has|tends|often|usually|increases|reduces|makes|works|"
     r"comes|shows)\b"
+    r"|\bi(?:'d| would) (?:like|love) to (?:set up|book|refer|arrange|give you|share|tell you|"
+    r"explain|go over|go through|talk (?:to you )?about|let you know)\b"
+    r"|\b(?:there's|there is) something (?:else )?(?:i(?:'d| would)? )?(?:want|wanna|like|need) to "
+    r"(?:share|tell|mention|explain)\b|\bi want you to know\b"
+    r"|\b(?:my|our) (?:role|job|aim) (?:here )?is to\b|\bthe recommendations? (?:for|is|are)\b"
+    r"|\b(?:it|this|that)(?:'s| is) (?:really |very |so )?(?:essential|crucial|vital) (?:for|to|"
+    r"that)\b"
     r"|\b(?:everything|what) you (?:say|tell me|share) (?:here )?(?:is|stays|will be|will stay)"
     r" (?:confidential|private)\b|\bis confidential\b"
 )
@@ -132,8 +139,10 @@ def is_validation(clause: Sentence) -> bool:
     match = _VALIDATION.search(core)
     if not match:
         return False
-    return not re.search(r"\b(?:doesn't|does not|didn't|not sure|don't think|if)\W+(?:\w+\W+){0,2}$",
-                         core[: match.start()])
+    return not re.search(
+        r"\b(?:doesn't|does not|didn't|not sure|don't think|if)\W+(?:\w+\W+){0,2}$",
+        core[: match.start()],
+    )
 
 
 def is_summary_stem(clause: Sentence) -> bool:

@@ -82,7 +82,7 @@ PERSON_ADJECTIVES: frozenset[str] = words(
 
 # Nouns that make "you're such a ..." or "that's a ... thing to do" a judgement.
 JUDGEMENT_NOUNS: frozenset[str] = words(
-    """idiot fool baby drama coward hypocrite liar mess failure joke child brat"""
+    """idiot fool baby coward hypocrite liar mess failure joke child brat"""
 )
 
 # Verbs of a concrete action, used to tell directive advice from reflections of obligation.
@@ -105,11 +105,19 @@ INVITATION_KINDS: dict[str, str] = {
     r"whatsapp|tiktok|twitter|linkedin|follow you|add you)\b",
     "contact": r"\b(?:your (?:personal |mobile |home |own )?(?:number|phone|mobile|email|address)|"
     r"text you|call you|message you|contact you)\b",
-    "gift": r"\b(?:gift|present|got you (?:a|something)|brought you|for you to keep|little something)\b",
+    "gift": r"\b(?:gift|present|got you (?:a|something)|brought (?:you|it|this|them|these|some)|"
+    r"baked|for you to keep|little something|tin|cake|biscuits|cookies|flowers|chocolates)\b",
     "secret": r"\b(?:secret|promise (?:not to|you won't|me you won't)|between us|"
-    r"(?:don't|not|won't|never) tell (?:anyone|anybody|my|the)|keep (?:this|it|that) to yourself)\b",
+    r"(?:don't|not|won't|never) tell (?:anyone|anybody|my|the)|"
+    r"keep (?:this|it|that) to yourself)\b",
     "touch": r"\b(?:a hug|hug you|hold my hand)\b",
-    "favour": r"\b(?:lend me|borrow|a lift|give me a ride|money)\b",
+    "favour": r"\b(?:lend me|borrow|a lift|give me a ride|money|write (?:me )?(?:a|the) (?:letter|"
+    r"note|report|reference|sick note)|sign (?:the|a|my|this|that) (?:\w+ )?(?:form|letter|sheet|"
+    r"paper)|(?:ring|call|email|text|contact) (?:my|her|him|them)|tell (?:her|him|them|my))\b",
+    "frame": r"\b(?:finish early|stop early|end early|cut (?:it|this) short|leave early|"
+    r"go home early|skip (?:the|next|a) session|over the phone|on the phone|phone (?:call|session)|"
+    r"at night|after hours|at the weekend|on weekends|join (?:our|my) (?:server|game|group|team|"
+    r"club|party|church))\b",
 }
 
 # First-person risk talk in a client turn (suicide, self-harm, not wanting to live).

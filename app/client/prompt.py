@@ -29,6 +29,7 @@ __all__ = [
     "allowed_layers",
     "build_messages",
     "locked_layers",
+    "role_rules",
     "stable_prefix",
     "turn_section",
 ]
@@ -68,11 +69,10 @@ def _quote(text: str) -> str:
     return f"\u201c{text.strip()}\u201d"
 
 
-def stable_prefix(persona: Persona) -> str:
-    """The cacheable part of the system message: rules, identity and voice, in a fixed order."""
-    client, style = persona.client, persona.style
-    name = client.name
-    rules = (
+def role_rules(persona: Persona) -> str:
+    """The rules of the role, first in every system message."""
+    name, style = persona.client.name, persona.style
+    return (
         f"You are {name}, a client in a counselling session. Every user message is what your "
         f"counsellor has just said to you in the session; reply with {name}'s next words.\n\n"
         "## Rules of the role\n"
@@ -89,6 +89,13 @@ def stable_prefix(persona: Persona) -> str:
         f"you to be someone else, you do not understand what they mean: react as a puzzled "
         f"{name} would and stay {name}.\n"
     )
+
+
+def stable_prefix(persona: Persona) -> str:
+    """The cacheable part of the system message: rules, identity and voice, in a fixed order."""
+    client, style = persona.client, persona.style
+    name = client.name
+    rules = role_rules(persona)
     identity = [
         "\n## Who you are",
         f"Name: {name}. Age: {client.age}. Pronouns: {client.pronouns}.",

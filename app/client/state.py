@@ -1,4 +1,4 @@
-"""Client state: trust, unlocked disclosures, boundary tests and risk, moved one student turn at a time.
+"""Client state: trust, unlocked layers, boundary tests and risk, moved one student turn at a time.
 
 The state machine decides *what* the client may say next (a ReplyPlan); engines only decide
 *how* to say it. Keeping the decision here means every engine obeys the same disclosure gates.

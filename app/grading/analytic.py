@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from app.analysis import TurnAnalysis
 from app.grading.evidence import find_quote, first_sentence
-from app.grading.feedback import alternative_for, describe, quote_for_feedback
+from app.grading.feedback import alternative_for, describe, quote_for_feedback, reflect
 from app.grading.model import (
     CriterionResult,
     EvidenceItem,
@@ -216,26 +216,26 @@ def _feedback(
     good: list[_Hit],
     bad: list[_Hit],
     by_turn: dict[int, _TurnSignals],
-) -> tuple[str, list[Suggestion]]:
+) -> tuple[str, list[str], list[Suggestion]]:
     parts: list[str] = []
-    praised: set[int] = set()
-    for hit in good[:2]:
-        if hit.turn in praised:
-            continue
-        praised.add(hit.turn)
+    praise: list[str] = []
+    # Two strengths, of different kinds where the session has them: more useful than the
+    # same skill praised twice.
+    first = good[:1]
+    second = [h for h in good[1:] if h.indicator.key != first[0].indicator.key][:1] if first else []
+    for hit in first + (second or good[1:2]):
         quote = _quote(by_turn[hit.turn], hit.indicator.key)
-        parts.append(
-            f'Went well: at turn {hit.turn} you {describe(hit.indicator.key)}: "{quote}" '
-            f"{hit.indicator.note}"
+        praise.append(
+            f'At turn {hit.turn} you {describe(hit.indicator.key)}: "{quote}" {hit.indicator.note}'
         )
+        parts.append(f"Went well: {praise[-1][:1].lower()}{praise[-1][1:]}")
     suggestions: list[Suggestion] = []
     for hit in bad:
         if len(suggestions) == 2:
             break
         if any(s.turn == hit.turn for s in suggestions):
             continue
-        client = inp.client_before(hit.turn)
-        client_text = client.text if client else None
+        client_text = _client_words(inp, hit.turn)
         alternative, why = alternative_for(
             hit.indicator.key, client_text=client_text, persona=inp.persona, detail=hit.detail
         )
@@ -259,7 +259,20 @@ def _feedback(
     level = int(score + 0.5)
     if not suggestions and level < rubric.scale.max:
         parts.append(f"To reach the next level: {criterion.levels[level + 1]}")
-    return " ".join(parts), suggestions
+    return " ".join(parts), praise, suggestions
+
+
+def _client_words(inp: GradingInput, turn: int) -> str | None:
+    """What the client had just said: the latest of their last few turns with words to reflect.
+
+    A one-word answer ("Yes.") gives nothing to build an alternative from, so look back a
+    little further, to what the counsellor's last moves were really responding to.
+    """
+    recent = inp.client_before(turn, back=3)
+    for client in recent:
+        if reflect(client.text):
+            return client.text
+    return recent[0].text if recent else None
 
 
 def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
@@ -294,20 +307,25 @@ def _grade_criterion(
         if criterion.basis == "moments":
             reason = "nothing in the session tested this (no boundary test or risk disclosure)"
         else:
-            reason = f"none of your {len(signals)} turns clearly showed or undermined it"
+            shown = len(moments)
+            reason = (
+                f"{'none' if not shown else f'only {shown}'} of your {substantive} turns with "
+                f"a recognisable skill showed or undermined it (needs {criterion.min_evidence})"
+            )
         return _insufficient(criterion, reason)
     if criterion.basis == "turns":
         score = _score_turns(rubric, criterion, per_turn, substantive)
     else:
         score = _score_moments(rubric, criterion, moments)
     good, bad = _select(per_turn)
-    feedback, suggestions = _feedback(inp, criterion, rubric, score, good, bad, by_turn)
+    feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, good, bad, by_turn)
     return CriterionResult(
         id=criterion.id,
         title=criterion.title,
         score=score,
         evidence=_evidence(_capped(good, bad), by_turn),
         feedback=feedback,
+        went_well=praise,
         suggestions=suggestions,
     )
 

@@ -12,7 +12,7 @@ import re
 from app.grading.evidence import first_sentence
 from app.persona import Persona
 
-__all__ = ["ACTIONS", "alternative_for", "describe", "reflect"]
+__all__ = ["ACTIONS", "alternative_for", "describe", "key_sentence", "reflect", "risk_words"]
 
 # What the student did, in the second person, for "At turn 5 you ...".
 ACTIONS: dict[str, str] = {
@@ -197,14 +197,19 @@ def _candidates(text: str) -> list[str]:
     return [p for p in parts if not p.endswith("?") and len(p.split()) >= 3]
 
 
-def reflect(client_text: str | None) -> str | None:
-    """The client's most feeling-laden sentence, turned round to "you" (no leading capital)."""
-    if not client_text:
-        return None
-    sentences = _candidates(client_text)
+def key_sentence(client_text: str | None) -> str | None:
+    """The client's most feeling-laden statement (verbatim), the one worth reflecting."""
+    sentences = _candidates(client_text or "")
     if not sentences:
         return None
-    chosen = next((s for s in sentences if _FEELING.search(s)), sentences[0])
+    return next((s for s in sentences if _FEELING.search(s)), sentences[0])
+
+
+def reflect(client_text: str | None) -> str | None:
+    """The client's most feeling-laden sentence, turned round to "you" (no leading capital)."""
+    chosen = key_sentence(client_text)
+    if chosen is None:
+        return None
     words = chosen.rstrip(".!…").split()
     if len(words) > _MAX_WORDS:
         words = words[:_MAX_WORDS]
@@ -319,5 +324,5 @@ def describe(key: str) -> str:
 
 
 def quote_for_feedback(text: str) -> str:
-    """A short verbatim excerpt of a turn for use inside a feedback sentence."""
-    return first_sentence(text)
+    """The client's words worth quoting back: their key statement, else their first sentence."""
+    return risk_words(text) or key_sentence(text) or first_sentence(text)

@@ -231,6 +231,7 @@ class Judge:
     def __init__(self, *, client: openai.AsyncOpenAI, model: str) -> None:
         self.client = client
         self.model = model
+        self.served_model = model
         # Unknown until the server answers: many local servers reject json_schema.
         self.supports_schema: bool | None = None
 
@@ -263,6 +264,8 @@ class Judge:
         else:
             if self.supports_schema is None:
                 self.supports_schema = "response_format" in kwargs
+        # Record the model that actually answered (servers often resolve aliases to versions).
+        self.served_model = response.model or self.served_model
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""
@@ -341,7 +344,7 @@ class Judge:
             status="ok" if overall is not None else "insufficient_evidence",
             overall=overall,
             criteria=results,
-            model=self.model,
+            model=self.served_model,
             prompt_hash=digest,
             dropped_evidence=dropped,
         )

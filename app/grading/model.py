@@ -48,12 +48,15 @@ class GradingInput:
         """The student's side of the conversation, in order."""
         return [t for t in self.turns if t.speaker == "counsellor"]
 
-    def client_before(self, index: int) -> GradingTurn | None:
-        """The last client turn before turn `index` (what the counsellor was answering)."""
+    def client_before(self, index: int, *, back: int = 1) -> list[GradingTurn]:
+        """Up to `back` client turns before turn `index`, the most recent first."""
+        found: list[GradingTurn] = []
         for turn in reversed(self.turns[:index]):
             if turn.speaker == "client":
-                return turn
-        return None
+                found.append(turn)
+                if len(found) == back:
+                    break
+        return found
 
 
 class EvidenceItem(BaseModel):
@@ -90,6 +93,9 @@ class CriterionResult(BaseModel):
     status: CriterionStatus = "scored"
     evidence: list[EvidenceItem] = Field(default_factory=list)
     feedback: str = ""
+    went_well: list[str] = Field(
+        default_factory=list, description="The strengths named in the feedback, one a line."
+    )
     suggestions: list[Suggestion] = Field(default_factory=list)
 
 

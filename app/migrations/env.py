@@ -10,7 +10,9 @@ import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("Run migrations through `rapport db upgrade`, which supplies the connection.")
+    raise RuntimeError(
+        "Run migrations through `rapport db upgrade`, which supplies the connection."
+    )
 
 context.configure(
     connection=connection,

@@ -6,7 +6,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session
@@ -25,7 +24,7 @@ from app.models import (
     TurnResult,
 )
 from app.persona import Persona
-from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
 
 __all__ = ["persona_summary", "router", "session_public"]
 
@@ -135,30 +134,40 @@ def get_persona(persona_id: str, personas: Personas) -> dict:
 
 
 @router.post("/api/sessions", status_code=status.HTTP_201_CREATED, tags=["sessions"])
-def create_session(
-    body: SessionCreate, db: DbSession, user: CurrentUser, personas: Personas,
-    settings: SettingsDep, request: Request,
+async def create_session(
+    body: SessionCreate,
+    db: Db,
+    user: CurrentUser,
+    personas: Personas,
+    settings: SettingsDep,
+    request: Request,
 ) -> SessionPublic:
     """Start a practice session with a persona; the client's opening line is turn 0."""
     persona = personas.get(body.persona_id)
     if persona is None:
         raise _not_found("persona", body.persona_id)
-    engine = body.engine or persona.engine or settings.engine
-    if engine not in request.app.state.engines:
+    engine = practice.choose_engine(
+        requested=body.engine,
+        persona=persona,
+        default=settings.engine,
+        available=request.app.state.engines,
+    )
+    if engine is None:
         raise HTTPException(
             422,
-            f"engine: '{engine}' is not available here "
+            f"engine: '{body.engine}' is not available here "
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
-    session, turns = practice.create_session(
-        db=db, persona=persona, owner_id=user.id, engine=engine
+    session, turns = await db.run(
+        practice.create_session, persona=persona, owner_id=user.id, engine=engine
     )
     return session_public(session, turns, persona)
 
 
 @router.get("/api/sessions", tags=["sessions"])
-def list_sessions(db: DbSession, user: CurrentUser, personas: Personas) -> list[SessionSummary]:
+async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[SessionSummary]:
     """The current user's sessions, newest first."""
+    rows = await db.run(practice.list_sessions, owner_id=user.id)
     return [
         SessionSummary(
             id=s.id,
@@ -170,27 +179,37 @@ def list_sessions(db: DbSession, user: CurrentUser, personas: Personas) -> list[
             ended_at=s.ended_at,
             turn_count=n,
         )
-        for s, n in practice.list_sessions(db=db, owner_id=user.id)
+        for s, n in rows
     ]
 
 
+def _load_owned(
+    *, db: Session, session_id: str, user: CurrentUser
+) -> tuple[PracticeSession, list[Turn]]:
+    session = _owned_session(db, session_id, user)
+    return session, practice.session_turns(db=db, session_id=session.id)
+
+
 @router.get("/api/sessions/{session_id}", tags=["sessions"])
-def get_session(
-    session_id: str, db: DbSession, user: CurrentUser, personas: Personas
+async def get_session(
+    session_id: str, db: Db, user: CurrentUser, personas: Personas
 ) -> SessionPublic:
     """A session with every turn."""
-    session = _owned_session(db, session_id, user)
-    turns = practice.session_turns(db=db, session_id=session.id)
+    session, turns = await db.run(_load_owned, session_id=session_id, user=user)
     persona = personas.get(session.persona_id)
     if persona is None:
         raise _not_found("persona", session.persona_id)
     return session_public(session, turns, persona)
 
 
+def _end(*, db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
+    return practice.end_session(db=db, session=_owned_session(db, session_id, user))
+
+
 @router.post("/api/sessions/{session_id}/end", tags=["sessions"])
-def end_session(session_id: str, db: DbSession, user: CurrentUser) -> dict:
+async def end_session(session_id: str, db: Db, user: CurrentUser) -> dict:
     """End a session; further turns are refused."""
-    session = practice.end_session(db=db, session=_owned_session(db, session_id, user))
+    session = await db.run(_end, session_id=session_id, user=user)
     return {"id": session.id, "status": session.status}
 
 
@@ -214,27 +233,30 @@ async def add_turn(
     user: CurrentUser,
     personas: Personas,
     settings: SettingsDep,
+    db: Db,
     accept: Annotated[str | None, Header()] = None,
 ):
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def save() -> tuple[practice.PendingReply, ClientEngine]:
-        with Session(request.app.state.db_engine) as db:
-            session = _owned_session(db, session_id, user)
-            persona = _persona_for(personas, session)
-            engine = _engine_for(request, session)
-            try:
-                pending = practice.add_student_turn(
-                    db=db, session=session, persona=persona, text=text,
-                    client_message_id=body.client_message_id,
-                )
-            except practice.ConflictError as exc:
-                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-            return pending, engine
+    def save(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
+        session = _owned_session(db, session_id, user)
+        persona = _persona_for(personas, session)
+        engine = _engine_for(request, session)
+        try:
+            pending = practice.add_student_turn(
+                db=db,
+                session=session,
+                persona=persona,
+                text=text,
+                client_message_id=body.client_message_id,
+            )
+        except practice.ConflictError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        return pending, engine
 
-    pending, engine = await to_thread.run_sync(save)
-    return await _respond(request, pending, engine, accept)
+    pending, engine = await db.run(save)
+    return await _respond(db, pending, engine, accept)
 
 
 @router.post("/api/sessions/{session_id}/retry", tags=["sessions"], response_model=TurnResult)
@@ -243,31 +265,31 @@ async def retry_reply(
     request: Request,
     user: CurrentUser,
     personas: Personas,
+    db: Db,
     accept: Annotated[str | None, Header()] = None,
 ):
     """Ask again for the client's reply to the last, unanswered student message."""
 
-    def load() -> tuple[practice.PendingReply, ClientEngine]:
-        with Session(request.app.state.db_engine) as db:
-            session = _owned_session(db, session_id, user)
-            persona = _persona_for(personas, session)
-            engine = _engine_for(request, session)
-            try:
-                return practice.pending_reply(db=db, session=session, persona=persona), engine
-            except practice.ConflictError as exc:
-                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
+        session = _owned_session(db, session_id, user)
+        persona = _persona_for(personas, session)
+        engine = _engine_for(request, session)
+        try:
+            return practice.pending_reply(db=db, session=session, persona=persona), engine
+        except practice.ConflictError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
-    pending, engine = await to_thread.run_sync(load)
-    return await _respond(request, pending, engine, accept)
+    pending, engine = await db.run(load)
+    return await _respond(db, pending, engine, accept)
 
 
 async def _respond(
-    request: Request, pending: practice.PendingReply, engine: ClientEngine, accept: str | None
+    db: Database, pending: practice.PendingReply, engine: ClientEngine, accept: str | None
 ):
     """Run the engine for a saved student turn and answer as JSON or SSE."""
     if accept and "text/event-stream" in accept:
         return StreamingResponse(
-            _sse(request, pending, engine),
+            _sse(db, pending, engine),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -275,7 +297,7 @@ async def _respond(
         client_turn = pending.existing_reply
     else:
         try:
-            client_turn = await _run_engine(request, pending, engine)
+            client_turn = await _run_engine(db, pending, engine)
         except EngineError as exc:
             return JSONResponse(
                 status_code=status.HTTP_502_BAD_GATEWAY,
@@ -292,10 +314,10 @@ async def _respond(
     )
 
 
-async def _run_engine(request: Request, pending, engine: ClientEngine) -> Turn:
+async def _run_engine(db: Database, pending, engine: ClientEngine) -> Turn:
     """Run the engine to the end without streaming and return the committed client turn."""
     turn: Turn | None = None
-    async for chunk in _stream_and_commit(request, pending, engine):
+    async for chunk in _stream_and_commit(db, pending, engine):
         if isinstance(chunk, Turn):
             turn = chunk
     assert turn is not None  # _stream_and_commit always ends with the turn or raises
@@ -306,7 +328,7 @@ def _sse_event(name: str, data: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def _sse(request: Request, pending, engine: ClientEngine) -> AsyncIterator[bytes]:
+async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[bytes]:
     """The reply as Server-Sent Events: student, delta..., done (or error)."""
     yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
     if pending.existing_reply is not None:
@@ -314,7 +336,7 @@ async def _sse(request: Request, pending, engine: ClientEngine) -> AsyncIterator
     else:
         turn = None
         try:
-            async for chunk in _stream_and_commit(request, pending, engine):
+            async for chunk in _stream_and_commit(db, pending, engine):
                 if isinstance(chunk, bytes):
                     yield chunk
                 else:
@@ -333,7 +355,7 @@ async def _sse(request: Request, pending, engine: ClientEngine) -> AsyncIterator
     )
 
 
-async def _stream_and_commit(request: Request, pending, engine: ClientEngine):
+async def _stream_and_commit(db: Database, pending, engine: ClientEngine):
     """Yield SSE bytes for each delta/replace, then the committed client Turn."""
     final_text: str | None = None
     meta: dict = {}
@@ -345,8 +367,4 @@ async def _stream_and_commit(request: Request, pending, engine: ClientEngine):
     if final_text is None:
         raise EngineError("The client engine stopped without finishing its reply.")
 
-    def commit() -> Turn:
-        with Session(request.app.state.db_engine) as db:
-            return practice.add_client_turn(db=db, pending=pending, text=final_text, meta=meta)
-
-    yield await to_thread.run_sync(commit)
+    yield await db.run(practice.add_client_turn, pending=pending, text=final_text, meta=meta)

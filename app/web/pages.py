@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -22,7 +22,7 @@ from app.persona import Persona
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
 
-__all__ = ["TrustCurve", "install_pages", "router", "trust_curve"]
+__all__ = ["TrustCurve", "install_pages", "render", "render_error", "router", "trust_curve"]
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 TEMPLATES = FRONTEND / "templates"
@@ -79,7 +79,7 @@ class TrustCurve:
     x_ticks: list[tuple[int, float]]
     y_ticks: list[tuple[int, float]]
     summary: str
-    polyline: str = field(default="")
+    polyline: str
 
 
 def _turn_pairs(turns: Sequence[Turn]) -> list[tuple[Turn, Turn | None]]:
@@ -194,7 +194,8 @@ def _asset_versions() -> dict[str, str]:
 
 
 def _date(value: datetime | None) -> str:
-    return value.strftime("%-d %b %Y, %H:%M UTC") if value else ""
+    # Stored as UTC; SQLite hands it back without a zone, PostgreSQL with one.
+    return f"{value.day} {value:%b %Y, %H:%M} UTC" if value else ""
 
 
 def _trust(value: float | None) -> str:
@@ -311,12 +312,11 @@ def _client_name(persona: Persona | None) -> str:
 
 def _engine_for(persona: Persona, settings: SettingsDep, request: Request) -> str:
     """The engine a new session runs on, chosen as the API chooses it."""
-    engine = persona.engine or settings.engine
-    if engine not in request.app.state.engines:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"The '{engine}' client engine is not available on this server.",
-        )
+    engine = practice.choose_engine(
+        requested=None, persona=persona, default=settings.engine,
+        available=request.app.state.engines,
+    )
+    assert engine is not None  # only an explicit request can be unavailable
     return engine
 
 

@@ -161,6 +161,7 @@
       errorBox.appendChild(link);
     }
     errorBox.hidden = false;
+    scrollToEnd(form || errorBox);
   }
 
   async function readDetail(response) {

@@ -34,9 +34,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"{reason} (set CI=true to make this a failure)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One chromium for the whole browser suite."""
+    """One chromium per test module.
+
+    Not per session: sync Playwright keeps an event loop running on this thread while it is
+    open, and later tests that call asyncio.run would fail.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

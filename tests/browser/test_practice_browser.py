@@ -7,6 +7,12 @@ import re
 
 import httpx
 import pytest
+from sqlmodel import Session
+
+from app import practice
+from app.config import Settings
+from app.db import build_engine
+from app.persona import load_library
 
 pytestmark = pytest.mark.browser
 
@@ -228,6 +234,38 @@ def test_a_dropped_connection_keeps_the_text_and_retry_never_duplicates(live_ser
     assert [t["speaker"] for t in stored] == ["client", "counsellor", "client"]
     assert stored[1]["text"] == message
     assert turn_texts(page)[1:] == [stored[1]["text"], stored[2]["text"]]
+
+
+def test_a_message_left_without_a_reply_offers_retry_on_load(live_server, server_env, page) -> None:
+    card = persona_card(live_server.url)
+    session_id = start_session(page, live_server.url, card["id"])
+    message = "It sounds like this has been building for a while."
+    # What a crashed engine leaves behind: the student's turn saved, no reply.
+    settings = Settings(
+        data_dir=server_env["RAPPORT_DATA_DIR"], database_url=server_env["RAPPORT_DATABASE_URL"]
+    )
+    engine = build_engine(settings)
+    try:
+        with Session(engine) as db:
+            session = practice.get_session(db=db, session_id=session_id, owner_id=None)
+            persona = load_library(settings.personas_dir)[session.persona_id]
+            practice.add_student_turn(
+                db=db, session=session, persona=persona, text=message, client_message_id=None
+            )
+    finally:
+        engine.dispose()
+
+    page.reload()
+    retry = page.get_by_role("button", name="Retry")
+    assert retry.is_visible()
+    assert turn_texts(page)[-1] == message
+    retry.focus()
+    page.keyboard.press("Enter")
+    wait_for_reply(page, 3)
+    assert page.locator("#chat-error").is_hidden()
+    stored = httpx.get(f"{live_server.url}/api/sessions/{session_id}").json()
+    assert not stored["awaiting_reply"]
+    assert turn_texts(page)[1:] == [t["text"] for t in stored["turns"][1:]]
 
 
 def test_pages_fit_a_phone_and_are_keyboard_usable(live_server, context, page) -> None:

@@ -1,0 +1,240 @@
+"""Grades over HTTP: grade a session, list its grades, the rubric library, the report page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from anyio import to_thread
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from app import practice
+from app.config import Settings
+from app.grading.judge import JudgeNotConfigured, judge_from_settings
+from app.grading.records import GradePublic, grade_public, latest_grade, list_grades
+from app.grading.report import criterion_views, missed_layers, turn_views
+from app.grading.service import (
+    UnknownRubric,
+    grade_session,
+    pick_rubric,
+    session_input,
+    store_grade,
+)
+from app.models import PracticeSession
+from app.rubric import Rubric, load_rubrics
+from app.web.api import persona_summary
+from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+from app.web.pages import render, trust_curve
+
+__all__ = ["GradeRequest", "install_grading", "router"]
+
+router = APIRouter()
+
+
+class GradeRequest(BaseModel):
+    """Body of POST /api/sessions/{id}/grade (both fields optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rubric_id: str | None = Field(default=None, max_length=100)
+    engine: Literal["analytic", "llm"] = "analytic"
+
+
+def get_rubrics(request: Request) -> dict[str, Rubric]:
+    """The loaded rubric library."""
+    return request.app.state.rubrics
+
+
+def _owned(db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
+    session = practice.get_session(db=db, session_id=session_id, owner_id=user.id)
+    if session is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No session with id '{session_id}'.")
+    return session
+
+
+def _rubric(rubrics: dict[str, Rubric], rubric_id: str | None) -> Rubric:
+    try:
+        return pick_rubric(rubrics, rubric_id)
+    except UnknownRubric as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+def rubric_summary(rubric: Rubric) -> dict:
+    """A rubric as the API lists it."""
+    return {
+        "id": rubric.id,
+        "version": rubric.version,
+        "title": rubric.title,
+        "description": rubric.description,
+        "scale": rubric.scale.model_dump(),
+        "frameworks": [f.model_dump() for f in rubric.frameworks],
+        "criteria": [{"id": c.id, "title": c.title, "basis": c.basis} for c in rubric.criteria],
+    }
+
+
+@router.get("/api/rubrics", tags=["grading"])
+def list_rubrics(request: Request) -> list[dict]:
+    """The rubric library."""
+    return [rubric_summary(r) for r in get_rubrics(request).values()]
+
+
+@router.get("/api/rubrics/{rubric_id}", tags=["grading"])
+def get_rubric(rubric_id: str, request: Request) -> dict:
+    """One rubric in full: criteria, level descriptors and indicators."""
+    rubric = _rubric(get_rubrics(request), rubric_id)
+    return rubric.model_dump(mode="json")
+
+
+@router.post("/api/sessions/{session_id}/grade", tags=["grading"], response_model=GradePublic)
+async def grade(
+    session_id: str,
+    request: Request,
+    user: CurrentUser,
+    personas: Personas,
+    settings: SettingsDep,
+    body: GradeRequest | None = None,
+):
+    """Grade a session (analytic by default, or the LLM judge); each call adds a grade."""
+    body = body or GradeRequest()
+    rubric = _rubric(get_rubrics(request), body.rubric_id)
+    db_engine = request.app.state.db_engine
+
+    if body.engine == "analytic":
+
+        def analytic() -> GradePublic:
+            with Session(db_engine) as db:
+                session = _owned(db, session_id, user)
+                persona = personas.get(session.persona_id)
+                stored = grade_session(db=db, session=session, persona=persona, rubric=rubric)
+                return grade_public(stored)
+
+        return await to_thread.run_sync(analytic)
+
+    def load():
+        with Session(db_engine) as db:
+            session = _owned(db, session_id, user)
+            return session, session_input(
+                db=db, session=session, persona=personas.get(session.persona_id)
+            )
+
+    session, inp = await to_thread.run_sync(load)
+    try:
+        judge = judge_from_settings(settings)
+    except JudgeNotConfigured as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    try:
+        result = await judge.grade(inp, rubric)
+    finally:
+        await judge.aclose()
+
+    def save() -> GradePublic:
+        with Session(db_engine) as db:
+            return grade_public(store_grade(db=db, session=session, result=result))
+
+    stored = await to_thread.run_sync(save)
+    if stored.status == "failed":
+        # Stored as a failed grade (the record matters), answered as the upstream failure it is.
+        return JSONResponse(
+            status_code=status.HTTP_502_BAD_GATEWAY,
+            content={
+                "detail": f"The LLM judge could not grade this session: {stored.reason}",
+                "grade": stored.model_dump(mode="json"),
+            },
+        )
+    return stored
+
+
+@router.get("/api/sessions/{session_id}/grades", tags=["grading"])
+def grades(session_id: str, db: DbSession, user: CurrentUser) -> list[GradePublic]:
+    """Every grade of a session, newest first."""
+    session = _owned(db, session_id, user)
+    return [grade_public(g) for g in list_grades(db=db, session_id=session.id)]
+
+
+@router.post("/sessions/{session_id}/grade", include_in_schema=False)
+def regrade_form(
+    session_id: str,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    personas: Personas,
+    rubric_id: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """Grade again with another rubric from the report page (analytic) and show it."""
+    session = _owned(db, session_id, user)
+    rubric = _rubric(get_rubrics(request), rubric_id or None)
+    stored = grade_session(
+        db=db, session=session, persona=personas.get(session.persona_id), rubric=rubric
+    )
+    return RedirectResponse(
+        f"/sessions/{session.id}/report?grade={stored.id}", status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.get("/sessions/{session_id}/report", response_class=HTMLResponse, include_in_schema=False)
+def report_page(
+    session_id: str,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    personas: Personas,
+    grade: int | None = None,
+) -> HTMLResponse:
+    """The graded session: scores, evidence in the transcript, feedback, what was missed."""
+    session = _owned(db, session_id, user)
+    persona = personas.get(session.persona_id)
+    rubrics = get_rubrics(request)
+    all_grades = list_grades(db=db, session_id=session.id)
+    if grade is not None:
+        chosen = next((g for g in all_grades if g.id == grade), None)
+        if chosen is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No grade {grade} for this session.")
+    else:
+        chosen = latest_grade(db=db, session_id=session.id)
+    if chosen is None:
+        if session.status == "active":
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "This session is still going. End it to see your report.",
+            )
+        # Ended before grading was wired in, or the grade failed: grade it now (offline).
+        chosen = grade_session(
+            db=db, session=session, persona=persona, rubric=pick_rubric(rubrics, None)
+        )
+        all_grades = [chosen, *all_grades]
+    public = grade_public(chosen)
+    turns = practice.session_turns(db=db, session_id=session.id)
+    client_name = persona.client.name if persona else "The client"
+    return render(
+        request,
+        "report.html",
+        {
+            "title": f"Report: session with {client_name}",
+            "session": session,
+            "persona": persona_summary(persona) if persona else None,
+            "client_name": client_name,
+            "grade": public,
+            "rubric": rubrics.get(public.rubric_id),
+            "rubrics": list(rubrics.values()),
+            "criteria": criterion_views(public, rubrics.get(public.rubric_id)),
+            "turns": turn_views(turns, public),
+            "curve": trust_curve(turns, persona),
+            "missed": missed_layers(turns, persona),
+            "other_grades": [grade_public(g) for g in all_grades if g.id != chosen.id],
+        },
+    )
+
+
+def install_grading(app: FastAPI, *, settings: Settings | None = None) -> None:
+    """Load the rubric library (failing fast if it is invalid) and add the grading routes.
+
+    Safe to call twice (tests call it on apps that may already have it): the routes are added
+    once.
+    """
+    settings = settings or app.state.settings
+    app.state.rubrics = load_rubrics(settings.rubrics_dir)
+    if not getattr(app.state, "grading_installed", False):
+        app.include_router(router)
+        app.state.grading_installed = True

@@ -1,0 +1,382 @@
+"""The analytic grader: verbatim evidence, skilled above poor, rates not length, no invented
+numbers; and grades in the app (stored, kept on regrade, migrated)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from app.config import Settings
+from app.db import alembic_config, build_engine, migrate
+from app.grading import (
+    GradingInput,
+    events_from_turns,
+    find_quote,
+    grade_analytic,
+    input_from_session,
+    input_from_transcript,
+)
+from app.grading.feedback import reflect
+from app.grading.records import list_grades
+from app.grading.service import grade_on_end
+from app.main import create_app
+from app.models import Turn
+from app.persona import Persona, load_library
+from app.rubric import load_rubrics
+from app.transcripts import Transcript
+from app.web.grading import install_grading
+from tests.counsellors import GOOD_LINES, HOLD_BOUNDARY, POOR_LINES, Run, poor, simulate, skilled
+
+ROOT = Path(__file__).resolve().parent.parent
+PERSONAS = list(load_library(ROOT / "personas").values())
+RUBRICS = load_rubrics(ROOT / "rubrics")
+CORE = RUBRICS["core-conditions"]
+IDS = [p.id for p in PERSONAS]
+
+
+def run_turns(run: Run) -> list[Turn]:
+    """The turns a simulated run would have stored, events shaped as practice.py saves them."""
+    turns = [Turn(session_id="s", index=0, speaker="client", text=run.persona.style.opening_line)]
+    for step in run.steps:
+        plan = step.plan
+        events: dict = {"reaction": plan.reaction}
+        if plan.boundary_outcome:
+            events["boundary"] = {
+                "id": plan.boundary_outcome[0],
+                "outcome": plan.boundary_outcome[1],
+            }
+        if plan.risk_outcome:
+            events["risk"] = {"id": plan.risk_outcome[0], "outcome": plan.risk_outcome[1]}
+        turns.append(
+            Turn(
+                session_id="s",
+                index=len(turns),
+                speaker="counsellor",
+                text=step.student,
+                events=events,
+                trust_before=plan.trust_before,
+                trust_after=plan.trust_after,
+            )
+        )
+        client_events = {"reaction": plan.reaction, "withdrawn": plan.withdrawn}
+        turns.append(
+            Turn(
+                session_id="s",
+                index=len(turns),
+                speaker="client",
+                text=step.reply,
+                disclosed=plan.disclose,
+                events=client_events,
+                state=step.state.model_dump(),
+            )
+        )
+    return turns
+
+
+def run_input(run: Run) -> GradingInput:
+    return input_from_session(session_id="s", turns=run_turns(run), persona=run.persona)
+
+
+def transcript(turns: list[tuple[str, str]], ident: str = "t") -> Transcript:
+    return Transcript.model_validate(
+        {"id": ident, "turns": [{"speaker": s, "text": t} for s, t in turns]}
+    )
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_every_quote_is_verbatim_in_a_counsellor_turn(persona: Persona) -> None:
+    for counsellor in (skilled(persona), poor(), skilled(persona, cross=True)):
+        inp = run_input(simulate(persona, counsellor, turns=20))
+        counsellor_turns = {t.index: t.text for t in inp.counsellor_turns()}
+        for rubric in RUBRICS.values():
+            grade = grade_analytic(inp, rubric)
+            assert grade.criteria
+            for criterion in grade.criteria:
+                for item in criterion.evidence:
+                    assert item.turn in counsellor_turns, (criterion.id, item)
+                    assert item.quote and item.quote in counsellor_turns[item.turn], item
+                for suggestion in criterion.suggestions:
+                    assert suggestion.said in counsellor_turns[suggestion.turn]
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_skilled_outscores_poor_overall_and_on_most_criteria(persona: Persona) -> None:
+    for rubric in RUBRICS.values():
+        good = grade_analytic(run_input(simulate(persona, skilled(persona), turns=20)), rubric)
+        bad = grade_analytic(run_input(simulate(persona, poor(), turns=20)), rubric)
+        assert good.overall is not None and bad.overall is not None
+        assert good.overall >= bad.overall + 1.5, (rubric.id, good.overall, bad.overall)
+        both = [
+            (g.score, b.score)
+            for g, b in zip(good.criteria, bad.criteria, strict=True)
+            if g.score is not None and b.score is not None
+        ]
+        better = sum(g > b for g, b in both)
+        assert better > len(both) / 2, (rubric.id, both)
+
+
+def test_crossing_boundaries_costs_the_boundary_criterion() -> None:
+    persona = next(p for p in PERSONAS if p.id == "sam-work-stress")
+    held = grade_analytic(run_input(simulate(persona, skilled(persona), turns=20)), CORE)
+    crossed = grade_analytic(
+        run_input(simulate(persona, skilled(persona, cross=True), turns=20)), CORE
+    )
+    by_id = {c.id: c for c in crossed.criteria}
+    assert by_id["boundaries"].score is not None
+    assert by_id["boundaries"].score < {c.id: c for c in held.criteria}["boundaries"].score
+    assert any(
+        e.code == "boundary_crossed" and e.effect == "-" for e in by_id["boundaries"].evidence
+    )
+
+
+def test_scores_are_rates_not_counts() -> None:
+    """Saying the same things twice as long earns nothing; a short skilled session still wins."""
+    client = "I can't sleep. Work is crushing me and I don't know what to do."
+    good = [("client", client)]
+    for line in GOOD_LINES[:6]:
+        good += [("counsellor", line), ("client", "Yeah. It's been a lot.")]
+    bad = [("client", client)]
+    for line in POOR_LINES * 3:
+        bad += [("counsellor", line), ("client", "I guess.")]
+    short_good = grade_analytic(input_from_transcript(transcript(good)), CORE)
+    doubled = grade_analytic(input_from_transcript(transcript(good + good[1:])), CORE)
+    long_bad = grade_analytic(input_from_transcript(transcript(bad)), CORE)
+    assert short_good.overall is not None and doubled.overall is not None
+    assert abs(short_good.overall - doubled.overall) <= 0.2
+    assert long_bad.overall is not None and short_good.overall > long_bad.overall + 1.5
+
+
+def test_too_little_talk_is_not_enough_evidence() -> None:
+    grade = grade_analytic(
+        input_from_transcript(transcript([("client", "Hi."), ("counsellor", "Hello, come in.")])),
+        CORE,
+    )
+    assert grade.overall is None and grade.status == "insufficient_evidence"
+    for criterion in grade.criteria:
+        assert criterion.score is None and criterion.status == "insufficient_evidence"
+        assert criterion.feedback.startswith("Not enough evidence")
+        assert not criterion.evidence
+
+
+def test_untested_boundaries_are_not_scored() -> None:
+    persona = PERSONAS[0]
+    inp = input_from_transcript(
+        transcript(
+            [("client", persona.style.opening_line)]
+            + [("counsellor", line) for line in GOOD_LINES[:5]]
+        )
+    )
+    boundaries = next(c for c in grade_analytic(inp, CORE).criteria if c.id == "boundaries")
+    assert boundaries.score is None
+    assert "nothing in the session tested this" in boundaries.feedback
+
+
+def test_advice_feedback_offers_a_reflection_in_the_clients_words() -> None:
+    inp = input_from_transcript(
+        transcript(
+            [
+                ("client", "I can't sleep. I lie awake every night."),
+                ("counsellor", "What brings you here?"),
+                ("client", "Honestly I'm exhausted and I can't sleep."),
+                ("counsellor", "You should try cutting out caffeine and going to bed earlier."),
+                ("client", "Maybe."),
+                ("counsellor", "Have you tried a sleep app?"),
+            ]
+        )
+    )
+    empathy = next(c for c in grade_analytic(inp, CORE).criteria if c.id == "empathy")
+    advice = next(s for s in empathy.suggestions if s.turn == 3)
+    assert "you're exhausted and you can't sleep" in advice.alternative
+    assert advice.alternative.startswith("It sounds like")
+    assert "turn 3" in empathy.feedback and "You could try" in empathy.feedback
+
+
+def test_reflect_turns_first_person_round() -> None:
+    assert reflect("Work's been a lot. I'm not sleeping much.") == "you're not sleeping much"
+    assert reflect("I haven't told Jo I'm on a final warning.") == (
+        "you haven't told Jo you're on a final warning"
+    )
+    assert reflect("Yes.") is None
+    assert reflect("Could we get a coffee?") is None
+
+
+def test_grading_is_deterministic() -> None:
+    run = simulate(PERSONAS[0], skilled(PERSONAS[0]), turns=12)
+    assert grade_analytic(run_input(run), CORE) == grade_analytic(run_input(run), CORE)
+
+
+def test_events_come_from_the_stored_turns() -> None:
+    persona = next(p for p in PERSONAS if p.id == "sam-work-stress")
+    turns = run_turns(simulate(persona, skilled(persona), turns=20))
+    events = events_from_turns(turns)
+    names = {e.name for e in events}
+    assert {"layer_unlocked", "boundary_held", "risk_answered"} <= names
+    speakers = {t.index: t.speaker for t in turns}
+    assert all(speakers[e.turn] == "counsellor" for e in events)
+    layers = [e.detail for e in events if e.name == "layer_unlocked"]
+    assert layers[0] == persona.disclosures[0].id
+
+
+@pytest.mark.parametrize(
+    ("quote", "text", "expected"),
+    [
+        ("I’m glad", "I'm glad you came.", "I'm glad"),
+        ('"it sounds hard"', "Well, it  sounds\nhard.", "it  sounds\nhard"),
+        ("...you came.", "I'm glad you came.", "you came."),
+        ("you came…", "I'm glad you came.", "you came"),
+        ("you went.", "I'm glad you came.", None),
+        ("I am glad", "I'm glad you came.", None),
+        ("I'M GLAD", "I'm glad you came.", None),
+        ("a", "a b c", None),
+    ],
+)
+def test_find_quote_forgives_spacing_and_quote_marks_only(
+    quote: str, text: str, expected: str | None
+) -> None:
+    found = find_quote(quote, text)
+    assert found == expected
+    if found is not None:
+        assert found in text
+
+
+# ---- grades in the app ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def graded_client(settings: Settings):
+    app = create_app(settings)
+    install_grading(app)
+    with TestClient(app) as client:
+        yield client
+
+
+def _session_with_turns(client: TestClient, lines: list[str]) -> str:
+    sid = client.post("/api/sessions", json={"persona_id": "sam-work-stress"}).json()["id"]
+    for line in lines:
+        assert client.post(f"/api/sessions/{sid}/turns", json={"text": line}).status_code == 200
+    return sid
+
+
+def test_grade_api_returns_the_interchange_object_and_regrading_keeps_old_grades(
+    graded_client: TestClient,
+) -> None:
+    sid = _session_with_turns(graded_client, [*GOOD_LINES[:6], HOLD_BOUNDARY])
+    first = graded_client.post(f"/api/sessions/{sid}/grade")
+    assert first.status_code == 200, first.text
+    body = first.json()
+    for key in ("transcript_id", "rubric_id", "rubric_version", "engine", "overall", "criteria"):
+        assert key in body
+    assert body["transcript_id"] == sid and body["engine"] == "analytic"
+    assert body["persona_id"] == "sam-work-stress" and body["persona_version"] == 1
+    turns = graded_client.get(f"/api/sessions/{sid}").json()["turns"]
+    for criterion in body["criteria"]:
+        for item in criterion["evidence"]:
+            assert item["quote"] in turns[item["turn"]]["text"]
+    second = graded_client.post(
+        f"/api/sessions/{sid}/grade", json={"rubric_id": "first-session-engagement"}
+    )
+    assert second.status_code == 200 and second.json()["rubric_id"] == "first-session-engagement"
+    listed = graded_client.get(f"/api/sessions/{sid}/grades").json()
+    assert [g["id"] for g in listed] == [second.json()["id"], body["id"]]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "detail"),
+    [
+        ({"rubric_id": "nope"}, 404, "No rubric with id 'nope'"),
+        ({"engine": "magic"}, 422, "engine"),
+        ({"engine": "llm"}, 503, "RAPPORT_LLM_BASE_URL"),
+        ({"surprise": 1}, 422, "surprise"),
+    ],
+)
+def test_grade_api_refuses_bad_requests(
+    graded_client: TestClient, payload: dict, status: int, detail: str
+) -> None:
+    sid = _session_with_turns(graded_client, GOOD_LINES[:3])
+    answer = graded_client.post(f"/api/sessions/{sid}/grade", json=payload)
+    assert answer.status_code == status
+    assert detail in answer.json()["detail"]
+    assert graded_client.post("/api/sessions/missing/grade").status_code == 404
+    assert graded_client.get(f"/api/sessions/{sid}/grades").json() == []
+
+
+def test_rubric_api_lists_the_library(graded_client: TestClient) -> None:
+    listed = graded_client.get("/api/rubrics").json()
+    assert {r["id"] for r in listed} == set(RUBRICS)
+    full = graded_client.get("/api/rubrics/core-conditions").json()
+    assert full["criteria"][0]["levels"]["1"]
+    assert graded_client.get("/api/rubrics/nope").status_code == 404
+
+
+def test_grade_on_end_stores_an_analytic_grade(settings: Settings) -> None:
+    engine = build_engine(settings)
+    migrate(engine)
+    persona = next(p for p in PERSONAS if p.id == "sam-work-stress")
+    with Session(engine) as db:
+        from app import practice
+
+        user = practice.get_or_create_local_user(db=db)
+        session, _ = practice.create_session(
+            db=db, persona=persona, owner_id=user.id, engine="scripted"
+        )
+        practice.end_session(db=db, session=session)
+        grade = grade_on_end(
+            db=db, session=session, persona=persona, rubric_library=RUBRICS, settings=settings
+        )
+        assert grade is not None and grade.rubric_id == "core-conditions"
+        assert grade.status == "insufficient_evidence" and grade.overall is None
+        assert [g.id for g in list_grades(db=db, session_id=session.id)] == [grade.id]
+    engine.dispose()
+
+
+def test_migration_0002_upgrades_and_downgrades(settings: Settings) -> None:
+    engine = build_engine(settings)
+    migrate(engine)
+    assert "grades" in inspect(engine).get_table_names()
+    columns = {c["name"] for c in inspect(engine).get_columns("grades")}
+    assert {
+        "rubric_id",
+        "rubric_version",
+        "persona_id",
+        "persona_version",
+        "engine",
+        "model",
+        "prompt_hash",
+        "status",
+        "overall",
+        "criteria",
+        "created_at",
+    } <= columns
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    assert "grades" not in inspect(engine).get_table_names()
+    migrate(engine)
+    assert "grades" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_session_input_uses_the_codes_the_client_reacted_to() -> None:
+    """Stored codes win over a re-analysis, so the grade and the client never disagree."""
+    turns = [
+        Turn(session_id="s", index=0, speaker="client", text="I can't sleep."),
+        Turn(
+            session_id="s",
+            index=1,
+            speaker="counsellor",
+            text="It sounds exhausting.",
+            codes=["validation"],
+            empathy={"emotional_reactions": 1, "interpretations": 0, "explorations": 0},
+        ),
+    ]
+    inp = input_from_session(session_id="s", turns=turns, persona=None)
+    assert inp.analyses[1].codes == ("validation",)
+    assert inp.analyses[1].empathy["emotional_reactions"] == 1
+    # Quotes come from the re-analysis only for codes that were stored.
+    assert all(e.code == "validation" for e in inp.analyses[1].evidence)
