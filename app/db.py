@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
@@ -31,10 +31,13 @@ def build_engine(settings: Settings) -> Engine:
             )
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            # No pool: a SQLite connection is a file handle, cheap to open, and a pool cap only
-            # adds a queue in front of SQLite's own single-writer lock.
+            # Keep connections open: closing the last one to a WAL database checkpoints and
+            # removes the WAL file, which costs milliseconds on every request.
             engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_pool_size * 3,
             )
 
         @event.listens_for(engine, "connect")

@@ -29,6 +29,7 @@ __all__ = [
     "get_session",
     "list_sessions",
     "pending_reply",
+    "recent_turns",
     "session_turns",
     "state_before",
 ]
@@ -142,6 +143,22 @@ def session_turns(*, db: Session, session_id: str) -> list[Turn]:
     )
 
 
+# Turns loaded to plan a reply: enough for the analyzer's context and any engine's history
+# window, so a turn costs the same at turn 5 and turn 200.
+RECENT_TURNS = 80
+
+
+def recent_turns(
+    *, db: Session, session_id: str, upto: int | None = None, limit: int = RECENT_TURNS
+) -> list[Turn]:
+    """The last `limit` turns before index `upto` (default: all), oldest first."""
+    query = select(Turn).where(Turn.session_id == session_id)
+    if upto is not None:
+        query = query.where(Turn.index < upto)
+    rows = db.exec(query.order_by(col(Turn.index).desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
 def state_before(turns: Sequence[Turn], persona: Persona) -> ClientState:
     """The client's state after the last client turn in `turns`."""
     for turn in reversed(turns):
@@ -183,12 +200,19 @@ def add_student_turn(
     A repeated `client_message_id` returns the saved turn instead of adding another, so a
     retried request never produces two turns.
     """
-    turns = session_turns(db=db, session_id=session.id)
     if client_message_id is not None:
-        for i, turn in enumerate(turns):
-            if turn.speaker == "counsellor" and turn.client_message_id == client_message_id:
-                reply = turns[i + 1] if i + 1 < len(turns) else None
-                return _pending(persona=persona, session=session, turns=turns, at=i, reply=reply)
+        sent = db.exec(
+            select(Turn).where(
+                Turn.session_id == session.id, Turn.client_message_id == client_message_id
+            )
+        ).first()
+        if sent is not None:
+            window = recent_turns(db=db, session_id=session.id, upto=sent.index + 1)
+            reply = db.exec(
+                select(Turn).where(Turn.session_id == session.id, Turn.index == sent.index + 1)
+            ).first()
+            return _pending(persona=persona, session=session, turns=window, reply=reply)
+    turns = recent_turns(db=db, session_id=session.id)
     if session.status != "active":
         raise ConflictError("This session has ended; start a new one to keep practising.")
     if turns and turns[-1].speaker == "counsellor":
@@ -197,7 +221,7 @@ def add_student_turn(
         )
     student = Turn(
         session_id=session.id,
-        index=len(turns),
+        index=turns[-1].index + 1 if turns else 0,
         speaker="counsellor",
         text=text,
         client_message_id=client_message_id,
@@ -217,25 +241,25 @@ def add_student_turn(
     except IntegrityError as exc:
         db.rollback()
         raise ConflictError("Another message for this session arrived at the same time.") from exc
-    db.refresh(student)
     return PendingReply(student_turn=student, request=request, state=state)
 
 
 def pending_reply(*, db: Session, session: PracticeSession, persona: Persona) -> PendingReply:
     """The unanswered last student turn of a session, ready to retry."""
-    turns = session_turns(db=db, session_id=session.id)
+    turns = recent_turns(db=db, session_id=session.id)
     if not turns or turns[-1].speaker != "counsellor":
         raise ConflictError("There is no unanswered message to retry.")
-    return _pending(persona=persona, session=session, turns=turns, at=len(turns) - 1, reply=None)
+    return _pending(persona=persona, session=session, turns=turns, reply=None)
 
 
 def _pending(
-    *, persona: Persona, session: PracticeSession, turns: list[Turn], at: int, reply: Turn | None
+    *, persona: Persona, session: PracticeSession, turns: list[Turn], reply: Turn | None
 ) -> PendingReply:
+    """Re-plan the reply to `turns[-1]`, a saved student turn."""
     request, state, _ = _request_for(
-        persona=persona, session=session, earlier=turns[:at], student=turns[at]
+        persona=persona, session=session, earlier=turns[:-1], student=turns[-1]
     )
-    return PendingReply(student_turn=turns[at], request=request, state=state, existing_reply=reply)
+    return PendingReply(student_turn=turns[-1], request=request, state=state, existing_reply=reply)
 
 
 def _student_events(plan: ReplyPlan) -> dict:
@@ -286,7 +310,6 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
         if existing is None:
             raise ConflictError("The reply could not be saved; please retry.") from exc
         return existing
-    db.refresh(turn)
     return turn
 
 
