@@ -129,3 +129,7 @@ def grade(
     from app.grading.cli import grade_command
 
     grade_command(file, rubric, engine)
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,13 @@ _ADVICE_QUESTION = re.compile(
 )
 # Directives and recommendations in statement form.
 _DIRECTIVE = re.compile(
+    # "should"/"ought to"/"had better" direct whatever verb follows ("you should just turn your
+    # phone off"); "must" and "need to" are left to the verb list, since "you must be exhausted"
+    # reflects rather than directs.
     r"\byou (?:really |probably |definitely |honestly |just |seriously |absolutely )*"
+    r"(?:should|ought to|'d better|had better) (?:just |really |definitely |probably |at least )?"
+    r"(?!be (?:proud|pleased|glad)|feel\b|have (?:been|had|known)\b)[a-z]+"
+    r"|\byou (?:really |probably |definitely |honestly |just |seriously |absolutely )*"
     r"(?:should|shouldn't|ought to|need to|must|mustn't|have to|'ve got to|got to|had better|"
     r"'d better|better)\s+(?:really |definitely |probably |just |at least |seriously |"
     r"try to |start |stop |)?(?:" + _VERB + r"|be \w+ing\b|be (?:more|less|careful|honest|firm|"
