@@ -48,15 +48,45 @@ def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
         lines[0] = _trim(lines[0], style.max_sentences)
     text = " ".join(line.strip() for line in lines if line.strip())
     phrases = [p for p in style.phrases if p.lower() not in text.lower()]
+    if plan.reaction_only:
+        # A short reaction has no room for a lead-in, and a grumble ("you wouldn't get it")
+        # would contradict feeling heard.
+        phrases = [p for p in phrases if not _is_lead_in(p)]
+        if plan.reaction in {"heard", "validated"}:
+            phrases = []
     if not phrases or rng.random() >= _PHRASE_RATE[style.conversational_style]:
         return text
     phrase = rng.choice(phrases).strip()
-    if not phrase.endswith((".", "!", "?", "…", ",")):
-        phrase += "."
+    if _is_lead_in(phrase):
+        # "random, but" and "to be honest" only make sense in front of what follows.
+        return f"{_capitalise(phrase.rstrip(','))}, {_decapitalise(text)}"
+    if not phrase.endswith((".", "!", "?", "…")):
+        phrase = phrase.rstrip(",") + "."
     # Hesitant and upset clients lead with the habit; the rest trail off with it.
     if style.conversational_style in {"reserved", "upset"}:
-        return f"{phrase[0].upper()}{phrase[1:]} {text}"
-    return f"{text} {phrase[0].upper()}{phrase[1:]}"
+        return f"{_capitalise(phrase)} {text}"
+    return f"{text} {_capitalise(phrase)}"
+
+
+_LEAD_IN_ENDINGS = ("but", "and", "so", "me", "honest", "reckon", "mean", "like", "thing is")
+
+
+def _is_lead_in(phrase: str) -> bool:
+    """A verbal habit that introduces the sentence after it."""
+    bare = phrase.lower().rstrip()
+    return bare.endswith(",") or bare.endswith(_LEAD_IN_ENDINGS)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _decapitalise(text: str) -> str:
+    """Lower-case the first letter unless it starts "I", "I'm" and the like."""
+    first = text.split(" ", 1)[0]
+    if first == "I" or first.startswith("I'") or first.isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 class ScriptedEngine:
