@@ -16,7 +16,9 @@ EngineName = Literal["scripted", "llm", "local"]
 class Settings(BaseSettings):
     """Every setting Rapport reads, each from a `RAPPORT_*` environment variable."""
 
-    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORT_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     data_dir: Path = Field(default=Path("data"), description="Folder for the SQLite file.")
     database_url: str | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,8 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from app.client.engine import ClientEngine
+from app.client.engines import build_engine as build_client_engine
+from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
 from app.persona import load_library
@@ -22,11 +25,32 @@ from app.web.pages import install_pages
 __all__ = ["create_app"]
 
 
-def _engines(settings: Settings) -> dict[str, ClientEngine]:
-    """The client engines this server can run, by name."""
-    from app.client.scripted import ScriptedEngine
+logger = logging.getLogger("rapport")
 
-    return {"scripted": ScriptedEngine(chunk_delay=settings.stream_delay)}
+
+def _engine_names(settings: Settings) -> list[str]:
+    """Engines this server offers: scripted always, the others when configured."""
+    names = ["scripted"]
+    if settings.engine == "llm" or settings.llm_base_url or settings.llm_api_key:
+        names.append("llm")
+    # The local engine loads a model file into memory, so only when asked for.
+    if settings.engine == "local" or settings.local_model:
+        names.append("local")
+    return names
+
+
+async def _start_engines(settings: Settings) -> dict[str, ClientEngine]:
+    """Build each engine and say plainly, at start-up, if one cannot reply yet."""
+    engines: dict[str, ClientEngine] = {}
+    for name in _engine_names(settings):
+        engine = build_client_engine(settings=settings, name=name)
+        problem = await check_engine(settings=settings, engine=engine)
+        if problem:
+            # Keep serving: a model server that is down now may be back in a minute, and
+            # students see a clear error with Retry meanwhile.
+            logger.warning("client engine %s is not ready: %s", name, problem)
+        engines[name] = engine
+    return engines
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,9 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.local_user = get_or_create_local_user(db=db)
         app.state.db_engine = engine
         app.state.database = Database(engine)
-        app.state.engines = _engines(settings)
-        yield
-        engine.dispose()
+        app.state.engines = await _start_engines(settings)
+        try:
+            yield
+        finally:
+            for client_engine in app.state.engines.values():
+                await close_engine(client_engine)
+            engine.dispose()
 
     app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings

@@ -280,6 +280,9 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
         events["boundary_test"] = plan.boundary_fire
     if plan.elaborate:
         events["elaborated"] = plan.elaborate
+    if meta.get("outcome"):
+        # How a model-voiced reply ended: the model's words, a regeneration, or the fallback.
+        events["voice"] = {"outcome": meta["outcome"], "attempts": meta.get("attempts")}
     turn = Turn(
         session_id=pending.student_turn.session_id,
         index=pending.student_turn.index + 1,

@@ -144,8 +144,8 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(reply(i) if isinstance(i, str) else i for i in items)
 
-    def start(self) -> FakeOpenAI:
-        """Start serving on a free port; returns once the socket listens."""
+    def start(self, *, port: int = 0) -> FakeOpenAI:
+        """Start serving (on `port`, or a free one); returns once the socket listens."""
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
 
@@ -153,7 +153,7 @@ class FakeOpenAI:
             assert self._loop is not None
             asyncio.set_event_loop(self._loop)
             self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._handle, "127.0.0.1", 0)
+                asyncio.start_server(self._handle, "127.0.0.1", port, reuse_address=True)
             )
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()

@@ -48,6 +48,9 @@ def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
         lines[0] = _trim(lines[0], style.max_sentences)
     text = " ".join(line.strip() for line in lines if line.strip())
     phrases = [p for p in style.phrases if p.lower() not in text.lower()]
+    if plan.boundary_outcome or plan.risk_outcome:
+        # The answer to a boundary or a risk response is said exactly as the author wrote it.
+        phrases = []
     if plan.reaction_only:
         # A short reaction has no room for a lead-in, and a grumble ("you wouldn't get it")
         # would contradict feeling heard.
@@ -59,7 +62,7 @@ def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
     phrase = rng.choice(phrases).strip()
     if _is_lead_in(phrase):
         # "random, but" and "to be honest" only make sense in front of what follows.
-        return f"{_capitalise(phrase.rstrip(','))}, {_decapitalise(text)}"
+        return f"{_capitalise(phrase.rstrip(','))}… {text}"
     if not phrase.endswith((".", "!", "?", "…")):
         phrase = phrase.rstrip(",") + "."
     # Hesitant and upset clients lead with the habit; the rest trail off with it.
@@ -79,14 +82,6 @@ def _is_lead_in(phrase: str) -> bool:
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _decapitalise(text: str) -> str:
-    """Lower-case the first letter unless it starts "I", "I'm" and the like."""
-    first = text.split(" ", 1)[0]
-    if first == "I" or first.startswith("I'") or first.isupper():
-        return text
-    return text[:1].lower() + text[1:]
 
 
 class ScriptedEngine:
