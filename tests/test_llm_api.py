@@ -242,3 +242,18 @@ def test_real_model_server_through_the_http_api(server_env: dict[str, str]) -> N
         # The guard ran on the model's words: each reply records how it ended.
         assert turn["events"]["voice"]["outcome"] in {"model", "regenerated", "fallback"}
         assert turn["ttft_ms"] is not None
+
+
+def test_transcript_page_shows_accounting_and_the_demo_label(llm_client, fake) -> None:
+    sid = start(llm_client)
+    fake.enqueue(GOOD, "Sure, I'm an AI assistant here to help.", "How does that make you feel?")
+    say(llm_client, sid, "What brings you in today?")
+    say(llm_client, sid, "It sounds like work is heavy.")
+    page = llm_client.get(f"/sessions/{sid}/transcript").text
+    assert "Engine accounting" in page
+    assert "fake-model" in page
+    assert "1 replaced by the scripted line" in page
+    assert "Demo-quality model" not in page
+    llm_client.app.state.engines["llm"].demo_quality = True
+    session_page = llm_client.get(f"/sessions/{sid}").text
+    assert "Demo-quality model" in session_page

@@ -12,6 +12,7 @@ from app.grading.model import (
     GradingTurn,
     Suggestion,
 )
+from app.grading.service import grade_on_end, grade_session
 
 __all__ = [
     "CriterionResult",
@@ -24,6 +25,8 @@ __all__ = [
     "events_from_turns",
     "find_quote",
     "grade_analytic",
+    "grade_on_end",
+    "grade_session",
     "input_from_session",
     "input_from_transcript",
 ]

@@ -21,8 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.analysis import TurnAnalysis
-from app.grading.evidence import find_quote, first_sentence
-from app.grading.feedback import alternative_for, describe, quote_for_feedback, reflect
+from app.grading.evidence import find_quote, first_sentence, sentence_around
+from app.grading.feedback import (
+    alternative_for,
+    describe,
+    has_feeling,
+    quote_for_feedback,
+    reflect,
+    request_words,
+)
 from app.grading.model import (
     CriterionResult,
     EvidenceItem,
@@ -139,7 +146,8 @@ def _quote(signals: _TurnSignals, key: str) -> str:
             if item.code == code:
                 span = find_quote(item.quote, text)
                 if span:
-                    return span
+                    # "Yes" proves little to a student reading it back: give its sentence.
+                    return span if len(span.split()) >= 3 else sentence_around(text, span)
     return first_sentence(text)
 
 
@@ -208,53 +216,110 @@ def _capped(good: list[_Hit], bad: list[_Hit]) -> list[_Hit]:
     return keep_good + keep_bad
 
 
+# Keys whose moments are about a boundary request or a risk disclosure: the client's words worth
+# quoting back are the request or the disclosure itself, not their most emotional sentence.
+_REQUEST_KEYS = frozenset(
+    {
+        "boundary_crossing",
+        "boundary_crossed",
+        "boundary_held",
+        "boundary_holding",
+        "self_disclosure",
+    }
+)
+
+
+def _praiseworthy(hit: _Hit, turn_hits: list[_Hit], top: float) -> bool:
+    """A strength worth naming: strong for this criterion, in a turn that did no harm to it."""
+    worst = _strongest(turn_hits, positive=False)
+    return hit.value >= top / 2 and (worst is None or worst.value < hit.value)
+
+
+def _to_work_on(
+    criterion: Criterion, bad: list[_Hit], good: list[_Hit], per_turn: dict[int, list[_Hit]]
+) -> list[_Hit]:
+    """The weakest moments: harmful ones first, then (for moments criteria) weak handling.
+
+    A boundary test that was merely not crossed ("held" by the state machine, but with no kind
+    explanation of the limit) is a moment to learn from, not one to praise.
+    """
+    weak = []
+    if criterion.basis == "moments":
+        top = criterion.top_weight()
+        weak = [
+            h
+            for h in good
+            if h.value < top / 2 and not _strongest(per_turn[h.turn], positive=False)
+        ]
+    return bad + sorted(weak, key=lambda h: h.turn)
+
+
+def _suggestion(inp: GradingInput, hit: _Hit, signals: _TurnSignals) -> Suggestion:
+    key = hit.indicator.key
+    if key == "withdrawal":
+        # The client pulled back from something in this turn: answer what caused it.
+        key = next((c for c in _RELATED["withdrawal"] if c in signals.codes), key)
+    client_text = _client_words(inp, hit.turn, request=key in _REQUEST_KEYS)
+    alternative, why = alternative_for(
+        key, client_text=client_text, persona=inp.persona, detail=hit.detail
+    )
+    quoted = None
+    if client_text:
+        quoted = request_words(client_text) if key in _REQUEST_KEYS else None
+        quoted = quoted or quote_for_feedback(client_text)
+    return Suggestion(
+        turn=hit.turn,
+        said=_quote(signals, key),
+        client_said=quoted,
+        alternative=alternative,
+        why=why,
+    )
+
+
 def _feedback(
     inp: GradingInput,
     criterion: Criterion,
     rubric: Rubric,
     score: float,
-    good: list[_Hit],
-    bad: list[_Hit],
+    per_turn: list[list[_Hit]],
     by_turn: dict[int, _TurnSignals],
 ) -> tuple[str, list[str], list[Suggestion]]:
+    good, bad = _select(per_turn)
+    hits_at = {hits[0].turn: hits for hits in per_turn if hits}
+    top = criterion.top_weight()
     parts: list[str] = []
     praise: list[str] = []
+    strengths = [h for h in good if _praiseworthy(h, hits_at[h.turn], top)]
     # Two strengths, of different kinds where the session has them: more useful than the
     # same skill praised twice.
-    first = good[:1]
-    second = [h for h in good[1:] if h.indicator.key != first[0].indicator.key][:1] if first else []
-    for hit in first + (second or good[1:2]):
+    chosen = strengths[:1]
+    if chosen:
+        other = [h for h in strengths[1:] if h.indicator.key != chosen[0].indicator.key]
+        chosen += (other or strengths[1:])[:1]
+    for hit in chosen:
         quote = _quote(by_turn[hit.turn], hit.indicator.key)
         praise.append(
             f'At turn {hit.turn} you {describe(hit.indicator.key)}: "{quote}" {hit.indicator.note}'
         )
         parts.append(f"Went well: {praise[-1][:1].lower()}{praise[-1][1:]}")
     suggestions: list[Suggestion] = []
-    for hit in bad:
+    for hit in _to_work_on(criterion, bad, good, hits_at):
         if len(suggestions) == 2:
             break
         if any(s.turn == hit.turn for s in suggestions):
             continue
-        client_text = _client_words(inp, hit.turn)
-        alternative, why = alternative_for(
-            hit.indicator.key, client_text=client_text, persona=inp.persona, detail=hit.detail
-        )
-        said = _quote(by_turn[hit.turn], hit.indicator.key)
-        suggestions.append(
-            Suggestion(
-                turn=hit.turn,
-                said=said,
-                client_said=quote_for_feedback(client_text) if client_text else None,
-                alternative=alternative,
-                why=why,
-            )
-        )
+        suggestion = _suggestion(inp, hit, by_turn[hit.turn])
+        suggestions.append(suggestion)
         context = (
-            f' after the client said "{quote_for_feedback(client_text)}"' if client_text else ""
+            f' after the client said "{suggestion.client_said}"' if suggestion.client_said else ""
         )
+        action = describe(hit.indicator.key)
+        if hit.positive:  # a weak moment, e.g. a boundary test let pass without a word
+            action = "let the request pass without naming the limit"
         parts.append(
-            f"To work on: at turn {hit.turn}{context}, you {describe(hit.indicator.key)} "
-            f'("{said}"). {hit.indicator.note} You could try: "{alternative}" {why}'
+            f"To work on: at turn {hit.turn}{context}, you {action} "
+            f'("{suggestion.said}"). {hit.indicator.note} You could try: '
+            f'"{suggestion.alternative}" {suggestion.why}'
         )
     level = int(score + 0.5)
     if not suggestions and level < rubric.scale.max:
@@ -262,13 +327,21 @@ def _feedback(
     return " ".join(parts), praise, suggestions
 
 
-def _client_words(inp: GradingInput, turn: int) -> str | None:
-    """What the client had just said: the latest of their last few turns with words to reflect.
+def _client_words(inp: GradingInput, turn: int, *, request: bool = False) -> str | None:
+    """What the client had just said: the latest of their last few turns with words to use.
 
     A one-word answer ("Yes.") gives nothing to build an alternative from, so look back a
-    little further, to what the counsellor's last moves were really responding to.
+    little further, to what the counsellor's last moves were really responding to. For a
+    boundary moment, the turn holding the client's request is the one that matters.
     """
     recent = inp.client_before(turn, back=3)
+    if request:
+        for client in recent:
+            if request_words(client.text):
+                return client.text
+    for client in recent:
+        if has_feeling(client.text):
+            return client.text
     for client in recent:
         if reflect(client.text):
             return client.text
@@ -318,7 +391,7 @@ def _grade_criterion(
     else:
         score = _score_moments(rubric, criterion, moments)
     good, bad = _select(per_turn)
-    feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, good, bad, by_turn)
+    feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, per_turn, by_turn)
     return CriterionResult(
         id=criterion.id,
         title=criterion.title,

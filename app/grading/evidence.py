@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["find_quote", "first_sentence", "sentence_containing"]
+__all__ = ["find_quote", "first_sentence", "sentence_around", "sentence_containing"]
 
 # Every variant of a quote mark or apostrophe maps to its plain ASCII form.
 _QUOTE_MARKS = str.maketrans(
@@ -116,3 +116,12 @@ def sentence_containing(text: str, pattern: re.Pattern[str]) -> str | None:
         if pattern.search(sentence):
             return _clip(sentence)
     return None
+
+
+def sentence_around(text: str, span: str) -> str:
+    """The sentence of `text` that contains `span` (both verbatim); `span` if none does."""
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group(0).strip()
+        if span in sentence:
+            return _clip(sentence)
+    return span

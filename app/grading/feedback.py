@@ -12,7 +12,16 @@ import re
 from app.grading.evidence import first_sentence
 from app.persona import Persona
 
-__all__ = ["ACTIONS", "alternative_for", "describe", "key_sentence", "reflect", "risk_words"]
+__all__ = [
+    "ACTIONS",
+    "alternative_for",
+    "describe",
+    "has_feeling",
+    "key_sentence",
+    "reflect",
+    "request_words",
+    "risk_words",
+]
 
 # What the student did, in the second person, for "At turn 5 you ...".
 ACTIONS: dict[str, str] = {
@@ -78,6 +87,12 @@ _RISK = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
+# Hedges read oddly turned round ("it's your hour, you suppose"): a reflection drops them.
+_HEDGE = re.compile(
+    r",?\s*\b(?:I suppose|I guess|I think|I dunno|really|sort of|kind of|you know)\b(?=[\s.,!?…]*$)"
+    r"|^(?:I dunno|I guess|I suppose|I think|Well|Um|Uh|So|Yeah|Like),?\s+",
+    re.IGNORECASE,
+)
 _EVERYDAY = frozenset(
     {
         "you",
@@ -197,6 +212,11 @@ def _candidates(text: str) -> list[str]:
     return [p for p in parts if not p.endswith("?") and len(p.split()) >= 3]
 
 
+def has_feeling(client_text: str) -> bool:
+    """Whether the client's words name a feeling or a struggle worth reflecting."""
+    return any(_FEELING.search(s) for s in _candidates(client_text))
+
+
 def key_sentence(client_text: str | None) -> str | None:
     """The client's most feeling-laden statement (verbatim), the one worth reflecting."""
     sentences = _candidates(client_text or "")
@@ -210,7 +230,7 @@ def reflect(client_text: str | None) -> str | None:
     chosen = key_sentence(client_text)
     if chosen is None:
         return None
-    words = chosen.rstrip(".!…").split()
+    words = _HEDGE.sub("", chosen).rstrip(".!…").split()
     if len(words) > _MAX_WORDS:
         words = words[:_MAX_WORDS]
     text = _FLIP.sub(_flip, " ".join(words)).strip(" ,;:-—")
@@ -228,6 +248,19 @@ def risk_words(client_text: str | None) -> str | None:
         if _RISK.search(sentence.group(0)):
             return sentence.group(0).strip()
     return None
+
+
+def request_words(client_text: str | None) -> str | None:
+    """The client's first question (a request or a personal question), verbatim, if any."""
+    if not client_text:
+        return None
+    questions = [
+        m.group(0).strip()
+        for m in _SENTENCE.finditer(client_text)
+        if m.group(0).strip().endswith("?")
+    ]
+    # The first question is the request; what follows is usually the client softening it.
+    return questions[0] if questions else None
 
 
 def _boundary_kind(persona: Persona | None, test_id: str | None, client_text: str) -> str:
@@ -286,11 +319,15 @@ def alternative_for(
     """(what to say instead, why) for a weak moment, phrased from the client's own words."""
     heard = reflect(client_text)
     sounds = f"It sounds like {heard}." if heard else None
-    if key in {"boundary_crossing", "boundary_crossed", "self_disclosure"}:
+    if key in {"boundary_crossing", "boundary_crossed", "self_disclosure", "boundary_held"}:
         kind = _boundary_kind(persona, detail, client_text or "")
         if key == "self_disclosure" and kind == "other":
             kind = "self_disclosure"
-        return _BOUNDARY_LINES[kind], "Hold the boundary warmly and give a brief reason."
+        if key == "boundary_held":
+            why = "Name the limit kindly, with a reason, rather than letting the request pass."
+        else:
+            why = "Hold the boundary warmly and give a brief reason."
+        return _BOUNDARY_LINES[kind], why
     if key == "risk_missed":
         said = risk_words(client_text)
         ask = (

@@ -9,7 +9,7 @@ from app.config import Settings
 from app.grading.analytic import grade_analytic
 from app.grading.inputs import input_from_session
 from app.grading.model import GradeResult, GradingInput
-from app.grading.records import Grade, add_grade
+from app.grading.records import Grade, add_grade, latest_grade
 from app.models import PracticeSession
 from app.persona import Persona
 from app.rubric import DEFAULT_RUBRIC_ID, Rubric
@@ -89,6 +89,16 @@ def grade_on_end(
     del settings  # reserved for a configurable default rubric/engine (see the grading note)
     if not rubric_library:
         return None
-    return grade_session(
-        db=db, session=session, persona=persona, rubric=default_rubric(rubric_library)
-    )
+    rubric = default_rubric(rubric_library)
+    # Ending twice (a retried request, two tabs) must not stack up identical grades; a grade
+    # made mid-session does not count, since it saw fewer turns.
+    existing = latest_grade(db=db, session_id=session.id, rubric_id=rubric.id)
+    if (
+        existing is not None
+        and existing.engine == "analytic"
+        and existing.rubric_version == rubric.version
+        and session.ended_at is not None
+        and existing.created_at >= session.ended_at
+    ):
+        return existing
+    return grade_session(db=db, session=session, persona=persona, rubric=rubric)

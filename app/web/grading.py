@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +12,7 @@ from sqlmodel import Session
 from app import practice
 from app.config import Settings
 from app.grading.judge import JudgeNotConfigured, judge_from_settings
+from app.grading.model import GradeResult, GradingInput
 from app.grading.records import GradePublic, grade_public, latest_grade, list_grades
 from app.grading.report import criterion_views, missed_layers, turn_views
 from app.grading.service import (
@@ -25,7 +25,7 @@ from app.grading.service import (
 from app.models import PracticeSession
 from app.rubric import Rubric, load_rubrics
 from app.web.api import persona_summary
-from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
 from app.web.pages import render, trust_curve
 
 __all__ = ["GradeRequest", "install_grading", "router"]
@@ -87,10 +87,30 @@ def get_rubric(rubric_id: str, request: Request) -> dict:
     return rubric.model_dump(mode="json")
 
 
+def _analytic(
+    *, db: Session, session_id: str, user: CurrentUser, personas: dict, rubric: Rubric
+) -> GradePublic:
+    session = _owned(db, session_id, user)
+    persona = personas.get(session.persona_id)
+    return grade_public(grade_session(db=db, session=session, persona=persona, rubric=rubric))
+
+
+def _load_input(
+    *, db: Session, session_id: str, user: CurrentUser, personas: dict
+) -> tuple[PracticeSession, GradingInput]:
+    session = _owned(db, session_id, user)
+    return session, session_input(db=db, session=session, persona=personas.get(session.persona_id))
+
+
+def _store(*, db: Session, session: PracticeSession, result: GradeResult) -> GradePublic:
+    return grade_public(store_grade(db=db, session=session, result=result))
+
+
 @router.post("/api/sessions/{session_id}/grade", tags=["grading"], response_model=GradePublic)
 async def grade(
     session_id: str,
     request: Request,
+    db: Db,
     user: CurrentUser,
     personas: Personas,
     settings: SettingsDep,
@@ -99,41 +119,21 @@ async def grade(
     """Grade a session (analytic by default, or the LLM judge); each call adds a grade."""
     body = body or GradeRequest()
     rubric = _rubric(get_rubrics(request), body.rubric_id)
-    db_engine = request.app.state.db_engine
-
     if body.engine == "analytic":
-
-        def analytic() -> GradePublic:
-            with Session(db_engine) as db:
-                session = _owned(db, session_id, user)
-                persona = personas.get(session.persona_id)
-                stored = grade_session(db=db, session=session, persona=persona, rubric=rubric)
-                return grade_public(stored)
-
-        return await to_thread.run_sync(analytic)
-
-    def load():
-        with Session(db_engine) as db:
-            session = _owned(db, session_id, user)
-            return session, session_input(
-                db=db, session=session, persona=personas.get(session.persona_id)
-            )
-
-    session, inp = await to_thread.run_sync(load)
+        return await db.run(
+            _analytic, session_id=session_id, user=user, personas=personas, rubric=rubric
+        )
+    session, inp = await db.run(_load_input, session_id=session_id, user=user, personas=personas)
     try:
         judge = judge_from_settings(settings)
     except JudgeNotConfigured as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     try:
+        # No database connection is held while the model thinks.
         result = await judge.grade(inp, rubric)
     finally:
         await judge.aclose()
-
-    def save() -> GradePublic:
-        with Session(db_engine) as db:
-            return grade_public(store_grade(db=db, session=session, result=result))
-
-    stored = await to_thread.run_sync(save)
+    stored = await db.run(_store, session=session, result=result)
     if stored.status == "failed":
         # Stored as a failed grade (the record matters), answered as the upstream failure it is.
         return JSONResponse(
@@ -146,11 +146,15 @@ async def grade(
     return stored
 
 
-@router.get("/api/sessions/{session_id}/grades", tags=["grading"])
-def grades(session_id: str, db: DbSession, user: CurrentUser) -> list[GradePublic]:
-    """Every grade of a session, newest first."""
+def _grades(*, db: Session, session_id: str, user: CurrentUser) -> list[GradePublic]:
     session = _owned(db, session_id, user)
     return [grade_public(g) for g in list_grades(db=db, session_id=session.id)]
+
+
+@router.get("/api/sessions/{session_id}/grades", tags=["grading"])
+async def grades(session_id: str, db: Db, user: CurrentUser) -> list[GradePublic]:
+    """Every grade of a session, newest first."""
+    return await db.run(_grades, session_id=session_id, user=user)
 
 
 @router.post("/sessions/{session_id}/grade", include_in_schema=False)

@@ -22,7 +22,11 @@ from app.persona import Persona
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
 
-__all__ = ["TrustCurve", "install_pages", "render", "render_error", "router", "trust_curve"]
+__all__ = [
+    "TrustCurve",
+    "engine_label",
+    "install_pages",
+    "session_accounting", "render", "render_error", "router", "trust_curve"]
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 TEMPLATES = FRONTEND / "templates"
@@ -320,6 +324,40 @@ def _engine_for(persona: Persona, settings: SettingsDep, request: Request) -> st
     return engine
 
 
+def engine_label(request: Request, name: str) -> dict[str, Any]:
+    """Who is voicing the client, said plainly, with a warning for demo-quality models."""
+    engine = request.app.state.engines.get(name)
+    model = getattr(engine, "model", None)
+    return {
+        "name": name,
+        "model": model,
+        "demo": bool(getattr(engine, "demo_quality", False)),
+    }
+
+
+def session_accounting(turns: Sequence[Turn]) -> dict[str, Any]:
+    """Totals for trainers: tokens, model time and guard events over the client's replies."""
+    replies = [t for t in turns if t.speaker == "client" and t.index > 0]
+
+    def total(values: list[float | int | None]) -> float | int | None:
+        known = [v for v in values if v is not None]
+        return sum(known) if known else None
+
+    ttfts = sorted(t.ttft_ms for t in replies if t.ttft_ms is not None)
+    outcomes = [((t.events or {}).get("voice") or {}).get("outcome") for t in replies]
+    return {
+        "replies": len(replies),
+        "prompt_tokens": total([t.prompt_tokens for t in replies]),
+        "completion_tokens": total([t.completion_tokens for t in replies]),
+        "engine_ms": total([t.total_ms for t in replies]),
+        "median_ttft_ms": ttfts[len(ttfts) // 2] if ttfts else None,
+        "guard_events": sum(len(t.guard_events or []) for t in replies),
+        "regenerated": outcomes.count("regenerated"),
+        "fallback": outcomes.count("fallback"),
+        "engines": sorted({t.engine for t in replies if t.engine}),
+    }
+
+
 # ---- routes -------------------------------------------------------------------------------
 
 
@@ -375,6 +413,7 @@ def session_page(
             "awaiting_reply": bool(turns) and turns[-1].speaker == "counsellor",
             "can_continue": session.status == "active" and persona is not None,
             "max_chars": settings.max_turn_chars,
+            "voice": engine_label(request, session.engine),
         },
     )
 
@@ -426,5 +465,7 @@ def transcript_page(
             "client_name": _client_name(persona),
             "risk_layers": _risk_layers(persona),
             "curve": trust_curve(turns, persona),
+            "voice": engine_label(request, session.engine),
+            "accounting": session_accounting(turns),
         },
     )
