@@ -26,7 +26,12 @@ __all__ = [
     "TrustCurve",
     "engine_label",
     "install_pages",
-    "session_accounting", "render", "render_error", "router", "trust_curve"]
+    "render",
+    "render_error",
+    "router",
+    "session_accounting",
+    "trust_curve",
+]
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 TEMPLATES = FRONTEND / "templates"
