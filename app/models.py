@@ -11,18 +11,32 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 __all__ = [
+    "ROLES",
+    "AuditEvent",
+    "AuthSession",
+    "Cohort",
+    "CohortMember",
+    "LoginAttempt",
+    "OneTimeToken",
     "PracticeSession",
+    "Review",
+    "ReviewMark",
     "SessionCreate",
     "SessionPublic",
     "SessionState",
     "SessionSummary",
     "Turn",
     "TurnCreate",
+    "TurnNote",
     "TurnPublic",
     "TurnResult",
     "User",
     "utcnow",
 ]
+
+# student: practises; trainer: writes personas and rubrics; assessor: marks a cohort's sessions;
+# admin: everything, including accounts.
+ROLES = ("student", "trainer", "assessor", "admin")
 
 
 def utcnow() -> datetime:
@@ -43,6 +57,10 @@ class User(SQLModel, table=True):
     name: str = SQLField(max_length=200)
     role: str = SQLField(default="student", max_length=20)
     created_at: datetime = SQLField(default_factory=utcnow)
+    # An argon2 hash from pwdlib; None for the local user, who never signs in.
+    password_hash: str | None = SQLField(default=None, max_length=255)
+    is_active: bool = True
+    last_login_at: datetime | None = None
 
 
 class PracticeSession(SQLModel, table=True):
@@ -93,6 +111,131 @@ class Turn(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     created_at: datetime = SQLField(default_factory=utcnow)
+
+
+class Cohort(SQLModel, table=True):
+    """A group of students and the assessors and trainers assigned to them."""
+
+    __tablename__ = "cohorts"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    name: str = SQLField(max_length=200, unique=True)
+    # "immediate": students see auto-grades at once; "after_release": only after an assessor
+    # releases the session's review.
+    auto_grades: str = SQLField(default="immediate", max_length=20)
+    second_marking: bool = False
+    created_at: datetime = SQLField(default_factory=utcnow)
+
+
+class CohortMember(SQLModel, table=True):
+    """A user's place in a cohort (their role is the user's own)."""
+
+    __tablename__ = "cohort_members"
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id", name="uq_cohort_member"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    cohort_id: int = SQLField(foreign_key="cohorts.id", index=True)
+    user_id: int = SQLField(foreign_key="users.id", index=True)
+    created_at: datetime = SQLField(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A sign-in: the cookie holds the token, the table its SHA-256 (a leak signs no one in)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: str = SQLField(primary_key=True, max_length=64)
+    user_id: int = SQLField(foreign_key="users.id", index=True)
+    created_at: datetime = SQLField(default_factory=utcnow)
+    expires_at: datetime
+    last_seen_at: datetime = SQLField(default_factory=utcnow)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt, keyed by a hash of email and address (shared by all workers)."""
+
+    __tablename__ = "login_attempts"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    key: str = SQLField(max_length=64, index=True)
+    succeeded: bool = False
+    created_at: datetime = SQLField(default_factory=utcnow, index=True)
+
+
+class OneTimeToken(SQLModel, table=True):
+    """A password-reset or first-run setup link; stored as its SHA-256, usable once."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: str = SQLField(primary_key=True, max_length=64)
+    purpose: str = SQLField(max_length=20)
+    user_id: int | None = SQLField(default=None, foreign_key="users.id", index=True)
+    created_by: int | None = SQLField(default=None, foreign_key="users.id")
+    created_at: datetime = SQLField(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Review(SQLModel, table=True):
+    """An assessor's marking of one session's auto-grade: first or (blind) second marker."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("session_id", "assessor_id", name="uq_review_assessor"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    session_id: str = SQLField(foreign_key="practice_sessions.id", max_length=32, index=True)
+    grade_id: int = SQLField(foreign_key="grades.id")
+    assessor_id: int = SQLField(foreign_key="users.id", index=True)
+    kind: str = SQLField(default="first", max_length=10)
+    status: str = SQLField(default="draft", max_length=20)
+    comment: str = ""
+    created_at: datetime = SQLField(default_factory=utcnow)
+    updated_at: datetime = SQLField(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    released_at: datetime | None = None
+
+
+class ReviewMark(SQLModel, table=True):
+    """One criterion of a review: the auto score accepted, or overridden with a reason."""
+
+    __tablename__ = "review_marks"
+    __table_args__ = (UniqueConstraint("review_id", "criterion_id", name="uq_review_mark"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    review_id: int = SQLField(foreign_key="reviews.id", index=True)
+    criterion_id: str = SQLField(max_length=100)
+    decision: str = SQLField(max_length=10)
+    auto_score: float | None = None
+    score: float | None = None
+    reason: str = ""
+
+
+class TurnNote(SQLModel, table=True):
+    """An assessor's note on one turn; the student sees it when its review is released."""
+
+    __tablename__ = "turn_notes"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    session_id: str = SQLField(foreign_key="practice_sessions.id", max_length=32, index=True)
+    review_id: int = SQLField(foreign_key="reviews.id", index=True)
+    turn_index: int
+    author_id: int = SQLField(foreign_key="users.id")
+    text: str
+    created_at: datetime = SQLField(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what: overrides, releases, roles, accounts and cohort settings."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    created_at: datetime = SQLField(default_factory=utcnow, index=True)
+    actor_id: int | None = SQLField(default=None, foreign_key="users.id")
+    actor: str = SQLField(max_length=320)
+    action: str = SQLField(max_length=50, index=True)
+    target: str = SQLField(max_length=200)
+    details: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 # ---- API schemas --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,6 +20,7 @@ __all__ = [
     "LOCAL_USER_EMAIL",
     "ConflictError",
     "PendingReply",
+    "TurnContext",
     "add_client_turn",
     "add_student_turn",
     "choose_engine",
@@ -28,8 +29,11 @@ __all__ = [
     "get_or_create_local_user",
     "get_session",
     "list_sessions",
+    "load_turn_context",
     "pending_reply",
+    "plan_student_turn",
     "recent_turns",
+    "save_student_turn",
     "session_turns",
     "state_before",
 ]
@@ -49,6 +53,7 @@ class PendingReply:
     request: ReplyRequest
     state: ClientState
     existing_reply: Turn | None = None
+    is_new: bool = False
 
 
 def choose_engine(
@@ -145,7 +150,7 @@ def session_turns(*, db: Session, session_id: str) -> list[Turn]:
 
 # Turns loaded to plan a reply: enough for the analyzer's context and any engine's history
 # window, so a turn costs the same at turn 5 and turn 200.
-RECENT_TURNS = 80
+RECENT_TURNS = 30
 
 
 def recent_turns(
@@ -187,19 +192,21 @@ def _request_for(
     return request, state, analysis
 
 
-def add_student_turn(
-    *,
-    db: Session,
-    session: PracticeSession,
-    persona: Persona,
-    text: str,
-    client_message_id: str | None,
-) -> PendingReply:
-    """Commit the student's turn (before any engine runs) and plan the client's reply.
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What planning a student turn needs from the database, read in one go."""
 
-    A repeated `client_message_id` returns the saved turn instead of adding another, so a
-    retried request never produces two turns.
-    """
+    session: PracticeSession
+    turns: list[Turn]
+    sent: Turn | None = None
+    sent_reply: Turn | None = None
+    sent_window: list[Turn] | None = None
+
+
+def load_turn_context(
+    *, db: Session, session: PracticeSession, client_message_id: str | None
+) -> TurnContext:
+    """Read the recent turns, and the earlier turn of a repeated message id if there is one."""
     if client_message_id is not None:
         sent = db.exec(
             select(Turn).where(
@@ -211,8 +218,28 @@ def add_student_turn(
             reply = db.exec(
                 select(Turn).where(Turn.session_id == session.id, Turn.index == sent.index + 1)
             ).first()
-            return _pending(persona=persona, session=session, turns=window, reply=reply)
-    turns = recent_turns(db=db, session_id=session.id)
+            return TurnContext(
+                session=session, turns=[], sent=sent, sent_reply=reply, sent_window=window
+            )
+    return TurnContext(session=session, turns=recent_turns(db=db, session_id=session.id))
+
+
+def plan_student_turn(
+    *, context: TurnContext, persona: Persona, text: str, client_message_id: str | None
+) -> PendingReply:
+    """Analyse the student's message and plan the reply; no database work.
+
+    For a repeated `client_message_id` this is the saved turn (with its reply if one was saved),
+    so a retried request never produces two turns. Otherwise the student turn is new and not
+    yet saved: `save_student_turn` commits it before any engine runs.
+    """
+    session = context.session
+    if context.sent is not None and context.sent_window is not None:
+        return _pending(
+            persona=persona, session=session, turns=context.sent_window,
+            reply=context.sent_reply,
+        )
+    turns = context.turns
     if session.status != "active":
         raise ConflictError("This session has ended; start a new one to keep practising.")
     if turns and turns[-1].speaker == "counsellor":
@@ -225,6 +252,10 @@ def add_student_turn(
         speaker="counsellor",
         text=text,
         client_message_id=client_message_id,
+        # Given explicitly: pydantic inspects a default factory's signature on every use.
+        codes=[],
+        guard_events=[],
+        created_at=utcnow(),
     )
     request, state, analysis = _request_for(
         persona=persona, session=session, earlier=turns, student=student
@@ -235,13 +266,45 @@ def add_student_turn(
     student.trust_before = plan.trust_before
     student.trust_after = plan.trust_after
     student.events = _student_events(plan)
-    db.add(student)
+    return PendingReply(student_turn=student, request=request, state=state, is_new=True)
+
+
+def save_student_turn(*, db: Session, pending: PendingReply) -> None:
+    """Commit a newly planned student turn; a clash with another message is a ConflictError."""
+    _insert(db, pending.student_turn)
     try:
         db.commit()
     except IntegrityError as exc:
         db.rollback()
         raise ConflictError("Another message for this session arrived at the same time.") from exc
-    return PendingReply(student_turn=student, request=request, state=state)
+
+
+def _insert(db: Session, turn: Turn) -> None:
+    """INSERT one turn without the ORM's unit of work, which costs more than the write."""
+    values = {
+        column.name: getattr(turn, column.name)
+        for column in Turn.__table__.columns  # type: ignore[attr-defined]
+        if column.name != "id"
+    }
+    db.execute(insert(Turn).values(**values))
+
+
+def add_student_turn(
+    *,
+    db: Session,
+    session: PracticeSession,
+    persona: Persona,
+    text: str,
+    client_message_id: str | None,
+) -> PendingReply:
+    """Read, plan and commit the student's turn in one call (see the three steps above)."""
+    context = load_turn_context(db=db, session=session, client_message_id=client_message_id)
+    pending = plan_student_turn(
+        context=context, persona=persona, text=text, client_message_id=client_message_id
+    )
+    if pending.is_new:
+        save_student_turn(db=db, pending=pending)
+    return pending
 
 
 def pending_reply(*, db: Session, session: PracticeSession, persona: Persona) -> PendingReply:
@@ -290,6 +353,7 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
         text=text,
         trust_before=plan.trust_before,
         trust_after=plan.trust_after,
+        codes=[],
         disclosed=plan.disclose,
         events=events,
         state=pending.state.model_dump(),
@@ -300,8 +364,9 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
         ttft_ms=meta.get("ttft_ms"),
         total_ms=meta.get("total_ms"),
         guard_events=list(meta.get("guard_events") or []),
+        created_at=utcnow(),
     )
-    db.add(turn)
+    _insert(db, turn)
     try:
         db.commit()
     except IntegrityError as exc:

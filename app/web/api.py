@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session
 
 from app import practice
+from app.auth.policy import SessionAction, visible_session
 from app.client.engine import ClientEngine, EngineError
 from app.models import (
     PracticeSession,
@@ -94,11 +95,11 @@ def _persona_for(personas: dict[str, Persona], session: PracticeSession) -> Pers
     return persona
 
 
-def _owned_session(db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
-    session = practice.get_session(db=db, session_id=session_id, owner_id=user.id)
-    if session is None:
-        raise _not_found("session", session_id)
-    return session
+def _owned_session(
+    db: Session, session_id: str, user: CurrentUser, action: SessionAction = "practice"
+) -> PracticeSession:
+    # The role and cohort rules live in app.auth.policy; refusals are 404s, like unknown ids.
+    return visible_session(db=db, user=user, session_id=session_id, action=action)
 
 
 def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
@@ -186,7 +187,7 @@ async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[S
 def _load_owned(
     *, db: Session, session_id: str, user: CurrentUser
 ) -> tuple[PracticeSession, list[Turn]]:
-    session = _owned_session(db, session_id, user)
+    session = _owned_session(db, session_id, user, "read")
     return session, practice.session_turns(db=db, session_id=session.id)
 
 
@@ -239,23 +240,24 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def save(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
+    def load(*, db: Session) -> practice.TurnContext:
         session = _owned_session(db, session_id, user)
-        persona = _persona_for(personas, session)
-        engine = _engine_for(request, session)
-        try:
-            pending = practice.add_student_turn(
-                db=db,
-                session=session,
-                persona=persona,
-                text=text,
-                client_message_id=body.client_message_id,
-            )
-        except practice.ConflictError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-        return pending, engine
+        return practice.load_turn_context(
+            db=db, session=session, client_message_id=body.client_message_id
+        )
 
-    pending, engine = await db.run(save)
+    # Read, plan, write: only the short write queues behind other writers.
+    context = await db.read(load)
+    persona = _persona_for(personas, context.session)
+    engine = _engine_for(request, context.session)
+    try:
+        pending = practice.plan_student_turn(
+            context=context, persona=persona, text=text, client_message_id=body.client_message_id
+        )
+        if pending.is_new:
+            await db.run(practice.save_student_turn, pending=pending)
+    except practice.ConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return await _respond(db, pending, engine, accept)
 
 

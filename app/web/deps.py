@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
 from typing import Annotated, TypeVar
 
 from anyio import to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -14,7 +16,19 @@ from app.config import Settings
 from app.models import User
 from app.persona import Persona
 
-__all__ = ["CurrentUser", "Database", "Db", "DbSession", "Personas", "SettingsDep", "get_db"]
+__all__ = [
+    "AdminUser",
+    "AssessorUser",
+    "CurrentUser",
+    "Database",
+    "Db",
+    "DbSession",
+    "Personas",
+    "SettingsDep",
+    "TrainerUser",
+    "get_db",
+    "require_role",
+]
 
 T = TypeVar("T")
 
@@ -32,19 +46,55 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-def get_settings(request: Request) -> Settings:
+# The small dependencies below are async only so that FastAPI calls them on the event loop:
+# a sync dependency costs a worker-thread round trip on every request.
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def get_personas(request: Request) -> dict[str, Persona]:
+async def get_personas(request: Request) -> dict[str, Persona]:
     """The loaded persona library."""
     return request.app.state.personas
 
 
-def get_current_user(request: Request) -> User:
-    """The user making the request (the local user while accounts are off)."""
-    return request.app.state.local_user
+async def get_current_user(request: Request) -> User:
+    """The user making the request (the local user while accounts are off).
+
+    With accounts on, the sign-in gate (app.auth.gate) has already loaded the user behind the
+    session cookie, or turned the request away.
+    """
+    auth = getattr(request.state, "auth", None)
+    if auth is None or not auth.enabled:
+        return request.app.state.local_user
+    if auth.user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Sign in first.")
+    return auth.user
+
+
+_ROLE_PAGES = {"assessor": "the assessor's desk", "admin": "administration", "trainer": "trainers"}
+
+
+def require_role(*roles: str) -> Callable[[Request], User]:
+    """A dependency that lets through only users with one of `roles` (403 otherwise)."""
+
+    def check(request: Request) -> User:
+        user = get_current_user(request)
+        if user.role in roles:
+            return user
+        auth = getattr(request.state, "auth", None)
+        if auth is None or not auth.enabled:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"This is for {_ROLE_PAGES.get(roles[0], roles[0])}, which needs accounts: "
+                "start Rapport with RAPPORT_AUTH=on (see README, Accounts).",
+            )
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"This is for {_ROLE_PAGES.get(roles[0], roles[0])}; your role is {user.role}.",
+        )
+
+    return check
 
 
 class Database:
@@ -57,9 +107,22 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time and its busy handler sleeps in growing steps, so
+        # threads colliding on the file lock wait far longer than the write takes. Queueing
+        # them on a lock in this process hands the file over at once instead.
+        self._lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
         """Call `fn(db=session, **kwargs)` on a worker thread; the session closes before return."""
+
+        def work() -> T:
+            with self._lock, Session(self.engine, expire_on_commit=False) as db:
+                return fn(db=db, **kwargs)
+
+        return await to_thread.run_sync(work)
+
+    async def read(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Like `run`, for functions that only read: SQLite readers need not queue for writers."""
 
         def work() -> T:
             with Session(self.engine, expire_on_commit=False) as db:
@@ -68,7 +131,7 @@ class Database:
         return await to_thread.run_sync(work)
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The app's database runner."""
     return request.app.state.database
 
@@ -78,3 +141,6 @@ Db = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Personas = Annotated[dict[str, Persona], Depends(get_personas)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+AssessorUser = Annotated[User, Depends(require_role("assessor", "admin"))]
+AdminUser = Annotated[User, Depends(require_role("admin"))]
+TrainerUser = Annotated[User, Depends(require_role("trainer", "admin"))]
