@@ -157,6 +157,7 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--turns", type=int, default=10, help="student turns per session")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    parser.add_argument("--workers", type=int, default=1, help="server processes for both apps")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,8 +172,10 @@ def main() -> int:
         else:
             env.pop("RAPPORT_DATABASE_URL", None)
             os.environ.pop("RAPPORT_DATABASE_URL", None)
-        server = ServerProcess(env=env).start()
-        echo_server = ServerProcess(env={"RAPPORT_DATA_DIR": tmp}, app="bench.echo_app:app")
+        server = ServerProcess(env=env, workers=args.workers).start()
+        echo_server = ServerProcess(
+            env={"RAPPORT_DATA_DIR": tmp}, app="bench.echo_app:app", workers=args.workers
+        )
         echo_server.start()
         try:
             personas = [p["id"] for p in httpx.get(f"{server.url}/api/personas").json()]
@@ -189,10 +192,10 @@ def main() -> int:
             server.stop()
             echo_server.stop()
 
+    database = "PostgreSQL" if args.database_url else "SQLite"
     print(
-        f"{args.students} concurrent students x {args.turns} turns, one worker each, SQLite"
-        if not args.database_url
-        else f"{args.students} students x {args.turns} turns"
+        f"{args.students} concurrent students x {args.turns} turns, scripted engine, {database}, "
+        f"{args.workers} worker(s) per app"
     )
     report("rapport", rapport)
     report("echo", echo)

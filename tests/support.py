@@ -57,9 +57,15 @@ class ServerProcess:
     """A real `uvicorn app.asgi:app` process on a free port."""
 
     def __init__(
-        self, *, env: dict[str, str], port: int | None = None, app: str = "app.asgi:app"
+        self,
+        *,
+        env: dict[str, str],
+        port: int | None = None,
+        app: str = "app.asgi:app",
+        workers: int = 1,
     ) -> None:
         self.app = app
+        self.workers = workers
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         self.proc: subprocess.Popen | None = None
