@@ -48,8 +48,9 @@ def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
         lines[0] = _trim(lines[0], style.max_sentences)
     text = " ".join(line.strip() for line in lines if line.strip())
     phrases = [p for p in style.phrases if p.lower() not in text.lower()]
-    if plan.boundary_outcome or plan.risk_outcome:
-        # The answer to a boundary or a risk response is said exactly as the author wrote it.
+    if plan.boundary_outcome or plan.risk_outcome or plan.boundary_fire:
+        # Boundary tests, the answers to them and risk responses are said exactly as the
+        # author wrote them, with nothing tacked on after the question.
         phrases = []
     if plan.reaction_only:
         # A short reaction has no room for a lead-in, and a grumble ("you wouldn't get it")
