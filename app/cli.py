@@ -10,12 +10,14 @@ from typing import Annotated
 import typer
 
 from app.config import PROJECT_ROOT, Settings
+from app.rubric.cli import rubrics_app
 
 app = typer.Typer(help="Rapport: a practice studio for counselling students.", no_args_is_help=True)
 personas_app = typer.Typer(help="Work with persona YAML files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
 app.add_typer(personas_app, name="personas")
 app.add_typer(db_app, name="db")
+app.add_typer(rubrics_app, name="rubrics")
 
 __all__ = ["app", "main"]
 

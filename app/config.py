@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EngineName = Literal["scripted", "llm", "local"]
+
+# Values people paste from examples; a key anyone can read signs cookies anyone can forge.
+_PLACEHOLDER_KEYS = {"changethis", "change-me", "changeme", "secret", "your-secret-key", "dev"}
+_KEY_HELP = (
+    "set RAPPORT_SECRET_KEY to a long random value, e.g. the output of "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+)
 
 
 class Settings(BaseSettings):
@@ -58,10 +65,52 @@ class Settings(BaseSettings):
     llm_retries: int = Field(default=1, ge=0, le=5, description="Retries on transient errors.")
     local_model: Path | None = Field(default=None, description="GGUF file for the local engine.")
 
+    auth: Literal["off", "on"] = Field(
+        default="off",
+        description="off: one local user, no sign-in (a laptop); on: accounts, roles and cohorts.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs session cookies and CSRF tokens; 32+ characters, required with auth on.",
+    )
+    session_max_age: int = Field(
+        default=12 * 3600, ge=60, description="Seconds a sign-in lasts at most."
+    )
+    session_idle_timeout: int = Field(
+        default=2 * 3600, ge=60, description="Seconds without a request before a sign-in ends."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure; unset: only when the request came over https.",
+    )
+    login_rate_limit: int = Field(
+        default=5, ge=1, description="Failed sign-ins allowed per email and address per window."
+    )
+    login_rate_window: int = Field(
+        default=15 * 60, ge=1, description="Seconds over which failed sign-ins are counted."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address people use (https://rapport.example.ac.uk), for printed links.",
+    )
+
     @field_validator("data_dir", "personas_dir", "rubrics_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _secret_for_accounts(self) -> Settings:
+        if self.auth != "on":
+            return self
+        key = self.secret_key.get_secret_value().strip() if self.secret_key else ""
+        if not key:
+            raise ValueError(f"RAPPORT_AUTH=on needs a secret key: {_KEY_HELP}.")
+        if key.lower() in _PLACEHOLDER_KEYS or len(key) < 32:
+            raise ValueError(
+                "RAPPORT_SECRET_KEY is a placeholder or shorter than 32 characters: " + _KEY_HELP
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

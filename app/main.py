@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from app.auth.install import install_auth
 from app.client.engine import ClientEngine
 from app.client.engines import build_engine as build_client_engine
 from app.client.engines import check_engine, close_engine
@@ -18,7 +19,9 @@ from app.persona import load_library
 from app.practice import get_or_create_local_user
 from app.web import api
 from app.web.deps import Database
+from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
+from app.web.grading import install_grading
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
 
@@ -79,8 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.personas = personas
     install_error_handlers(app)
+    install_auth(app)
     app.include_router(api.router)
     install_pages(app)
+    install_desk(app)
+    install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8))
     return app

@@ -31,9 +31,9 @@ from validity_analyzer import (  # bench/ is on sys.path when run as a script
     quadratic_kappa,
 )
 
-from app.analysis import MECHANISMS, ContextTurn, analyze_turn
+from app.analysis import MECHANISMS, ContextTurn, TurnAnalysis, analyze_turn
 from app.config import Settings
-from app.grading import grade_analytic, input_from_transcript
+from app.grading import GradingInput, GradingTurn, grade_analytic, input_from_transcript
 from app.rubric import DEFAULT_RUBRIC_ID, load_rubrics
 from app.transcripts import Transcript
 
@@ -182,6 +182,45 @@ def session_validity(path: Path, *, rubric_id: str, rounds: int, seed: int, bins
         )
 
 
+# The experts' main behaviours as the nearest analyzer codes (they do not say simple/complex or
+# open/closed, so each maps to the milder code).
+_EXPERT_CODES = {
+    "reflection": "reflection_simple",
+    "question": "question_open",
+    "therapist_input": "information",
+    "other": "other",
+}
+
+
+def expert_coded_ceiling(path: Path, *, rubric_id: str) -> None:
+    """The same rubric scored on the experts' behaviour codes instead of the analyzer's.
+
+    This isolates the grader's design from the analyzer's errors: if the grade separates
+    high from low quality on expert codes, what remains is analyzer accuracy.
+    """
+    rubric = load_rubrics(Settings().rubrics_dir)[rubric_id]
+    grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in _read(path):
+        grouped[row["transcript_id"]].append(row)
+    scores, labels = [], []
+    for ident, utterances in grouped.items():
+        utterances.sort(key=lambda r: int(r["utterance_id"]))
+        turns, analyses = [], {}
+        for i, row in enumerate(utterances):
+            speaker = "counsellor" if row["interlocutor"] == "therapist" else "client"
+            turns.append(GradingTurn(i, speaker, row["utterance_text"]))
+            if speaker == "counsellor":
+                code = _EXPERT_CODES.get(row["main_therapist_behaviour"], "other")
+                analyses[i] = TurnAnalysis(codes=(code,), empathy={}, evidence=())
+        grade = grade_analytic(GradingInput(ident, turns, analyses), rubric)
+        scores.append(grade.overall if grade.overall is not None else rubric.scale.min)
+        labels.append(int(utterances[0]["mi_quality"] == "high"))
+    print(
+        f"  same rubric on the experts' behaviour codes (grader ceiling): "
+        f"AUROC {auroc(scores, labels):.3f}"
+    )
+
+
 def behaviour_kappa(path: Path) -> None:
     """Print the analyzer's main-behaviour agreement with AnnoMI's experts."""
     gold: list[str] = []
@@ -247,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     session_validity(
         args.annomi, rubric_id=args.rubric, rounds=args.bootstrap, seed=args.seed, bins=args.bins
     )
+    expert_coded_ceiling(args.annomi, rubric_id=args.rubric)
     behaviour_kappa(args.annomi)
     epitome_agreement(args.epitome)
     return 0

@@ -330,6 +330,10 @@ def test_grade_on_end_stores_an_analytic_grade(settings: Settings) -> None:
         )
         assert grade is not None and grade.rubric_id == "core-conditions"
         assert grade.status == "insufficient_evidence" and grade.overall is None
+        again = grade_on_end(
+            db=db, session=session, persona=persona, rubric_library=RUBRICS, settings=settings
+        )
+        assert again is not None and again.id == grade.id  # ending twice grades once
         assert [g.id for g in list_grades(db=db, session_id=session.id)] == [grade.id]
     engine.dispose()
 

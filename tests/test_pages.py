@@ -234,11 +234,15 @@ def test_ended_session_page_replaces_the_form_with_a_notice(client: TestClient) 
     session_id = _start(client)
     response = client.post(f"/sessions/{session_id}/end", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == f"/sessions/{session_id}/transcript"
+    assert response.headers["location"] == f"/sessions/{session_id}/report"
+    # Ending made the offline grade at once.
+    grades = client.get(f"/api/sessions/{session_id}/grades").json()
+    assert len(grades) == 1 and grades[0]["engine"] == "analytic"
     html = _page(client, f"/sessions/{session_id}")
     assert "This session has ended." in html
     assert 'id="composer"' not in html
     assert f'href="/sessions/{session_id}/transcript"' in html
+    assert f'href="/sessions/{session_id}/report"' in html
 
 
 def test_session_awaiting_a_reply_shows_retry_on_load(client: TestClient) -> None:

@@ -11,11 +11,12 @@ from app.analysis.sentences import content_stems, stem
 from app.analysis.vocabulary import DIFFICULTY, FEELINGS, alternation, words
 
 _FEELING_STEMS = frozenset(stem(w) for w in FEELINGS | DIFFICULTY)
-_FELT = alternation(words(
+_FELT_WORDS = words(
     """sad sorry saddened moved touched heartbroken upset angry furious worried concerned
     scared afraid anxious gutted devastated shocked horrified hurt sick heartsick
     frustrated outraged"""
-))
+)
+_FELT = alternation(_FELT_WORDS)
 
 # Emotional reactions: the counsellor's own warmth, compassion or concern.
 _ER_STRONG = re.compile(
@@ -57,11 +58,17 @@ _ER_WEAK = re.compile(
 )
 # Interpretations: generic understanding without saying what is understood.
 _IP_WEAK = re.compile(
-    r"\bi (?:totally |completely |fully |really |definitely |can |100% )?(?:understand|get it|"
-    r"get that|get you|feel you|hear you|see|relate)\b|\bi know (?:exactly )?(?:how|what) (?:you|"
-    r"it|that)\b"
-    r"|\bi know the feeling\b|\bi can relate\b|\bi(?:'ve| have) been there\b|\bsame here\b"
-    r"|\bme too\b|\bi (?:can )?(?:relate|empathi[sz]e)\b"
+    r"\bi (?:(?:totally|completely|fully|really|definitely|truly|certainly|honestly|kind of|"
+    r"sort of|do|can|could|100%) )*(?:understand|get it|get that|get you|feel you|hear you|"
+    r"see|relate|empathi[sz]e)\b"
+    r"|\bi know (?:(?:exactly|all too well|too well|just) )?(?:how|what) (?:you|it|that|this)\b"
+    # "I know how frustrating it is": understanding named by its intensity, not its content
+    r"|\bi know (?:exactly |just )?how (?:\w+ ){1,2}(?:it|this|that|you)\b"
+    r"|\bi know (?:the|this|that) feeling\b|\bi(?:'ve| have) been there\b|\bsame here\b"
+    r"|\bme too\b"
+    # agreement with what the client said: understanding without adding to it
+    r"|\bi (?:(?:totally|completely|fully|really|definitely|so|100%) )*agree\b"
+    r"|^(?:exactly|so true|very true|true that|too true)\b|\bi know,? right\b"
 )
 _IP_STRONG = re.compile(
     r"\b(?:it|that|this) must (?:be|have been|feel|have felt)\b|\bi can (?:only )?imagine\b"
@@ -134,10 +141,7 @@ def _specific(item: Clause, ctx: Context) -> bool:
 # The supporter's own related experience (EPITOME counts it as a strong interpretation):
 # first-person statements about what they went through or feel(s).
 _OWN_EXPERIENCE = re.compile(
-    r"\b(?:i|i'm|i've|i'd|me|my|myself)\b(?=.*\b(?:was|were|had|have been|used to|went|got|"
-    r"felt|feel|feeling|struggle\w*|hate|keep|kept|can't|couldn't|find|found|remember|started|"
-    r"lost|tried|still|also|too|as well|same|similar|been there|took|spent|did|do|like|love|"
-    r"enjoy|wish|wanted|get|gets|tend|know what|myself|me|my)\b)"
+    r"\b(?:i|i'm|im|i've|ive|iv|i'd|me|my|myself)\b"
     r"|^(?:same|me too|me as well|me neither|same here)\b"
 )
 # First-person talk that is about the session, not the speaker's own life.
@@ -147,9 +151,19 @@ _NOT_OWN = re.compile(
     r"book)|i need to|i have to|i wonder|i'm wondering|i'm curious|i understand|i hear|"
     r"i know (?:how|what|exactly)|i get (?:it|that|you)|i feel (?:you|ya)|i'm sorry|i am sorry|"
     r"i'm glad|i'm here|i hope|i think you|i suggest|i recommend|i'd suggest|my (?:name|job|role)|"
-    r"with me|to me|tell me|ask me|me know|thank you|let's|i think|i believe|i don't know|"
+    r"with me|(?:talk|speak|write|reach out|message|text|listen|come|open up|explain|say|send|"
+    r"give it|mean\w*) to me|tell me|ask me|me know|thank you|let's|i think|i believe|i don't know|"
     r"i of course|my (?:best )?(?:suggestion|advice|gut|guess|opinion|recommendation)|"
     r"i (?:really |so )?sorry|i'm (?:really |so |very )?sorry)\b"
+    # opinions, promises and remarks about the reply itself
+    r"|\bi (?:\w+ )?(?:doubt|promise|heard|reckon|bet|mean)\b|\bi (?:always )?tell\b"
+    r"|\bi (?:just )?(?:want|wanted|wanna|would like|'d like) to (?:say|let you know|tell you|"
+    r"remind)\b|\bi(?:'m| am) (?:not sure|unsure) (?:what|how|if)\b|\bproud of you\b"
+    r"|\bi (?:don't|do not|sadly do not|dont) (?:have|know) (?:a |an |any )?(?:good )?"
+    r"(?:answer|advice|idea)\b"
+    # hypotheticals are not experience: "I would feel...", "if I were you"
+    r"|^(?:(?:but|and|so|honestly|personally|tbh) )?(?:i'd|id|i would|i wouldn't|i would not)\b"
+    r"(?! (?:been|had|have been)\b)|^if i (?:were|was|could|had)\b"
 )
 
 
@@ -159,8 +173,32 @@ _INFERENCE = re.compile(
 )
 
 
+# Statements that contradict or reassure rather than reflect: "you're not worthless".
+_COUNTER = re.compile(
+    r"^(?:but |and |so )?(?:you(?:'re| are)|your|youre)(?:n't| not| never| in no way| much more "
+    r"than| more than| so much more than)\b"
+)
+# A guess at causes or a verdict on what the client should do or be is an opinion about
+# them, not an understanding of their experience ("your levels might be low").
+_OPINION = re.compile(
+    r"\b(?:might|may|could) (?:not )?(?:be|seem)\b|\byou (?:\w+ )?(?:should|shouldn't|ought to|"
+    r"(?:are|'re|would be|'d be) better off)\b"
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|me|my)\b")
+# A bare verdict on the situation ("that's awful", "it's so hard") is a reaction to it.
+_BARE_VERDICT = re.compile(
+    r"^(?:that|it|this)(?:'s| is) (?:(?:so|really|very|just|pretty|such a) )*(?:"
+    + alternation(DIFFICULTY | _FELT_WORDS) + r")\b"
+)
+
+
 def _about_experience(item: Clause, ctx: Context) -> bool:
     """Names a feeling, infers, or restates what the client said (not an opinion about them)."""
+    core = item.clause.core
+    if _OPINION.search(core) and not _FIRST_PERSON.search(core):
+        return False
+    if (_COUNTER.search(core) and not _FIRST_PERSON.search(core)) or (len(item.clause.words) <= 4 and _BARE_VERDICT.search(core)):
+        return False
     words = {stem(w) for w in item.clause.words}
     return bool(
         words & _FEELING_STEMS
@@ -169,7 +207,16 @@ def _about_experience(item: Clause, ctx: Context) -> bool:
     )
 
 
-_SIMILAR = re.compile(r"\b(?:same|similar|too|also|as well|been there|like you|like that)\b")
+_SIMILAR = re.compile(
+    r"\b(?:same|similar|too|also|as well|aswell|been there|like you|like that)\b"
+    r"|\b(?:either|neither)\W*$"
+    # the client's experience taken up by reference: "I get this a lot", "it happens to me"
+    r"|\b(?:this|that|it) (?:a lot|all the time|every day|often|frequently|constantly|daily)\b"
+    r"|\bhappens? to me\b|\bi (?:\w+ )?(?:experience|get|do|feel|have|had|did) (?:this|that)\b"
+)
+
+
+_YOU = re.compile(r"\b(?:you|your|you're|youre|you've|you'd|you'll|yourself|u|ur)\b")
 
 
 def _related_experience(item: Clause, ctx: Context) -> bool:
@@ -177,13 +224,23 @@ def _related_experience(item: Clause, ctx: Context) -> bool:
     core = item.clause.core
     if not _OWN_EXPERIENCE.search(core) or _NOT_OWN.search(core):
         return False
+    if _YOU.search(core) and not _SIMILAR.search(core):
+        return False  # the speaker's stance towards the client ("I know you care")
     if core.startswith(("same", "me ")):
         return True
     if len(item.clause.words) < 4:
-        return False
+        return bool(_SIMILAR.search(core))  # "I'm tired too"
     stems = content_stems(item.clause.words) - _GENERIC_STEMS
     return bool(_SIMILAR.search(core) or stems & _FEELING_STEMS or stems & ctx.client_stems
                 or len(item.clause.words) >= 8)
+
+
+# Short validations that say the reaction is understandable; comfort such as "you're not
+# alone" validates without showing what is understood, so it adds no interpretation.
+_MAKES_SENSE = re.compile(
+    r"\bsense\b|\bunderstandabl[ey]\b|\bno wonder\b|\bof course\b|\bsee why\b|\bwho wouldn't\b"
+    r"|\bthe same\b|\bthat way\b"
+)
 
 
 def _interpretations(coding: Coding, ctx: Context) -> int:
@@ -198,14 +255,19 @@ def _interpretations(coding: Coding, ctx: Context) -> int:
         if codes & {"reflection_simple", "reflection_complex"}:
             if item.marked and _about_experience(item, ctx):
                 return 2  # names the client's feelings or restates their experience
-            if _IP_WEAK.search(core):
+            if _related_experience(item, ctx):
+                level = 2  # read as a reflection, but it tells the speaker's own story
+            elif _IP_WEAK.search(core):
                 level = max(level, 1)
         elif _IP_STRONG.search(core):
             level = max(level, 2 if _specific(item, ctx) or "self_disclosure" in codes else 1)
         elif "self_disclosure" in codes or _related_experience(item, ctx):
             level = max(level, 2)
         elif "validation" in codes:
-            level = max(level, 2 if len(content_stems(item.clause.words)) >= 4 else 1)
+            if len(content_stems(item.clause.words)) >= 4:
+                level = 2
+            elif _MAKES_SENSE.search(core):
+                level = max(level, 1)  # "that makes sense": understanding without content
         elif _IP_WEAK.search(core):
             level = max(level, 1)
     return level

@@ -259,7 +259,8 @@ def _suggestion(inp: GradingInput, hit: _Hit, signals: _TurnSignals) -> Suggesti
     if key == "withdrawal":
         # The client pulled back from something in this turn: answer what caused it.
         key = next((c for c in _RELATED["withdrawal"] if c in signals.codes), key)
-    client_text = _client_words(inp, hit.turn, request=key in _REQUEST_KEYS)
+    client = _client_words(inp, hit.turn, request=key in _REQUEST_KEYS)
+    client_text = client.text if client else None
     alternative, why = alternative_for(
         key, client_text=client_text, persona=inp.persona, detail=hit.detail
     )
@@ -270,6 +271,7 @@ def _suggestion(inp: GradingInput, hit: _Hit, signals: _TurnSignals) -> Suggesti
     return Suggestion(
         turn=hit.turn,
         said=_quote(signals, key),
+        client_turn=client.index if client else None,
         client_said=quoted,
         alternative=alternative,
         why=why,
@@ -310,9 +312,12 @@ def _feedback(
             continue
         suggestion = _suggestion(inp, hit, by_turn[hit.turn])
         suggestions.append(suggestion)
-        context = (
-            f' after the client said "{suggestion.client_said}"' if suggestion.client_said else ""
-        )
+        context = ""
+        if suggestion.client_said:
+            just_before = suggestion.client_turn == hit.turn - 1
+            verb = "after the client said" if just_before else "when the client had said"
+            context = f' {verb} "{suggestion.client_said}"'
+
         action = describe(hit.indicator.key)
         if hit.positive:  # a weak moment, e.g. a boundary test let pass without a word
             action = "let the request pass without naming the limit"
@@ -327,8 +332,8 @@ def _feedback(
     return " ".join(parts), praise, suggestions
 
 
-def _client_words(inp: GradingInput, turn: int, *, request: bool = False) -> str | None:
-    """What the client had just said: the latest of their last few turns with words to use.
+def _client_words(inp: GradingInput, turn: int, *, request: bool = False) -> GradingTurn | None:
+    """What the client had said: the latest of their last few turns with words to use.
 
     A one-word answer ("Yes.") gives nothing to build an alternative from, so look back a
     little further, to what the counsellor's last moves were really responding to. For a
@@ -338,14 +343,14 @@ def _client_words(inp: GradingInput, turn: int, *, request: bool = False) -> str
     if request:
         for client in recent:
             if request_words(client.text):
-                return client.text
+                return client
     for client in recent:
         if has_feeling(client.text):
-            return client.text
+            return client
     for client in recent:
         if reflect(client.text):
-            return client.text
-    return recent[0].text if recent else None
+            return client
+    return recent[0] if recent else None
 
 
 def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
@@ -377,8 +382,10 @@ def _grade_criterion(
             f"recognisable skill; this rubric needs at least {rubric.min_turns}",
         )
     if len(moments) < criterion.min_evidence:
-        if criterion.basis == "moments":
+        if criterion.basis == "moments" and not moments:
             reason = "nothing in the session tested this (no boundary test or risk disclosure)"
+        elif criterion.basis == "moments":
+            reason = f"only {len(moments)} moment tested this (needs {criterion.min_evidence})"
         else:
             shown = len(moments)
             reason = (

@@ -77,7 +77,8 @@ class Suggestion(BaseModel):
 
     turn: int
     said: str = Field(description="Verbatim quote of what the student said.")
-    client_said: str | None = Field(default=None, description="What the client had just said.")
+    client_turn: int | None = Field(default=None, description="The client turn quoted.")
+    client_said: str | None = Field(default=None, description="What the client had said.")
     alternative: str = Field(description="Something the student could have said instead.")
     why: str
 

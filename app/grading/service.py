@@ -17,6 +17,7 @@ from app.rubric import DEFAULT_RUBRIC_ID, Rubric
 __all__ = [
     "UnknownRubric",
     "default_rubric",
+    "end_and_grade",
     "grade_on_end",
     "grade_session",
     "pick_rubric",
@@ -72,6 +73,22 @@ def grade_session(
     """Grade a session with the analytic grader and store the grade (a new row each time)."""
     result = grade_analytic(session_input(db=db, session=session, persona=persona), rubric)
     return store_grade(db=db, session=session, result=result)
+
+
+def end_and_grade(
+    *,
+    db: Session,
+    session: PracticeSession,
+    persona: Persona | None,
+    rubric_library: dict[str, Rubric],
+    settings: Settings,
+) -> PracticeSession:
+    """End a session and make its offline grade, so the report is ready when the student looks."""
+    session = practice.end_session(db=db, session=session)
+    grade_on_end(
+        db=db, session=session, persona=persona, rubric_library=rubric_library, settings=settings
+    )
+    return session
 
 
 def grade_on_end(

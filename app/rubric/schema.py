@@ -267,7 +267,10 @@ class Rubric(BaseModel):
         default=3,
         ge=1,
         le=50,
-        description="Fewest counsellor turns before any 'turns' criterion is scored.",
+        description=(
+            "Fewest counsellor turns showing a recognisable skill (backchannels such as "
+            "'Mm-hmm' do not count) before any 'turns' criterion is scored."
+        ),
     )
     scoring: Scoring = Field(
         default_factory=Scoring, description="Calibration of the analytic grader."

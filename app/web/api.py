@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app import practice
 from app.auth.policy import SessionAction, visible_session
 from app.client.engine import ClientEngine, EngineError
+from app.grading.service import end_and_grade
 from app.models import (
     PracticeSession,
     SessionCreate,
@@ -203,14 +204,27 @@ async def get_session(
     return session_public(session, turns, persona)
 
 
-def _end(*, db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
-    return practice.end_session(db=db, session=_owned_session(db, session_id, user))
+def _end(
+    *, db: Session, session_id: str, user: CurrentUser, request: Request, personas: Personas
+) -> PracticeSession:
+    session = _owned_session(db, session_id, user)
+    return end_and_grade(
+        db=db,
+        session=session,
+        persona=personas.get(session.persona_id),
+        rubric_library=request.app.state.rubrics,
+        settings=request.app.state.settings,
+    )
 
 
 @router.post("/api/sessions/{session_id}/end", tags=["sessions"])
-async def end_session(session_id: str, db: Db, user: CurrentUser) -> dict:
-    """End a session; further turns are refused."""
-    session = await db.run(_end, session_id=session_id, user=user)
+async def end_session(
+    session_id: str, db: Db, user: CurrentUser, request: Request, personas: Personas
+) -> dict:
+    """End a session and grade it offline; further turns are refused."""
+    session = await db.run(
+        _end, session_id=session_id, user=user, request=request, personas=personas
+    )
     return {"id": session.id, "status": session.status}
 
 

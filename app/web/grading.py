@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app import practice
+from app.auth.policy import visible_session
 from app.config import Settings
 from app.grading.judge import JudgeNotConfigured, judge_from_settings
 from app.grading.model import GradeResult, GradingInput
@@ -48,10 +49,8 @@ def get_rubrics(request: Request) -> dict[str, Rubric]:
 
 
 def _owned(db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
-    session = practice.get_session(db=db, session_id=session_id, owner_id=user.id)
-    if session is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No session with id '{session_id}'.")
-    return session
+    # Owner (when the cohort shows auto-grades), the cohort's assessors, admins: app.auth.policy.
+    return visible_session(db=db, user=user, session_id=session_id, action="grades")
 
 
 def _rubric(rubrics: dict[str, Rubric], rubric_id: str | None) -> Rubric:

@@ -17,6 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import practice
+from app.auth.policy import SessionAction, visible_session
+from app.grading.service import end_and_grade
 from app.models import PracticeSession, Turn
 from app.persona import Persona
 from app.web.api import persona_summary
@@ -308,11 +310,11 @@ def install_pages(app: FastAPI) -> None:
 # ---- helpers shared by the routes ---------------------------------------------------------
 
 
-def _session_or_404(db: DbSession, session_id: str, user: CurrentUser) -> PracticeSession:
-    session = practice.get_session(db=db, session_id=session_id, owner_id=user.id)
-    if session is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No session with id '{session_id}'.")
-    return session
+def _session_or_404(
+    db: DbSession, session_id: str, user: CurrentUser, action: SessionAction = "practice"
+) -> PracticeSession:
+    # The role and cohort rules live in app.auth.policy; refusals are 404s, like unknown ids.
+    return visible_session(db=db, user=user, session_id=session_id, action=action)
 
 
 def _client_name(persona: Persona | None) -> str:
@@ -424,12 +426,24 @@ def session_page(
 
 
 @router.post("/sessions/{session_id}/end")
-def end_session_form(session_id: str, db: DbSession, user: CurrentUser) -> RedirectResponse:
-    """End a session from its page (the no-JavaScript path) and show the transcript."""
-    session = practice.end_session(db=db, session=_session_or_404(db, session_id, user))
-    return RedirectResponse(
-        f"/sessions/{session.id}/transcript", status_code=status.HTTP_303_SEE_OTHER
+def end_session_form(
+    session_id: str,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    personas: Personas,
+    settings: SettingsDep,
+) -> RedirectResponse:
+    """End a session from its page (the no-JavaScript path) and show its report."""
+    session = _session_or_404(db, session_id, user)
+    end_and_grade(
+        db=db,
+        session=session,
+        persona=personas.get(session.persona_id),
+        rubric_library=request.app.state.rubrics,
+        settings=settings,
     )
+    return RedirectResponse(f"/sessions/{session.id}/report", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/history", response_class=HTMLResponse)
@@ -453,7 +467,7 @@ def transcript_page(
     session_id: str, request: Request, db: DbSession, user: CurrentUser, personas: Personas
 ) -> HTMLResponse:
     """Every turn with its codes and events, and the trust curve."""
-    session = _session_or_404(db, session_id, user)
+    session = _session_or_404(db, session_id, user, "read")
     turns = practice.session_turns(db=db, session_id=session.id)
     persona = personas.get(session.persona_id)
     pairs = _turn_pairs(turns)

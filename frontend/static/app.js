@@ -13,6 +13,10 @@
     });
   });
 
+  // With accounts on, every state-changing call carries the CSRF token the page was given.
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = csrfMeta ? csrfMeta.content : "";
+
   var chat = document.getElementById("chat");
   if (!chat) {
     return;
@@ -293,7 +297,11 @@
     try {
       var response = await fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "text/event-stream",
+          "X-CSRF-Token": csrfToken,
+        },
         body: payload ? JSON.stringify(payload) : null,
         credentials: "same-origin",
       });
@@ -440,11 +448,12 @@
       try {
         var response = await fetch(apiBase + "/end", {
           method: "POST",
-          headers: { Accept: "application/json" },
+          headers: { Accept: "application/json", "X-CSRF-Token": csrfToken },
           credentials: "same-origin",
         });
         if (response.ok) {
-          window.location.assign(transcriptUrl);
+          // The grade is made as the session ends: the report is the next thing to read.
+          window.location.assign(chat.dataset.reportUrl || transcriptUrl);
           return;
         }
         showError((await readDetail(response)).detail, {});

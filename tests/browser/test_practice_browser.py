@@ -138,7 +138,9 @@ def test_six_turn_session_streams_saves_and_draws_the_trust_curve(live_server, p
     end = page.get_by_role("button", name="End session")
     end.focus()
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}/sessions/{session_id}/transcript")
+    # Ending grades the session and opens its report; the transcript is one link away.
+    page.wait_for_url(f"{live_server.url}/sessions/{session_id}/report")
+    page.goto(f"{live_server.url}/sessions/{session_id}/transcript")
     assert page.locator("svg.trust-chart circle.trust-point").count() == 6
     assert page.locator("svg.trust-chart circle.trust-point title").count() == 6
     summary = page.locator("#trust-summary").text_content()
@@ -185,7 +187,7 @@ def test_sending_after_the_session_ended_elsewhere_keeps_the_text(live_server, p
     other = page.context.new_page()
     other.goto(f"{live_server.url}/sessions/{session_id}")
     other.get_by_role("button", name="End session").click()
-    other.wait_for_url(re.compile(r"/transcript$"))
+    other.wait_for_url(re.compile(r"/report$"))
     other.close()
 
     message = "What would you like to focus on today?"

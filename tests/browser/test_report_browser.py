@@ -34,7 +34,9 @@ def test_ending_a_session_leads_to_a_report_with_evidence(live_server, page) -> 
     page.wait_for_url(re.compile(rf"/sessions/{sid}/(transcript|report)"))
     page.goto(f"{live_server.url}/sessions/{sid}/report")
 
-    grades = httpx.get(f"{live_server.url}/api/sessions/{sid}/grades").json()
+    answer = httpx.get(f"{live_server.url}/api/sessions/{sid}/grades")
+    assert answer.status_code == 200, f"the grading routes answer {answer.status_code}"
+    grades = answer.json()
     assert grades, "ending the session (or opening its report) should have graded it"
     grade = grades[0]
     assert grade["status"] == "ok"

@@ -1,0 +1,1 @@
+"""The assessor's desk: queue, marking, release, agreement and student progress."""

@@ -1,0 +1,188 @@
+"""A student's progress: sessions over time, each criterion's scores, time practised, feedback."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import pairwise
+
+from sqlmodel import Session, col, select
+
+from app.auth.policy import auto_grades_visible
+from app.grading.records import Grade, latest_grade
+from app.models import PracticeSession, Turn, User
+from app.persona import Persona
+from app.review.marking import ReviewView, released_view
+from app.rubric import Rubric
+
+__all__ = ["ScoreChart", "SessionProgress", "StudentProgress", "student_progress"]
+
+# A pause longer than this between turns is not counted as practice (the tab was left open).
+MAX_GAP = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionProgress:
+    """One session on the progress page."""
+
+    number: int
+    session: PracticeSession
+    persona_title: str
+    minutes: float
+    scores: dict[str, float]
+    overall: float | None
+    source: str  # "released", "auto" or "" (no grade the student may see yet)
+    feedback: ReviewView | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPoint:
+    """One score placed on a criterion's chart."""
+
+    number: int
+    score: float
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreChart:
+    """One criterion's scores over the sessions, laid out for a small inline SVG."""
+
+    criterion: str
+    title: str
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    points: list[ChartPoint]
+    polyline: str
+    y_ticks: list[tuple[int, float]]
+    x_ticks: list[tuple[int, float]]
+    summary: str
+
+
+@dataclass(slots=True)
+class StudentProgress:
+    """Everything the progress page shows."""
+
+    student: User
+    sessions: list[SessionProgress] = field(default_factory=list)
+    charts: list[ScoreChart] = field(default_factory=list)
+    minutes: float = 0.0
+    personas: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _minutes(turns: list[Turn]) -> float:
+    times = sorted(t.created_at for t in turns)
+    total = sum((min(b - a, MAX_GAP) for a, b in pairwise(times)), timedelta())
+    return total.total_seconds() / 60
+
+
+def _visible_scores(
+    db: Session, session: PracticeSession
+) -> tuple[dict[str, float], float | None, str, ReviewView | None]:
+    released = released_view(db=db, session_id=session.id)
+    if released is not None:
+        scores = {k: m.score for k, m in released.marks.items() if m.score is not None}
+        return scores, released.overall, "released", released
+    if not auto_grades_visible(db=db, session=session):
+        return {}, None, "", None
+    grade: Grade | None = latest_grade(db=db, session_id=session.id)
+    if grade is None:
+        return {}, None, "", None
+    scores = {c["id"]: c["score"] for c in grade.criteria if c.get("score") is not None}
+    return scores, grade.overall, "auto", None
+
+
+def _chart(criterion: str, title: str, points: list[tuple[int, float]], count: int,
+           low: int, high: int) -> ScoreChart:
+    width, height, left, right, top, bottom = 320, 170, 36, 12, 14, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    span = max(1, count - 1)
+
+    def x_at(number: int) -> float:
+        return round(left + plot_w * ((number - 1) / span if count > 1 else 0.5), 1)
+
+    def y_at(score: float) -> float:
+        return round(top + plot_h * (1 - (score - low) / max(1, high - low)), 1)
+
+    placed = [
+        ChartPoint(number=n, score=s, x=x_at(n), y=y_at(s), label=f"Session {n}: {s:.1f}")
+        for n, s in points
+    ]
+    if placed:
+        summary = (
+            f"{title}: {len(placed)} scored session{'s' if len(placed) != 1 else ''}, "
+            f"from {placed[0].score:.1f} to {placed[-1].score:.1f}."
+        )
+    else:
+        summary = f"{title}: no scores you can see yet."
+    step = 1 if count <= 10 else 2 if count <= 20 else 5
+    return ScoreChart(
+        criterion=criterion,
+        title=title,
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        plot_width=plot_w,
+        plot_height=plot_h,
+        points=placed,
+        polyline=" ".join(f"{p.x},{p.y}" for p in placed),
+        y_ticks=[(v, y_at(v)) for v in range(low, high + 1)],
+        x_ticks=[(n, x_at(n)) for n in range(1, count + 1, step)],
+        summary=summary,
+    )
+
+
+def student_progress(
+    *,
+    db: Session,
+    student: User,
+    personas: dict[str, Persona],
+    rubrics: dict[str, Rubric],
+) -> StudentProgress:
+    """A student's sessions oldest first, with the scores they may see and the time practised."""
+    sessions = db.exec(
+        select(PracticeSession)
+        .where(PracticeSession.owner_id == student.id)
+        .order_by(col(PracticeSession.created_at))
+    ).all()
+    progress = StudentProgress(student=student)
+    tried: Counter[str] = Counter()
+    for number, session in enumerate(sessions, start=1):
+        turns = list(db.exec(select(Turn).where(Turn.session_id == session.id)).all())
+        persona = personas.get(session.persona_id)
+        title = persona.title if persona else session.persona_id
+        tried[title] += 1
+        scores, overall, source, feedback = _visible_scores(db, session)
+        minutes = _minutes(turns)
+        progress.minutes += minutes
+        progress.sessions.append(
+            SessionProgress(number=number, session=session, persona_title=title,
+                            minutes=minutes, scores=scores, overall=overall, source=source,
+                            feedback=feedback)
+        )
+    progress.personas = tried.most_common()
+    titles: dict[str, str] = {}
+    low, high = 1, 5
+    for rubric in rubrics.values():
+        for criterion in rubric.criteria:
+            titles.setdefault(criterion.id, criterion.title)
+        low, high = min(low, rubric.scale.min), max(high, rubric.scale.max)
+    seen = [c for s in progress.sessions for c in s.scores]
+    order = [c for c in titles if c in seen] + sorted({c for c in seen if c not in titles})
+    count = len(progress.sessions)
+    for criterion in order:
+        points = [(s.number, s.scores[criterion]) for s in progress.sessions
+                  if criterion in s.scores]
+        progress.charts.append(
+            _chart(criterion, titles.get(criterion, criterion), points, count, low, high)
+        )
+    return progress
+
