@@ -204,9 +204,13 @@ class TurnContext:
 
 
 def load_turn_context(
-    *, db: Session, session: PracticeSession, client_message_id: str | None
+    *,
+    db: Session,
+    session: PracticeSession,
+    client_message_id: str | None,
+    window: int = RECENT_TURNS,
 ) -> TurnContext:
-    """Read the recent turns, and the earlier turn of a repeated message id if there is one."""
+    """Read the last `window` turns, and the earlier turn of a repeated message id if any."""
     if client_message_id is not None:
         sent = db.exec(
             select(Turn).where(
@@ -214,14 +218,17 @@ def load_turn_context(
             )
         ).first()
         if sent is not None:
-            window = recent_turns(db=db, session_id=session.id, upto=sent.index + 1)
+            earlier = recent_turns(
+                db=db, session_id=session.id, upto=sent.index + 1, limit=window
+            )
             reply = db.exec(
                 select(Turn).where(Turn.session_id == session.id, Turn.index == sent.index + 1)
             ).first()
             return TurnContext(
-                session=session, turns=[], sent=sent, sent_reply=reply, sent_window=window
+                session=session, turns=[], sent=sent, sent_reply=reply, sent_window=earlier
             )
-    return TurnContext(session=session, turns=recent_turns(db=db, session_id=session.id))
+    turns = recent_turns(db=db, session_id=session.id, limit=window)
+    return TurnContext(session=session, turns=turns)
 
 
 def plan_student_turn(
@@ -281,12 +288,13 @@ def save_student_turn(*, db: Session, pending: PendingReply) -> None:
 
 def _insert(db: Session, turn: Turn) -> None:
     """INSERT one turn without the ORM's unit of work, which costs more than the write."""
-    values = {
-        column.name: getattr(turn, column.name)
-        for column in Turn.__table__.columns  # type: ignore[attr-defined]
-        if column.name != "id"
-    }
-    db.execute(insert(Turn).values(**values))
+    values = {name: getattr(turn, name) for name in _TURN_COLUMNS}
+    # Values as parameters, not baked into the statement, so the compiled INSERT is cached.
+    db.execute(_TURN_INSERT, values)
+
+
+_TURN_COLUMNS = [c.name for c in Turn.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
+_TURN_INSERT = insert(Turn.__table__)  # type: ignore[arg-type]
 
 
 def add_student_turn(

@@ -60,6 +60,9 @@ class ClientEngine(Protocol):
     name: str
     model: str | None
     demo_quality: bool
+    # How many earlier turns the engine reads: the scripted voice needs only the last few,
+    # a model its whole history window.
+    history_turns: int
 
     def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         """Stream one reply: deltas (or a replace), then exactly one `done`."""

@@ -71,6 +71,7 @@ class LLMEngine:
         self.demo_quality = demo_quality
         self._settings = settings
         self._history_window = history_window
+        self.history_turns = history_window + 2
         self._history_chars = history_chars
         self.base_url = base_url or settings.llm_base_url or OPENAI_BASE_URL
         key = api_key or (settings.llm_api_key.get_secret_value() if settings.llm_api_key else None)

@@ -91,6 +91,8 @@ class ScriptedEngine:
     name = "scripted"
     model: str | None = None
     demo_quality = False
+    # The analyzer reads the last client turn; the state travels on the last client turn.
+    history_turns = 4
 
     def __init__(self, *, chunk_delay: float = 0.0) -> None:
         # A small delay between words makes the typing visible in the browser; tests use 0.

@@ -254,16 +254,20 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def load(*, db: Session) -> practice.TurnContext:
+    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine]:
         session = _owned_session(db, session_id, user)
-        return practice.load_turn_context(
-            db=db, session=session, client_message_id=body.client_message_id
+        engine = _engine_for(request, session)
+        context = practice.load_turn_context(
+            db=db,
+            session=session,
+            client_message_id=body.client_message_id,
+            window=getattr(engine, "history_turns", practice.RECENT_TURNS),
         )
+        return context, engine
 
     # Read, plan, write: only the short write queues behind other writers.
-    context = await db.read(load)
+    context, engine = await db.read(load)
     persona = _persona_for(personas, context.session)
-    engine = _engine_for(request, context.session)
     try:
         pending = practice.plan_student_turn(
             context=context, persona=persona, text=text, client_message_id=body.client_message_id

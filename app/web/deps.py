@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
 from typing import Annotated, TypeVar
 
@@ -75,11 +75,11 @@ async def get_current_user(request: Request) -> User:
 _ROLE_PAGES = {"assessor": "the assessor's desk", "admin": "administration", "trainer": "trainers"}
 
 
-def require_role(*roles: str) -> Callable[[Request], User]:
+def require_role(*roles: str) -> Callable[[Request], Awaitable[User]]:
     """A dependency that lets through only users with one of `roles` (403 otherwise)."""
 
-    def check(request: Request) -> User:
-        user = get_current_user(request)
+    async def check(request: Request) -> User:
+        user = await get_current_user(request)
         if user.role in roles:
             return user
         auth = getattr(request.state, "auth", None)
@@ -98,7 +98,7 @@ def require_role(*roles: str) -> Callable[[Request], User]:
 
 
 class Database:
-    """Runs a data function on a worker thread with a session that lives only for that call.
+    """Runs a data function with a session that lives only for that call.
 
     JSON routes use this instead of a request-long session: FastAPI serialises a sync route's
     answer on a worker thread, so a request-long session would hold its pooled connection while
@@ -111,14 +111,20 @@ class Database:
         # threads colliding on the file lock wait far longer than the write takes. Queueing
         # them on a lock in this process hands the file over at once instead.
         self._lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        # SQLite calls take tens of microseconds and are serialised anyway, so they run on the
+        # event loop: a worker-thread round trip (and the GIL hand-over) costs more than the
+        # query. PostgreSQL waits on the network, so it keeps to worker threads.
+        self._inline = engine.dialect.name == "sqlite"
 
     async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
-        """Call `fn(db=session, **kwargs)` on a worker thread; the session closes before return."""
+        """Call `fn(db=session, **kwargs)`; the session closes before it returns."""
 
         def work() -> T:
             with self._lock, Session(self.engine, expire_on_commit=False) as db:
                 return fn(db=db, **kwargs)
 
+        if self._inline:
+            return work()
         return await to_thread.run_sync(work)
 
     async def read(self, fn: Callable[..., T], /, **kwargs: object) -> T:
@@ -128,6 +134,8 @@ class Database:
             with Session(self.engine, expire_on_commit=False) as db:
                 return fn(db=db, **kwargs)
 
+        if self._inline:
+            return work()
         return await to_thread.run_sync(work)
 
 
