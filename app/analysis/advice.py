@@ -36,8 +36,9 @@ _DIRECTIVE = re.compile(
     r"|\byou (?:really |probably |definitely |honestly |just |seriously |absolutely )*"
     # epistemic "must" infers rather than directs: "you must be going through a lot"
     r"(?:should|shouldn't|ought to|need to|must(?! (?:be \w+ing|have|feel)\b)|mustn't|"
-    r"have to|'ve got to|got to|had better|'d better|better)\s+(?:really |definitely |probably |just |at least |seriously |"
-    r"try to |start |stop |)?(?:" + _VERB + r"|be \w+ing\b|be (?:more|less|careful|honest|firm|"
+    r"have to|'ve got to|got to|had better|'d better|better)\s+(?:really |definitely |"
+    r"probably |just |at least |seriously |try to |start |stop |)?(?:" + _VERB
+    + r"|be \w+ing\b|be (?:more|less|careful|honest|firm|"
     r"assertive|kinder|strong|stronger|brave)|not\b|get rid|cut (?:down|back)|talk to|"
     r"speak to|let (?:it|him|her|them) go|put yourself|stand up)"
     r"|\byou (?:could|might|may) (?:always |also |just |maybe |perhaps )?(?:try|want to|wish to|"

@@ -54,7 +54,8 @@ _ER_WEAK = re.compile(
     r"|\bhope (?:you|things|it|this|that|everything|tomorrow)\b|\bdon't be (?:sad|hurt|upset|"
     r"scared|afraid|ashamed)\b|\bi feel (?:for|with) you\b|\bbless you\b"
     r"|\bbig hugs?\b|\bproud of you\b|\bso happy for you\b|\bcongrat\w*\b|\bawesome\b"
-    r"|\bthat must (?:be|have been) (?:so |really )?(?:awful|terrible|horrible)\b|\bwow\b"
+    r"|\b(?:(?:that|it|this) must (?:be|have been)|(?:that|it|this) sounds?) (?:so |really |very )?"
+    r"(?:awful|terrible|horrible|hard|tough|rough|difficult)\b|\bwow\b"
 )
 # Interpretations: generic understanding without saying what is understood.
 _IP_WEAK = re.compile(
@@ -68,8 +69,17 @@ _IP_WEAK = re.compile(
     r"|\bme too\b"
     # agreement with what the client said: understanding without adding to it
     r"|\bi (?:(?:totally|completely|fully|really|definitely|so|100%) )*agree\b"
-    r"|^(?:exactly|so true|very true|true that|too true)\b|\bi know,? right\b"
+    r"|\bi know,? right\b"
 )
+# Agreement said as a lead-in ("Exactly, ..."); matched on the clause with its lead.
+_AGREEMENT_LEAD = re.compile(r"^(?:exactly|so true|very true|too true|true that)\b")
+
+
+def _generic_understanding(item: Clause) -> bool:
+    """Understanding claimed without saying what is understood ("I know how you feel")."""
+    return bool(_IP_WEAK.search(item.clause.core) or _AGREEMENT_LEAD.search(item.clause.norm))
+
+
 _IP_STRONG = re.compile(
     r"\b(?:it|that|this) must (?:be|have been|feel|have felt)\b|\bi can (?:only )?imagine\b"
     r"|\bi can (?:see|tell|understand|hear) (?:how|why|that|what)\b|\bsounds (?:like|as if|"
@@ -156,7 +166,9 @@ _NOT_OWN = re.compile(
     r"i of course|my (?:best )?(?:suggestion|advice|gut|guess|opinion|recommendation)|"
     r"i (?:really |so )?sorry|i'm (?:really |so |very )?sorry)\b"
     # opinions, promises and remarks about the reply itself
-    r"|\bi (?:\w+ )?(?:doubt|promise|heard|reckon|bet|mean)\b|\bi (?:always )?tell\b"
+    r"|\bi (?:[\w']+ )?(?:doubt|promise|heard|reckon|bet|mean)\b|\bi (?:always )?tell\b"
+    r"|\bi (?:[\w']+ )?(?:think|believe|feel that|wonder)\b|\bas far as i know\b"
+    r"|\bthe way i see (?:it|life)\b|\bin my (?:view|opinion)\b"
     r"|\bi (?:just )?(?:want|wanted|wanna|would like|'d like) to (?:say|let you know|tell you|"
     r"remind)\b|\bi(?:'m| am) (?:not sure|unsure) (?:what|how|if)\b|\bproud of you\b"
     r"|\bi (?:don't|do not|sadly do not|dont) (?:have|know) (?:a |an |any )?(?:good )?"
@@ -181,23 +193,29 @@ _COUNTER = re.compile(
 # A guess at causes or a verdict on what the client should do or be is an opinion about
 # them, not an understanding of their experience ("your levels might be low").
 _OPINION = re.compile(
-    r"\b(?:might|may|could) (?:not )?(?:be|seem)\b|\byou (?:\w+ )?(?:should|shouldn't|ought to|"
+    r"\b(?:might|may|could) (?:not )?(?:be|seem)\b|\byou (?:[\w']+ )?(?:should|shouldn't|ought to|"
     r"(?:are|'re|would be|'d be) better off)\b"
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|me|my)\b")
 # A bare verdict on the situation ("that's awful", "it's so hard") is a reaction to it.
+# So is "that must be hard": a generic difficulty word infers nothing about this client,
+# while "that must have been frightening" names what they felt.
+_GENERIC_HARD = r"(?:hard|difficult|tough|rough|awful|terrible|horrible|shit|crap|rubbish)"
 _BARE_VERDICT = re.compile(
     r"^(?:that|it|this)(?:'s| is) (?:(?:so|really|very|just|pretty|such a) )*(?:"
-    + alternation(DIFFICULTY | _FELT_WORDS) + r")\b"
+    + alternation(DIFFICULTY | _FELT_WORDS) + r")\W*$"
+    r"|^(?:(?:that|it|this) )?(?:must (?:be|have been|feel)|sounds?|seems?) "
+    r"(?:(?:so|really|very|just|pretty|such|incredibly|a|extremely) )*" + _GENERIC_HARD
+    + r"(?: for you)?\W*$"
 )
 
 
 def _about_experience(item: Clause, ctx: Context) -> bool:
     """Names a feeling, infers, or restates what the client said (not an opinion about them)."""
     core = item.clause.core
-    if _OPINION.search(core) and not _FIRST_PERSON.search(core):
+    if (_OPINION.search(core) or _COUNTER.search(core)) and not _FIRST_PERSON.search(core):
         return False
-    if (_COUNTER.search(core) and not _FIRST_PERSON.search(core)) or (len(item.clause.words) <= 4 and _BARE_VERDICT.search(core)):
+    if _BARE_VERDICT.search(core):
         return False
     words = {stem(w) for w in item.clause.words}
     return bool(
@@ -212,7 +230,7 @@ _SIMILAR = re.compile(
     r"|\b(?:either|neither)\W*$"
     # the client's experience taken up by reference: "I get this a lot", "it happens to me"
     r"|\b(?:this|that|it) (?:a lot|all the time|every day|often|frequently|constantly|daily)\b"
-    r"|\bhappens? to me\b|\bi (?:\w+ )?(?:experience|get|do|feel|have|had|did) (?:this|that)\b"
+    r"|\bhappens? to me\b|\bi (?:[\w']+ )?(?:experience|get|do|feel|have|had|did) (?:this|that)\b"
 )
 
 
@@ -257,7 +275,7 @@ def _interpretations(coding: Coding, ctx: Context) -> int:
                 return 2  # names the client's feelings or restates their experience
             if _related_experience(item, ctx):
                 level = 2  # read as a reflection, but it tells the speaker's own story
-            elif _IP_WEAK.search(core):
+            elif _generic_understanding(item):
                 level = max(level, 1)
         elif _IP_STRONG.search(core):
             level = max(level, 2 if _specific(item, ctx) or "self_disclosure" in codes else 1)
@@ -268,7 +286,7 @@ def _interpretations(coding: Coding, ctx: Context) -> int:
                 level = 2
             elif _MAKES_SENSE.search(core):
                 level = max(level, 1)  # "that makes sense": understanding without content
-        elif _IP_WEAK.search(core):
+        elif _generic_understanding(item):
             level = max(level, 1)
     return level
 
