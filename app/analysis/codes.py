@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from app.analysis import advice, boundaries, harms, risk, support
 from app.analysis.context import Context
 from app.analysis.questions import is_tag_only, question_form
-from app.analysis.reflections import reflection_kind
+from app.analysis.reflections import gives_own_view, names_new_harm, reflection_kind, warns
 from app.analysis.sentences import Sentence, split_clauses, split_sentences
 
 # Codes that leave room for a question code on the same clause; every other act (advice,
@@ -102,7 +102,9 @@ def _code_clause(item: Clause, ctx: Context, *, risk_context: bool,
     if kind and by_stem:
         codes.add(kind)
         item.marked = True
-    elif support.is_information(clause) and not support.is_personal(clause):
+    elif (support.is_information(clause) and not support.is_personal(clause)) or (
+        not kind and (names_new_harm(clause, ctx) or gives_own_view(clause) or warns(clause))
+    ):
         codes.add("information")
     elif kind:
         codes.add(kind)

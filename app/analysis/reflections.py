@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 
+from app.analysis.advice import AUTONOMY
 from app.analysis.context import Context
 from app.analysis.questions import FINITE as _FINITE
 from app.analysis.sentences import Sentence, content_stems, stem
-from app.analysis.vocabulary import DIFFICULTY, FEELINGS, JUDGEMENT_ADJECTIVES, alternation
+from app.analysis.vocabulary import (
+    DIFFICULTY,
+    FEELINGS,
+    HARMS,
+    JUDGEMENT_ADJECTIVES,
+    alternation,
+)
 
 _HARD = alternation(DIFFICULTY | FEELINGS)
 _FEELING_STEMS = frozenset(stem(w) for w in FEELINGS | DIFFICULTY)
@@ -89,6 +96,145 @@ _PLEASANTRY = re.compile(
 )
 _FIRST_PERSON_START = re.compile(r"^(?:i|i'm|i've|i'd|i'll|me|my|we|we're|we've|let's|let me)\b")
 
+# --- new information read as a reflection ---------------------------------------------------
+# A reflection says back the client's experience or view; a counsellor's statement that names
+# a harm the client did not mention, reports what the counsellor observed, or puts "you" only
+# as the object of a fact about the world ("those are bad for you") tells the client something.
+_HARM = re.compile(
+    r"\b" + alternation(HARMS) + r"\b"
+    # words of hardship are harms only in a causal or predictive frame: "making yourself sick",
+    # "it could kill you", "you could potentially die"
+    r"|\b(?:make|makes|making|made|could|might|will|'ll|going to|gonna|potentially|end up)"
+    r"(?: \w+){0,2} (?:sick|sicker|ill|worse|die|dead|killed|killing)\b"
+    r"|\bkill(?:s|ing)? (?:you|yourself)\b"
+    # a body or an illness said to be deteriorating: "your asthma is getting worse"
+    r"|\b(?:health|body|lungs?|liver|heart|teeth|gums|mouth|asthma|diabetes|blood pressure|"
+    r"breathing|condition|symptoms|kidneys|skin|eyesight)\b(?: \w+){0,3} (?:getting|get|gets|got|"
+    r"gotten|become|becoming|grow|growing) worse\b"
+)
+# A harm kept away is no warning: "you've managed to avoid any consequences".
+_AVERTED = re.compile(
+    r"\b(?:avoid\w*|without|no|prevent\w*|reduc\w*|lower\w*|less|fewer|free of|away from|"
+    r"protect\w*|escap\w*)\W+(?:[\w']+\W+){0,3}$"
+)
+# Words that attribute a statement to the client's own view: "you're worried it'll damage...".
+_PERSPECTIVE = re.compile(
+    r"\b(?:feel|feels|felt|feeling|think|thinks|thinking|thought|believe|believes|worr\w*|"
+    r"afraid|scared|fear\w*|concern\w*|wonder\w*|want|wants|wanted|wanting|wanna|wish\w*|"
+    r"hope\w*|said|say|saying|told|tell|telling|mentioned|sure|unsure|sounds?|seems?|"
+    r"(?:(?<=you )|(?<=n't )|(?<=really ))like|likes|liked|dislike\w*|enjoy\w*|hate\w*|"
+    r"love\w*|care|cares|cared|"
+    r"part of you|as if|as though|realis\w*|realiz\w*|notic\w*|aware)\b"
+)
+# Stems that report what the counsellor sees rather than what the client said: "I see that you
+# have a new prescription", "I'm noticing some irritation", "Looks like you've no cavities".
+_OBSERVING = re.compile(
+    r"^(?:i (?:can |could )?(?:see|notice|noticed)|i(?:'m| am) (?:noticing|seeing)|"
+    r"(?:it )?looks like|i (?:can )?see on|i see from)\b"
+)
+# A statement whose subject is someone or something other than the client ("it's...",
+# "those are...", "the smoking's..."), where the client may appear only as an object.
+_OTHER_SUBJECT = re.compile(
+    r"^(?:it|that|this|they|those|these|there|here|he|she|which|the \w+|\w+ing)"
+    r"(?:'s|'re|'ll| is| are| was| were| will| would| can| could| might| may| has| have| had|"
+    r" does| do| did| \w+s| \w+ed)\b"
+)
+# The client as an agent or experiencer somewhere in it: "you" with a verb, "yourself",
+# "for you to...", "your job is...".
+_YOU_SUBJECT = re.compile(
+    r"\byou(?:'re|'ve|'d|'ll)\b|\byourself\b|\bfor you to\b"
+    r"|\b(?:that|who|which|what|when|where|how|if) you\b"
+    r"|\byour \w+(?:'s| is| are| was| were| has| have| had)\b"
+    r"|\byou (?:\w+ly |just |really |still |also |never |always |even |kind of |sort of )?"
+    r"(?:am|are|were|was|do|don't|did|didn't|can|can't|could|couldn't|would|wouldn't|will|"
+    r"won't|should|must|might|may|have|had|has|feel|felt|think|thought|want|wanted|need|"
+    r"needed|know|knew|like|liked|love|loved|see|saw|said|say|get|got|go|went|understand|"
+    r"find|found|keep|kept|seem|seemed|sound|sounded|mean|meant|try|tried|\w+ed)\b"
+)
+# Words that make a statement about the client's experience even with "you" as object:
+# "it really got to you", "that bothers you", "a concern for you", "on your mind".
+_PSYCH_OBJECT = re.compile(
+    r"\b(?:bother\w*|upset\w*|hurt\w*|scare\w*|worr(?:y|ies|ied)|frighten\w*|affect\w*|"
+    r"got to|gets to|getting to|matters?|mean[st]?|meaning\w*|weigh\w*|eat\w*|annoy\w*|"
+    r"frustrat\w*|stress\w*|overwhelm\w*|drives?|drove|makes?|made|leaves?|left|keeps?|"
+    r"kept|pulls?|pulled|wears?|wore|wearing|gets|got|hit|hits|touched|moved|helps?|"
+    r"helped|helpful|important|hard|difficult|tough|easier|harder|concern\w*|troubl\w*|"
+    r"mind|heart|head|worth)\b"
+)
+
+
+# The counsellor's own opinion or certainty about the world or the client: input, not a
+# reflection ("I'm sure you've seen the leaflet", "I think that would be a good idea").
+_OWN_VIEW = re.compile(
+    r"^i(?:'m| am) (?:pretty |quite |absolutely |fairly |very |so |just )?(?:sure|certain|"
+    r"confident|convinced|positive)\b"
+    r"|^i (?:really |honestly |personally |do |also |still |just |actually )?(?:think|believe|"
+    r"reckon) (?!(?:that )?(?:you|your)\b)(?:that )?(?:it|it's|that|that's|this|this is|they|"
+    r"they're|there|there's|these|those|the|a|an|\w+ing)\b"
+    r"|^i can (?:promise|assure|guarantee|tell) you\b"
+    r"|^(?:the way i see it|in my (?:view|opinion|experience)|my (?:view|opinion) is)\b"
+    r"|^i (?:guess|suppose|imagine|hear|sense)\W+(?:[\w']+\W+){0,5}i (?:think|believe|see|"
+    r"reckon)\b"
+)
+
+
+# Predicted consequences and stressed seriousness: the counsellor persuading, not reflecting
+# ("you could end up in hospital", "it'll catch up with you", "this is really serious").
+_WARNING = re.compile(
+    r"^(?:you|it|this|that|they|things)(?:'ll| will|'re going to| are going to|'s going to|"
+    r" is going to|'re gonna|'s gonna| could| might| may| would|'d)(?: \w+ly| just| really| still|"
+    r" eventually| soon)? (?:end up|lose|regret|pay for|catch up with|come back to|get worse|"
+    r"make (?:it|things|you|them|everything) worse|cost you|land you|put you (?:in|at)|"
+    r"wish you(?:'d| had)?)\b"
+    r"|^(?:it|this|that)(?:'s| is) (?:really |very |so |extremely |quite |pretty )*(?:important|"
+    r"serious|urgent)\W*$"
+)
+
+
+def warns(clause: Sentence) -> bool:
+    """Predicts a bad outcome or stresses how serious the matter is."""
+    return bool(_WARNING.search(clause.core))
+
+
+def gives_own_view(clause: Sentence) -> bool:
+    """The counsellor's opinion or certainty, about something other than a feeling."""
+    core = clause.core
+    return bool(_OWN_VIEW.search(core)) and not (
+        _FEELING_WORD.search(core) or AUTONOMY.search(core)
+    )
+
+
+def names_new_harm(clause: Sentence, ctx: Context) -> bool:
+    """Names a harm or risk the client did not mention, not as the client's own view: a
+    warning ("you're damaging your lungs") or a fact ("they still cause cancer")."""
+    core = clause.core
+    found = [m.group(0) for m in _HARM.finditer(core) if not _AVERTED.search(core[: m.start()])]
+    if not found or _PERSPECTIVE.search(core):
+        return False
+    # the harm word of a frame ("could kill you") is what the client may have said already
+    named = [next(w for w in reversed(f.split()) if w not in ("you", "yourself")) for f in found]
+    return not any(stem(w) in ctx.client_all for w in named)
+
+
+# "I see" also opens sentences as a discourse marker ("I see, so you..."); followed straight
+# by a source or a that-clause it reports an observation ("I see from your file that...").
+_SEE_FROM = re.compile(r"^(?:(?:okay|ok|so|well|and|now|right|alright|yeah|hi|hello)\W+)*"
+                       r"i see (?:from|on|in|here|that|you(?:'re| are) (?:here|back|due))\b")
+
+
+def _observation(clause: Sentence, shared: set[str]) -> bool:
+    """"I see/notice..." about something the client has not said and with no feeling named."""
+    seen = _OBSERVING.search(clause.core) or _SEE_FROM.search(clause.norm)
+    return bool(seen) and not shared and not _FEELING_WORD.search(clause.core)
+
+
+def _you_only_as_object(core: str, shared: set[str]) -> bool:
+    """The client appears only as an object or possessor in a statement about something else
+    ("those are really bad for you", "it's messing up your mouth")."""
+    if shared or not _OTHER_SUBJECT.search(core) or _YOU_SUBJECT.search(core):
+        return False
+    return not (_FEELING_WORD.search(core) or _PSYCH_OBJECT.search(core))
+
 
 def reflection_kind(clause: Sentence, ctx: Context, *,
                     rising: bool = False) -> tuple[str | None, bool]:
@@ -107,13 +253,17 @@ def reflection_kind(clause: Sentence, ctx: Context, *,
     )
     stems = content_stems(clause.words)
     shared = stems & ctx.client_stems
+    if (names_new_harm(clause, ctx) or _observation(clause, shared) or gives_own_view(clause)
+            or warns(clause)):
+        return None, False
     # Without a stem, a statement about the client ("your", "you" anywhere) or one that
     # reuses the client's words is read as a reflection.
     hypothetical = bool(re.match(r"^(?:if|unless|whether|once|as long as|maybe|perhaps)\b", core))
     eligible = not (by_stem or first_person or hypothetical) and len(clause.words) >= 3
     by_overlap = eligible and (
         (len(shared) >= 2 and len(shared) >= 0.4 * len(stems))
-        or (bool(_SECOND_PERSON.search(core)) and not _PLEASANTRY.search(core))
+        or (bool(_SECOND_PERSON.search(core)) and not _PLEASANTRY.search(core)
+            and not _you_only_as_object(core, shared))
     )
     if not (by_stem or by_overlap):
         return None, False

@@ -65,6 +65,18 @@ DIFFICULTY: frozenset[str] = words(
     tiring demoralising demoralizing discouraging unsettling worrying"""
 )
 
+# Harms and risks a counsellor names as consequences of a behaviour ("you're damaging your
+# lungs", "it causes cancer"): said by the counsellor, they warn or inform rather than reflect.
+# Words of loss and hardship a client's story is told in ("death", "worse", "sick", "ruined")
+# are left out, so reflections of grief or conflict are not read as warnings.
+HARMS: frozenset[str] = words(
+    """damage damages damaged damaging risk risks risky danger dangers dangerous cancer
+    cancers disease diseases emphysema deadly fatal harmful toxic poison poisoning illness
+    illnesses injury injuries worsen worsens worsening stroke strokes overdose addicted
+    addiction addictive consequences complications infection infections deteriorate
+    deteriorating"""
+)
+
 # Evaluative adjectives that, said about the client or their actions, pass judgement.
 JUDGEMENT_ADJECTIVES: frozenset[str] = words(
     """selfish irresponsible stupid lazy childish immature pathetic silly foolish reckless
