@@ -17,6 +17,10 @@ personas_app = typer.Typer(help="Work with persona YAML files.", no_args_is_help
 db_app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
 app.add_typer(personas_app, name="personas")
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Accounts (for RAPPORT_AUTH=on).", no_args_is_help=True)
+admin_app = typer.Typer(help="First-run administration.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(admin_app, name="admin")
 app.add_typer(rubrics_app, name="rubrics")
 
 __all__ = ["app", "main"]
@@ -135,3 +139,112 @@ def grade(
 
 if __name__ == "__main__":
     main()
+
+
+# ---- accounts ---------------------------------------------------------------------------
+
+
+def _password_from(password: str | None, password_stdin: bool) -> str | None:
+    if password is not None and password_stdin:
+        typer.echo("error: give --password or --password-stdin, not both.", err=True)
+        raise typer.Exit(2)
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return password
+
+
+def _link(settings: Settings, kind: str, token: str) -> str:
+    base = (settings.public_url or "").rstrip("/")
+    return f"{base}/{kind}/{token}" if base else f"/{kind}/{token} (on your Rapport server)"
+
+
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(help="The password (visible in shell history: prefer --password-stdin)."),
+]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+]
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[str, typer.Option(help="student, trainer, assessor or admin.")] = "student",
+    cohort: Annotated[
+        str | None, typer.Option(help="Cohort name (created if it does not exist).")
+    ] = None,
+    password: PasswordOpt = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an account; without a password, print a one-time set-password link."""
+    from app.accounts_cli import create_account
+
+    settings = Settings()
+    secret = _password_from(password, password_stdin)
+    try:
+        user, token = create_account(settings=settings, email=email, name=name, role=role,
+                                     cohort=cohort, password=secret)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {user.role} {user.email} (id {user.id})"
+               + (f" in cohort {cohort}" if cohort else ""))
+    if token:
+        typer.echo(f"set-password link (one use): {_link(settings, 'reset', token)}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    password: PasswordOpt = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password (or print a one-time link); every sign-in of the account ends."""
+    from app.accounts_cli import reset_account
+
+    settings = Settings()
+    secret = _password_from(password, password_stdin)
+    try:
+        token = reset_account(settings=settings, email=email, password=secret)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if token:
+        typer.echo(f"set-password link (one use): {_link(settings, 'reset', token)}")
+    else:
+        typer.echo(f"password changed for {email.strip().lower()}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Print every account: email, role, active, cohorts."""
+    from app.accounts_cli import account_lines
+
+    for line in account_lines(settings=Settings()):
+        typer.echo(line)
+
+
+@admin_app.command("bootstrap")
+def admin_bootstrap(
+    email: Annotated[str | None, typer.Option(help="Create this admin now.")] = None,
+    name: Annotated[str, typer.Option(help="The admin's name.")] = "Administrator",
+    password: PasswordOpt = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create the first admin: with --email directly, else print a one-time setup link."""
+    from app.accounts_cli import bootstrap
+
+    settings = Settings()
+    secret = _password_from(password, password_stdin)
+    try:
+        message, kind, token = bootstrap(
+            settings=settings, email=email, name=name, password=secret
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(message)
+    if kind and token:
+        typer.echo(f"{kind} link (one use): {_link(settings, kind, token)}")

@@ -117,11 +117,11 @@ def _chart(criterion: str, title: str, points: list[tuple[int, float]], count: i
     ]
     if placed:
         summary = (
-            f"{title}: {len(placed)} scored session{'s' if len(placed) != 1 else ''}, "
+            f"{len(placed)} scored session{'s' if len(placed) != 1 else ''}, "
             f"from {placed[0].score:.1f} to {placed[-1].score:.1f}."
         )
     else:
-        summary = f"{title}: no scores you can see yet."
+        summary = "No scores you can see yet."
     step = 1 if count <= 10 else 2 if count <= 20 else 5
     return ScoreChart(
         criterion=criterion,

@@ -14,7 +14,14 @@ from app.auth.accounts import AccountError, set_password
 from app.auth.gate import AuthContext, clear_cookie_headers, session_cookie_headers
 from app.auth.links import pending_reset, redeem_reset, redeem_setup, setup_pending
 from app.auth.passwords import MIN_PASSWORD_LENGTH, PasswordTooWeak, verify
-from app.auth.signin import InvalidCredentials, RateLimited, SignIn, authenticate, end_sign_in
+from app.auth.signin import (
+    InvalidCredentials,
+    RateLimited,
+    SignIn,
+    authenticate,
+    end_sign_in,
+    start_sign_in,
+)
 from app.cohorts import cohorts_of
 from app.models import User
 from app.web.deps import CurrentUser, Db, DbSession, SettingsDep
@@ -247,12 +254,13 @@ def setup_form(
     return _start_after_password(request, db, settings, user)
 
 
-def _start_after_password(request: Request, db: Session, settings, user: User) -> Response:
-    from app.auth.signin import start_sign_in
-
+def _start_after_password(
+    request: Request, db: Session, settings, user: User, target: str = "/"
+) -> Response:
+    """Sign in afresh after a password was set (setting it ended every earlier sign-in)."""
     token = start_sign_in(db=db, user_id=user.id or 0, max_age=settings.session_max_age)
     db.commit()
-    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     return _signed_in(response, request, settings, token)
 
 
@@ -300,7 +308,8 @@ def account_page(request: Request, user: CurrentUser, db: DbSession) -> HTMLResp
         request,
         "account.html",
         {"title": "Your account", "me": user, "cohorts": cohorts_of(db=db, user_id=user.id or 0),
-         "min_length": MIN_PASSWORD_LENGTH, "error": "", "done": False},
+         "min_length": MIN_PASSWORD_LENGTH, "error": "",
+         "done": request.query_params.get("changed") == "1"},
     )
 
 
@@ -335,4 +344,4 @@ def change_password(
              "min_length": MIN_PASSWORD_LENGTH, "error": error, "done": False},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    return _start_after_password(request, db, settings, stored)
+    return _start_after_password(request, db, settings, stored, "/account?changed=1")

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from app.auth.policy import visible_session
+from app.grading.records import Grade
 from app.models import User
 from app.practice import session_turns
 from app.review.marking import released_view
@@ -27,8 +28,6 @@ def _feedback(*, db: Session, session_id: str, user: User) -> dict:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "No feedback has been released for this session yet."
         )
-    from app.grading.records import Grade
-
     grade = db.get(Grade, released.review.grade_id)
     return {
         "session": session,

@@ -1,0 +1,135 @@
+"""In a real browser: an assessor marks and releases a session; its student reads the feedback;
+another student cannot open it by URL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from app.audit import Actor
+from app.auth.accounts import create_user
+from app.cohorts import add_member, create_cohort
+from app.config import Settings
+from app.db import build_engine, migrate
+from tests.accounts import LINES, PASSWORD, PERSONA, SECRET
+
+pytestmark = pytest.mark.browser
+SETUP = Actor(user_id=None, label="test")
+
+
+@pytest.fixture
+def server_env(server_env: dict[str, str]) -> dict[str, str]:
+    """Accounts on, and the users and cohort this test needs, in the server's database."""
+    env = {**server_env, "RAPPORT_AUTH": "on", "RAPPORT_SECRET_KEY": SECRET,
+           "RAPPORT_STREAM_DELAY": "0"}
+    settings = Settings(data_dir=env["RAPPORT_DATA_DIR"], database_url=env["RAPPORT_DATABASE_URL"])
+    engine = build_engine(settings)
+    migrate(engine)
+    with Session(engine) as db:
+        cohort = create_cohort(db=db, name="Evening", actor=SETUP, auto_grades="after_release")
+        for email, role in (("ana@example.org", "student"), ("ben@example.org", "student"),
+                            ("mo@example.org", "assessor")):
+            user = create_user(db=db, email=email, name=email.split("@")[0].title(), role=role,
+                               password=PASSWORD, actor=SETUP)
+            add_member(db=db, cohort=cohort, user=user, actor=SETUP)
+    engine.dispose()
+    return env
+
+
+def _held_session(url: str) -> str:
+    with httpx.Client(base_url=url) as api:
+        token = api.post("/api/auth/login", json={"email": "ana@example.org",
+                                                  "password": PASSWORD}).json()["csrf_token"]
+        api.headers["X-CSRF-Token"] = token
+        sid = api.post("/api/sessions", json={"persona_id": PERSONA}).json()["id"]
+        for line in LINES:
+            assert api.post(f"/api/sessions/{sid}/turns", json={"text": line}).status_code == 200
+        assert api.post(f"/api/sessions/{sid}/end").status_code == 200
+    return sid
+
+
+@pytest.fixture
+def new_page(browser, page_errors) -> Iterator:
+    """Pages in separate browser profiles (one per person), watched for script errors."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        context.set_default_timeout(10_000)
+        context.on("weberror", lambda error: page_errors.append(str(error.error)))
+        context.on("console", lambda m: page_errors.append(m.text)
+                   if m.type == "error" and "Content Security Policy" in m.text else None)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not page_errors, f"script errors in the page: {page_errors}"
+
+
+def _sign_in(page, url: str, email: str, target: str) -> None:
+    page.goto(f"{url}{target}")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}{target}")
+
+
+def test_assessor_marks_and_releases_then_the_student_reads_it(live_server, new_page) -> None:
+    url = live_server.url
+    sid = _held_session(url)
+
+    # The assessor signs in, finds the session in the queue and opens it.
+    mo = new_page()
+    _sign_in(mo, url, "mo@example.org", "/desk")
+    row = mo.locator(f'tr[data-session-id="{sid}"]')
+    assert "needs marking" in row.inner_text().lower()
+    row.get_by_role("link", name="Ana").click()
+    mo.wait_for_url(f"{url}/desk/sessions/{sid}")
+
+    # A note on the student's first turn.
+    mo.locator("#turn-1 summary").click()
+    mo.get_by_label("Note on turn 1").fill("Good reflection of the sleeplessness.")
+    mo.locator("#turn-1").get_by_role("button", name="Add note").click()
+    mo.wait_for_url(re.compile(rf"/desk/sessions/{sid}#turn-1$"))
+    assert "Good reflection of the sleeplessness." in mo.locator("#turn-1").inner_text()
+
+    # Override empathy: the score and reason fields appear only when "Override" is chosen.
+    empathy = mo.locator('fieldset[data-criterion="empathy"]')
+    assert not empathy.get_by_label("Reason (required for an override)").is_visible()
+    empathy.get_by_label("Override", exact=True).check()
+    empathy.get_by_label("Score (1–5)").fill("2.5")
+    empathy.get_by_label("Reason (required for an override)").fill(
+        "The advice in turn 5 came before the feeling was heard.")
+    mo.get_by_label("Overall comment for the student").fill("Warm start; hold back advice.")
+    mo.once("dialog", lambda dialog: dialog.accept())
+    mo.get_by_role("button", name="Release to student").click()
+    mo.wait_for_url(re.compile(r"saved=release"))
+    assert mo.locator("#desk-saved").inner_text() == "Released to the student."
+
+    # The student signs in and finds the released grade and comment on their progress page.
+    ana = new_page()
+    _sign_in(ana, url, "ana@example.org", "/progress")
+    assert "Warm start; hold back advice." in ana.locator("#comments-heading + ul").inner_text()
+    ana.get_by_role("link", name="Assessor's feedback").click()
+    ana.wait_for_url(f"{url}/sessions/{sid}/feedback")
+    assert ana.get_by_test_id("released-comment").inner_text() == "Warm start; hold back advice."
+    empathy_row = ana.locator('tr[data-criterion="empathy"]').inner_text()
+    assert "2.5" in empathy_row and "came before the feeling was heard" in empathy_row
+    assert "Good reflection of the sleeplessness." in ana.locator("#turn-1").inner_text()
+
+    # Another student of the same cohort cannot open it by URL: it does not exist for them.
+    ben = new_page()
+    _sign_in(ben, url, "ben@example.org", "/progress")
+    for path in (f"/sessions/{sid}/feedback", f"/sessions/{sid}/transcript",
+                 f"/sessions/{sid}/report", f"/desk/sessions/{sid}"):
+        answer = ben.goto(f"{url}{path}")
+        assert answer.status in (403, 404), path
+        assert "Warm start" not in ben.content() and LINES[0] not in ben.content()
+    assert ben.goto(f"{url}/sessions/{sid}/feedback").status == 404
