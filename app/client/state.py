@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.analysis import TurnAnalysis
-from app.persona import BoundaryTest, Disclosure, Persona
+from app.persona import BoundaryTest, Disclosure, Persona, ReactionKind
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -52,18 +52,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 # interrogation even when each one alone is harmless.
 INTERROGATION_PENALTY = -0.4
 
-ReactionKind = Literal[
-    "heard",
-    "validated",
-    "questioned_open",
-    "questioned_closed",
-    "advised",
-    "judged",
-    "reassured",
-    "dismissed",
-    "boundary_slip",
-    "neutral",
-]
 
 # Most damaging first: one judgement outweighs a reflection in the same breath.
 _REACTION_PRIORITY: tuple[tuple[ReactionKind, frozenset[str]], ...] = (

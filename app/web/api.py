@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from app import practice
 from app.auth.policy import SessionAction, visible_session
 from app.client.engine import ClientEngine, EngineError
 from app.grading.service import end_and_grade
+from app.library import rubrics_of
 from app.models import (
     PracticeSession,
     SessionCreate,
@@ -212,7 +213,7 @@ def _end(
         db=db,
         session=session,
         persona=personas.get(session.persona_id),
-        rubric_library=request.app.state.rubrics,
+        rubric_library=rubrics_of(request),
         settings=request.app.state.settings,
     )
 
@@ -327,11 +328,14 @@ async def _respond(
                     "student_turn": turn_public(pending.student_turn).model_dump(mode="json"),
                 },
             )
-    return TurnResult(
+    result = TurnResult(
         student_turn=turn_public(pending.student_turn),
         client_turn=turn_public(client_turn),
         state=state_public(pending.state),
     )
+    # Already a validated TurnResult: serialise it once rather than have FastAPI check it again
+    # (the route still declares response_model for the OpenAPI schema). This is the hot path.
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 async def _run_engine(db: Database, pending, engine: ClientEngine) -> Turn:
