@@ -15,7 +15,7 @@ from app.client.engines import build_engine as build_client_engine
 from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
-from app.persona import load_library
+from app.library import Library, persona_shelf
 from app.practice import get_or_create_local_user
 from app.web import api
 from app.web.deps import Database
@@ -24,6 +24,7 @@ from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
+from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
 
 __all__ = ["create_app"]
 
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app; start-up loads the persona library and migrates the database."""
     settings = settings or Settings()
     # Fail before serving anything if the persona library is broken: the error names the file.
-    personas = load_library(settings.personas_dir)
+    personas = persona_shelf(settings.personas_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.personas = personas
+    # The libraries, reloaded when their folders change (app.library); grading adds rubrics.
+    app.state.library = Library(personas)
     install_error_handlers(app)
     install_auth(app)
     app.include_router(api.router)
@@ -88,5 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_desk(app)
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
-    app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8))
+    # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
+    app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
+                       wider={"/trainer/": TRAINER_MAX_BODY})
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from app.config import PROJECT_ROOT
 from app.main import create_app
 from tests.accounts import (
     PASSWORD,
@@ -115,6 +117,11 @@ def _transcript() -> dict:
     return {"id": "t-1", "persona_id": PERSONA,
             "turns": [{"speaker": "client", "text": "I'm not sure why I'm here."},
                       {"speaker": "counsellor", "text": "It sounds like part of you is unsure."}]}
+
+
+def _persona_yaml(w: World) -> str:
+    folder = w.app.state.settings.personas_dir
+    return (folder / f"{PERSONA}.yaml").read_text(encoding="utf-8")
 
 
 def _session(w: World, role: str) -> str:
@@ -254,6 +261,15 @@ MATRIX: dict[tuple[str, str], Case] = {
                                                    w, {"auto_grades": "immediate"})),
     ("GET", "/admin/audit"): on("/admin/audit", ADMIN),
     ("GET", "/trainer"): on("/trainer", TRAINER),
+    ("GET", "/trainer/personas/{persona_id}.yaml"): on(f"/trainer/personas/{PERSONA}.yaml",
+                                                        TRAINER),
+    ("GET", "/trainer/rubrics/{rubric_id}.yaml"): on("/trainer/rubrics/core-conditions.yaml",
+                                                      TRAINER),
+    ("POST", "/trainer/check"): on("/trainer/check", TRAINER, body=lambda w, r: _form(
+        w, {"kind": "persona", "text": _persona_yaml(w)})),
+    # The library's own file at its own version: trainers reach Save and are refused (409).
+    ("POST", "/trainer/save"): on("/trainer/save", TRAINER, body=lambda w, r: _form(
+        w, {"kind": "persona", "text": _persona_yaml(w)})),
 }
 
 
@@ -277,8 +293,12 @@ def app_routes(app) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("matrix")
+    # Copies of the libraries: the trainer routes must never write the repository's files.
+    folders = {"personas_dir": tmp / "personas", "rubrics_dir": tmp / "rubrics"}
+    shutil.copytree(PROJECT_ROOT / "personas", folders["personas_dir"])
+    shutil.copytree(PROJECT_ROOT / "rubrics", folders["rubrics_dir"])
     with database_url(tmp) as url:
-        app = create_app(auth_settings(tmp, url))
+        app = create_app(auth_settings(tmp, url, **folders))
         with TestClient(app):
             cohort_a = add_cohort(app, "Cohort A")
             cohort_b = add_cohort(app, "Cohort B")

@@ -133,7 +133,7 @@ def test_the_interchange_json_reads_back_and_grades_like_the_session(app) -> Non
     assert transcript.id == sid and transcript.persona_id == PERSONA
     assert [t.speaker for t in transcript.turns][:2] == ["client", "counsellor"]
     assert transcript.turns[1].text == LINES[0]
-    rubric = app.state.rubrics["core-conditions"]
+    rubric = app.state.library.rubrics()["core-conditions"]
     offline = grade_analytic(input_from_transcript(transcript), rubric)
     assert offline.criteria[0].id == "empathy"
 

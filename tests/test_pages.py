@@ -22,7 +22,7 @@ GOOD_TURNS = [
 
 
 def _personas(client: TestClient) -> dict[str, Persona]:
-    return client.app.state.personas
+    return client.app.state.library.personas()
 
 
 def _first_persona(client: TestClient) -> Persona:
@@ -250,7 +250,7 @@ def test_session_awaiting_a_reply_shows_retry_on_load(client: TestClient) -> Non
     app = client.app
     with Session(app.state.db_engine) as db:
         session = practice.get_session(db=db, session_id=session_id, owner_id=None)
-        persona = app.state.personas[session.persona_id]
+        persona = app.state.library.personas()[session.persona_id]
         # The student's turn is committed before any engine runs; here no engine ever does.
         practice.add_student_turn(
             db=db, session=session, persona=persona, text=GOOD_TURNS[0], client_message_id="m1"

@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import difflib
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel
 
+from app.yamldoc import (
+    describe_value,
+    did_you_mean,
+    format_number,
+    literal_choices,
+    one_of,
+    unknown_field,
+    wrong_schema_version,
+)
+
 from .schema import ANALYZER_CODES, Persona
 
-__all__ = ["describe_value", "explain_error", "model_at"]
-
-_MAX_SHOWN = 40
-
-
-def describe_value(value: Any) -> str:
-    """Show a YAML value the way the trainer typed it, shortened."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else str(value)
-    if isinstance(value, dict):
-        return "a section of 'key: value' lines"
-    if isinstance(value, list):
-        return "a list"
-    text = str(value)
-    if len(text) > _MAX_SHOWN:
-        text = text[: _MAX_SHOWN - 3] + "..."
-    return repr(text)
-
-
-def _num(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+__all__ = ["model_at", "persona_wording"]
 
 
 def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
@@ -107,44 +92,35 @@ def _range_message(loc: tuple[Any, ...], got: Any) -> str:
     shown = describe_value(got)
     if low is not None and high is not None:
         if exclusive:
-            return f"must be more than {_num(low)} and at most {_num(high)} (got {shown})"
-        return f"must be between {_num(low)} and {_num(high)} (got {shown})"
+            return (
+                f"must be more than {format_number(low)} and at most {format_number(high)} "
+                f"(got {shown})"
+            )
+        return f"must be between {format_number(low)} and {format_number(high)} (got {shown})"
     if low is not None:
         word = "more than" if exclusive else "at least"
-        return f"must be {word} {_num(low)} (got {shown})"
-    return f"must be at most {_num(high)} (got {shown})"
-
-
-def _suggest(word: Any, choices: list[str]) -> str:
-    match = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    return f"did you mean '{match[0]}'?" if match else ""
+        return f"must be {word} {format_number(low)} (got {shown})"
+    return f"must be at most {format_number(high)} (got {shown})"
 
 
 def _unknown_field(loc: tuple[Any, ...]) -> str:
     model = model_at(loc[:-1])
     if model is None:
         return "unknown field"
-    allowed = list(model.model_fields)
-    hint = _suggest(loc[-1], allowed)
-    if hint:
-        return f"unknown field ({hint})"
-    return "unknown field (allowed here: " + ", ".join(allowed) + ")"
+    return unknown_field(loc[-1], list(model.model_fields))
 
 
 def _not_one_of(loc: tuple[Any, ...], got: Any, expected: str) -> str:
     if loc and loc[-1] == "[key]":
         # Only trust.weights has restricted keys: name the analyzer codes.
         choices = list(ANALYZER_CODES)
-        hint = _suggest(got, choices)
+        hint = did_you_mean(got, choices)
         head = f"'{got}' is not an analyzer skill code"
         head += f" ({hint})" if hint else ""
         return head + "; allowed: " + ", ".join(choices)
     if loc == ("schema_version",):
-        return f"this version of Rapport reads persona schema version 1 (got {describe_value(got)})"
-    choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
-    hint = _suggest(got, choices)
-    tail = f"; {hint}" if hint else ""
-    return f"must be one of: {', '.join(choices)} (got {describe_value(got)}){tail}"
+        return wrong_schema_version("persona", got)
+    return one_of(got, literal_choices(expected))
 
 
 _TEXT_HINT = {
@@ -153,44 +129,19 @@ _TEXT_HINT = {
 }
 
 
-def explain_error(error: dict[str, Any]) -> str:
-    """One plain-English sentence for one pydantic error (loc, type, input, ctx)."""
-    kind = error["type"]
-    loc = tuple(error.get("loc", ()))
-    got = error.get("input")
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return "required field missing"
+def persona_wording(kind: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any]) -> str | None:
+    """The persona library's sentence for a pydantic error; None for app.yamldoc's common one."""
     if kind == "extra_forbidden":
         return _unknown_field(loc)
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         return _range_message(loc, got)
-    if kind in {"float_parsing", "float_type"}:
-        return f"expected a number (got {describe_value(got)})"
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return f"expected a whole number (got {describe_value(got)})"
     if kind == "string_type":
         hint = _TEXT_HINT[isinstance(got, bool)] if got is not None else ""
         return f"expected text (got {describe_value(got)}){hint}"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "too_short":
-        need = ctx.get("min_length", 1)
-        return f"needs at least {need} item{'s' if need != 1 else ''}"
-    if kind == "string_pattern_mismatch":
-        return (
-            "must be a short lowercase name: a letter first, then letters, digits, "
-            f"'-' or '_' (got {describe_value(got)})"
-        )
     if kind == "literal_error":
         return _not_one_of(loc, got, str(ctx.get("expected", "")))
     if kind in {"bool_parsing", "bool_type"}:
         return f"expected true or false (got {describe_value(got)})"
-    if kind == "list_type":
-        return f"expected a list, one '- ' item per line (got {describe_value(got)})"
-    if kind in {"dict_type", "model_type", "model_attributes_type"}:
-        return f"expected a section of 'key: value' lines (got {describe_value(got)})"
     if kind == "invalid_key":
         return f"field names must be text (got {describe_value(got)})"
-    # Our own validators (schema.py) already speak the trainer's language.
-    return str(error.get("msg", kind))
+    return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -15,6 +13,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from app import yamldoc
+from app.yamldoc import Slug
 
 __all__ = [
     "ANALYZER_CODES",
@@ -84,7 +85,6 @@ STYLES: tuple[str, ...] = get_args(ConversationalStyle)
 REACTION_KINDS: tuple[str, ...] = get_args(ReactionKind)
 ANALYZER_CODES: tuple[str, ...] = get_args(AnalyzerCode)
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 Line = Annotated[str, StringConstraints(min_length=1)]
 Weight = Annotated[float, Field(ge=-5, le=5)]
 
@@ -230,23 +230,12 @@ class Reactions(BaseModel):
     neutral: list[str] = _lines("Filler when nothing else fits.")
 
 
-class Persona(BaseModel):
+class Persona(yamldoc.LibraryDocument):
     """A simulated counselling client, written by a trainer as YAML."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        title="Rapport persona (schema v1)",
-        json_schema_extra={"$id": SCHEMA_ID},
-    )
+    model_config = yamldoc.document_config("persona", SCHEMA_ID)
 
-    schema_version: Literal[1] = Field(
-        default=1, description="Version of this file format. Always 1 for now."
-    )
-    id: Slug = Field(description="Unique id; must equal the file name without '.yaml'.")
-    version: int = Field(
-        default=1, ge=1, description="This persona's revision; bump it when the content changes."
-    )
+    version: int = yamldoc.revision_field("persona")
     title: str = Field(description="Library card title, e.g. 'Sam — work stress'.")
     difficulty: int = Field(
         ge=1, le=5, description="1 (open, cooperative) to 5 (guarded, hostile)."
@@ -338,17 +327,10 @@ def _check_unique(ids: list[str], where: str) -> None:
         seen[ident] = i
 
 
-def persona_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema (draft 2020-12) of a persona file."""
-    schema = Persona.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$comment"] = (
-        "Generated from app/persona/schema.py; regenerate with `rapport personas schema`."
-    )
-    return schema
-
-
-def write_json_schema(path: Path) -> None:
-    """Write the persona JSON Schema to path: pretty, sorted keys, trailing newline."""
-    text = json.dumps(persona_json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+_SCHEMA_FILE = yamldoc.JsonSchemaFile(
+    Persona,
+    comment="Generated from app/persona/schema.py; regenerate with `rapport personas schema`.",
+)
+# Public names: `persona_json_schema()` returns the schema, `write_json_schema(path)` writes it.
+persona_json_schema = _SCHEMA_FILE.build
+write_json_schema = _SCHEMA_FILE.write

@@ -3,15 +3,14 @@
 import sys
 from pathlib import Path
 
+from app.yamldoc import schema_main
+
 from .schema import write_json_schema
 
 
 def main(argv: list[str]) -> int:
     """Write the schema to argv[0] or rubrics/rubric.schema.json."""
-    target = Path(argv[0]) if argv else Path("rubrics") / "rubric.schema.json"
-    write_json_schema(target)
-    print(f"wrote {target}")
-    return 0
+    return schema_main(argv, write_json_schema, Path("rubrics") / "rubric.schema.json")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from app import yamldoc
 from app.persona import AnalyzerCode
+from app.yamldoc import Slug
 
 __all__ = [
     "EVENTS",
@@ -47,7 +47,6 @@ Basis = Literal["turns", "moments"]
 EVENTS: tuple[str, ...] = get_args(EventName)
 MECHANISMS: tuple[str, ...] = get_args(Mechanism)
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
@@ -240,23 +239,12 @@ class Criterion(BaseModel):
         return max(i.weight for i in self.indicators if i.weight > 0)
 
 
-class Rubric(BaseModel):
+class Rubric(yamldoc.LibraryDocument):
     """A grading rubric, written by a trainer as YAML."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        title="Rapport rubric (schema v1)",
-        json_schema_extra={"$id": SCHEMA_ID},
-    )
+    model_config = yamldoc.document_config("rubric", SCHEMA_ID)
 
-    schema_version: Literal[1] = Field(
-        default=1, description="Version of this file format. Always 1 for now."
-    )
-    id: Slug = Field(description="Unique id; must equal the file name without '.yaml'.")
-    version: int = Field(
-        default=1, ge=1, description="This rubric's revision; bump it when the content changes."
-    )
+    version: int = yamldoc.revision_field("rubric")
     title: Text = Field(description="Shown on reports, e.g. 'Core conditions'.")
     description: Text = Field(description="What the rubric assesses and when to use it.")
     scale: Scale = Field(default_factory=Scale, description="The levels scores are given on.")
@@ -320,17 +308,10 @@ class Rubric(BaseModel):
         return next((c for c in self.criteria if c.id == criterion_id), None)
 
 
-def rubric_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema (draft 2020-12) of a rubric file."""
-    schema = Rubric.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$comment"] = (
-        "Generated from app/rubric/schema.py; regenerate with `python -m app.rubric`."
-    )
-    return schema
-
-
-def write_json_schema(path: Path) -> None:
-    """Write the rubric JSON Schema to path: pretty, sorted keys, trailing newline."""
-    text = json.dumps(rubric_json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+_SCHEMA_FILE = yamldoc.JsonSchemaFile(
+    Rubric,
+    comment="Generated from app/rubric/schema.py; regenerate with `python -m app.rubric`.",
+)
+# Public names: `rubric_json_schema()` returns the schema, `write_json_schema(path)` writes it.
+rubric_json_schema = _SCHEMA_FILE.build
+write_json_schema = _SCHEMA_FILE.write

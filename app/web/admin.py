@@ -1,4 +1,4 @@
-"""Administration pages: accounts, cohorts and the audit log; and the trainers' library page."""
+"""Administration pages: accounts, cohorts and the audit log."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from app.cohorts import (
     update_cohort,
 )
 from app.models import ROLES, User
-from app.web.deps import AdminUser, DbSession, Personas, TrainerUser
+from app.web.deps import AdminUser, DbSession
 from app.web.pages import render
 
 __all__ = ["router"]
@@ -216,16 +216,6 @@ def audit_page(
         "admin_audit.html",
         {"title": "Audit log", "events": list_events(db=db, action=action or None),
          "action": action or "",
-         "kinds": ["review.", "user.", "cohort."]},
+         "kinds": ["review.", "user.", "cohort.", "persona.", "rubric."]},
     )
 
-
-@router.get("/trainer", response_class=HTMLResponse)
-def trainer_page(request: Request, user: TrainerUser, personas: Personas) -> HTMLResponse:
-    """The persona and rubric libraries as trainers maintain them (read-only for now)."""
-    return render(
-        request,
-        "trainer.html",
-        {"title": "Personas and rubrics", "personas": list(personas.values()),
-         "rubrics": list(request.app.state.rubrics.values())},
-    )

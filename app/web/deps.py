@@ -54,8 +54,8 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_personas(request: Request) -> dict[str, Persona]:
-    """The loaded persona library."""
-    return request.app.state.personas
+    """The persona library (reloaded when its folder changes: app.library)."""
+    return request.app.state.library.personas()
 
 
 async def get_current_user(request: Request) -> User:

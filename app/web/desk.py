@@ -15,6 +15,7 @@ from app.cohorts import get_cohort, list_cohorts
 from app.exports.assemble import cohort_rows
 from app.exports.cohort_csv import grades_csv
 from app.grading.records import grade_public
+from app.library import rubrics_of
 from app.models import User
 from app.practice import session_turns
 from app.review.agreement import agreement_rows, score_pairs
@@ -40,7 +41,7 @@ router = APIRouter()
 
 
 def _rubrics(request: Request) -> dict[str, Rubric]:
-    return request.app.state.rubrics
+    return rubrics_of(request)
 
 
 def _marking_error(exc: MarkingError) -> HTTPException:
@@ -486,7 +487,7 @@ def cohort_grades_csv(cohort_id: int, db: DbSession, user: AssessorUser) -> Resp
 
 def install_desk(app: FastAPI) -> None:
     """Add the desk, progress, export and admin routes (and the grader they build on)."""
-    from app.web import admin, exports, progress
+    from app.web import admin, exports, progress, trainer
     from app.web.grading import install_grading
 
     install_grading(app)
@@ -496,4 +497,5 @@ def install_desk(app: FastAPI) -> None:
     app.include_router(progress.router)
     app.include_router(exports.router)
     app.include_router(admin.router)
+    app.include_router(trainer.router)
     app.state.desk_installed = True

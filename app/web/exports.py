@@ -18,6 +18,7 @@ from app.exports.interchange import export_transcript, import_transcript
 from app.exports.pdf import render_pdf
 from app.grading.records import grade_public
 from app.grading.service import UnknownRubric, grade_session, pick_rubric
+from app.library import rubrics_of
 from app.models import User
 from app.rubric import Rubric
 from app.transcripts import Transcript
@@ -41,7 +42,7 @@ def session_pdf(
     """The session's transcript and grade report as a PDF."""
     session = visible_session(db=db, user=user, session_id=session_id, action="read")
     report = session_report(db=db, session=session, viewer=user, personas=personas,
-                            rubrics=request.app.state.rubrics)
+                            rubrics=rubrics_of(request))
     return Response(
         render_pdf(report),
         media_type="application/pdf",
@@ -96,7 +97,7 @@ def _import(*, db: Session, user: User, transcript: Transcript, rubric: Rubric,
 
 def _rubric(request: Request, rubric_id: str | None) -> Rubric:
     try:
-        return pick_rubric(request.app.state.rubrics, rubric_id or None)
+        return pick_rubric(rubrics_of(request), rubric_id or None)
     except UnknownRubric as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
@@ -121,7 +122,7 @@ async def api_import(
 def import_page(request: Request, user: CurrentUser) -> HTMLResponse:
     """Upload a transcript JSON to grade it."""
     return render(request, "import.html", {"title": "Import a transcript", "error": "",
-                                           "rubrics": list(request.app.state.rubrics.values()),
+                                           "rubrics": list(rubrics_of(request).values()),
                                            "help": IMPORT_HELP, "me": user})
 
 
@@ -143,7 +144,7 @@ async def import_form(
         message = f"That file is not a transcript: {str(exc).splitlines()[0]} {IMPORT_HELP}"
         return render(request, "import.html",
                       {"title": "Import a transcript", "error": message,
-                       "rubrics": list(request.app.state.rubrics.values()), "help": IMPORT_HELP,
+                       "rubrics": list(rubrics_of(request).values()), "help": IMPORT_HELP,
                        "me": user},
                       status_code=422)
     result = await db.run(_import, user=user, transcript=parsed,

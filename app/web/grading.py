@@ -23,8 +23,9 @@ from app.grading.service import (
     session_input,
     store_grade,
 )
+from app.library import rubric_shelf
 from app.models import PracticeSession
-from app.rubric import Rubric, load_rubrics
+from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
 from app.web.pages import render, trust_curve
@@ -44,8 +45,8 @@ class GradeRequest(BaseModel):
 
 
 def get_rubrics(request: Request) -> dict[str, Rubric]:
-    """The loaded rubric library."""
-    return request.app.state.rubrics
+    """The rubric library (reloaded when its folder changes)."""
+    return request.app.state.library.rubrics()
 
 
 def _owned(db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
@@ -237,7 +238,7 @@ def install_grading(app: FastAPI, *, settings: Settings | None = None) -> None:
     once.
     """
     settings = settings or app.state.settings
-    app.state.rubrics = load_rubrics(settings.rubrics_dir)
+    app.state.library.rubric_shelf = rubric_shelf(settings.rubrics_dir)
     if not getattr(app.state, "grading_installed", False):
         app.include_router(router)
         app.state.grading_installed = True

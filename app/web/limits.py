@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -10,19 +11,28 @@ __all__ = ["BodySizeLimit"]
 
 
 class BodySizeLimit:
-    """Refuse bodies over `max_bytes` with 413, whether declared or streamed."""
+    """Refuse bodies over `max_bytes` with 413, whether declared or streamed.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `wider` gives paths starting with a prefix their own limit (e.g. file uploads).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, wider: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.wider = dict(wider or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((n for prefix, n in self.wider.items() if path.startswith(prefix)),
+                     self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
 
@@ -31,18 +41,18 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            {"detail": f"Request body too large: the limit is {self.max_bytes:,} bytes."}
+            {"detail": f"Request body too large: the limit is {limit:,} bytes."}
         ).encode()
         await send(
             {

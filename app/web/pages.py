@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import practice
 from app.auth.policy import SessionAction, visible_session
 from app.grading.service import end_and_grade
+from app.library import rubrics_of
 from app.models import PracticeSession, Turn
 from app.persona import Persona
 from app.web.api import persona_summary
@@ -440,7 +441,7 @@ def end_session_form(
         db=db,
         session=session,
         persona=personas.get(session.persona_id),
-        rubric_library=request.app.state.rubrics,
+        rubric_library=rubrics_of(request),
         settings=settings,
     )
     return RedirectResponse(f"/sessions/{session.id}/report", status_code=status.HTTP_303_SEE_OTHER)

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app.auth.policy import visible_session
 from app.grading.records import Grade
+from app.library import rubrics_of
 from app.models import User
 from app.practice import session_turns
 from app.review.marking import released_view
@@ -89,7 +90,7 @@ def progress_page(
 ) -> HTMLResponse:
     """Your sessions over time, each criterion's scores, time practised and released feedback."""
     progress = student_progress(db=db, student=user, personas=personas,
-                                rubrics=request.app.state.rubrics)
+                                rubrics=rubrics_of(request))
     return render(request, "progress.html", {"title": "Your progress", "progress": progress})
 
 
@@ -97,7 +98,7 @@ def progress_page(
 async def api_progress(request: Request, db: Db, user: CurrentUser, personas: Personas) -> dict:
     """Your sessions with the scores you may see, minutes practised and personas tried."""
     progress = await db.run(student_progress, student=user, personas=personas,
-                            rubrics=request.app.state.rubrics)
+                            rubrics=rubrics_of(request))
     return {
         "minutes_practised": round(progress.minutes, 1),
         "personas": [{"title": t, "sessions": n} for t, n in progress.personas],

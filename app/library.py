@@ -1,0 +1,190 @@
+"""The persona and rubric libraries as a running worker holds them, kept in step with disk.
+
+Each library is a folder of YAML files. A `Shelf` loads one folder and, when asked for it,
+looks at the folder's files (names, sizes, modification times) at most once a second: if they
+changed, it loads the folder again. So a file saved by a trainer through one worker reaches
+every other worker within about a second, without a restart or any shared memory. A folder that
+no longer loads (a broken file copied in by hand) keeps the last good library in service, and
+the problems are logged, one `file:line: field: message` line each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from app.persona import Persona, PersonaLibraryError, load_library
+from app.rubric import Rubric, RubricLibraryError, load_rubrics
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+__all__ = [
+    "CHECK_INTERVAL",
+    "Library",
+    "Shelf",
+    "library_of",
+    "persona_shelf",
+    "rubric_shelf",
+    "rubrics_of",
+]
+
+logger = logging.getLogger("rapport.library")
+
+# How often (seconds) a worker looks at a library folder for changes, at most.
+CHECK_INTERVAL = 1.0
+
+T = TypeVar("T")
+Stamp = tuple[tuple[str, int, int, int], ...]
+
+
+def folder_stamp(folder: Path) -> Stamp:
+    """What changes when any library file in the folder is added, removed, replaced or edited."""
+    entries = []
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                if not entry.name.endswith((".yaml", ".yml")):
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # removed while we looked
+                    continue
+                # The inode changes on an atomic replace even when size and mtime tick agree.
+                entries.append((entry.name, st.st_mtime_ns, st.st_size, st.st_ino))
+    except FileNotFoundError:
+        return ()
+    return tuple(sorted(entries))
+
+
+class Shelf(Generic[T]):
+    """One library folder, loaded now and reloaded when its files change."""
+
+    def __init__(
+        self,
+        folder: Path,
+        load: Callable[[Path], dict[str, T]],
+        *,
+        errors: tuple[type[Exception], ...],
+        noun: str,
+        interval: float = CHECK_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.folder = Path(folder)
+        self.noun = noun
+        self.interval = interval
+        self.clock = clock
+        self._load = load
+        self._errors = errors
+        self._lock = threading.Lock()
+        # The problems of the last failed reload (empty while the folder loads cleanly).
+        self.problems: list[object] = []
+        # The first load raises: a worker must not start with a broken library.
+        self._stamp = folder_stamp(self.folder)
+        self._items = load(self.folder)
+        self._checked = clock()
+
+    def get(self) -> dict[str, T]:
+        """The library, reloaded first if the folder changed since the last look."""
+        if self.clock() - self._checked >= self.interval:
+            self._refresh(force=False)
+        return self._items
+
+    def reload(self) -> dict[str, T]:
+        """Load the folder now (after this worker wrote to it); keep the old one if it fails."""
+        self._refresh(force=True)
+        return self._items
+
+    def path_of(self, item_id: str) -> Path | None:
+        """The file an id was loaded from (`<id>.yaml` or `<id>.yml`), if it is on the shelf."""
+        if item_id not in self.get():
+            return None
+        for suffix in (".yaml", ".yml"):
+            path = self.folder / f"{item_id}{suffix}"
+            if path.is_file():
+                return path
+        return None
+
+    def _refresh(self, *, force: bool) -> None:
+        with self._lock:
+            now = self.clock()
+            if not force and now - self._checked < self.interval:
+                return  # another request looked while this one waited
+            self._checked = now
+            stamp = folder_stamp(self.folder)
+            if stamp == self._stamp and not force:
+                return
+            # Remember the stamp even when loading fails, so a broken file is logged once,
+            # not every second; the next change to the folder tries again.
+            self._stamp = stamp
+            try:
+                items = self._load(self.folder)
+            except self._errors as exc:
+                problems = list(getattr(exc, "problems", None) or [exc])
+                self.problems = problems
+                logger.error(
+                    "%s library in %s did not reload; keeping the last good one (%d %s):",
+                    self.noun, self.folder, len(self._items),
+                    f"{self.noun}s" if len(self._items) != 1 else self.noun,
+                )
+                for problem in problems:
+                    logger.error("  %s", problem)
+                return
+            added = sorted(set(items) - set(self._items))
+            removed = sorted(set(self._items) - set(items))
+            logger.info("%s library reloaded from %s: %d (added %s, removed %s)",
+                        self.noun, self.folder, len(items), added or "none", removed or "none")
+            self._items = items
+            self.problems = []
+
+
+def persona_shelf(folder: Path, **options: object) -> Shelf[Persona]:
+    """The persona library folder (ordered by difficulty and title, like `load_library`)."""
+    return Shelf(folder, load_library, errors=(PersonaLibraryError, OSError), noun="persona",
+                 **options)  # type: ignore[arg-type]
+
+
+def rubric_shelf(folder: Path, **options: object) -> Shelf[Rubric]:
+    """The rubric library folder."""
+    return Shelf(folder, load_rubrics, errors=(RubricLibraryError, OSError), noun="rubric",
+                 **options)  # type: ignore[arg-type]
+
+
+class Library:
+    """The worker's persona and rubric shelves (`app.state.library`)."""
+
+    def __init__(self, personas: Shelf[Persona], rubrics: Shelf[Rubric] | None = None) -> None:
+        self.persona_shelf = personas
+        self.rubric_shelf = rubrics
+
+    def personas(self) -> dict[str, Persona]:
+        """Persona id -> persona, ordered by difficulty and title; fresh within a second."""
+        return self.persona_shelf.get()
+
+    def rubrics(self) -> dict[str, Rubric]:
+        """Rubric id -> rubric; fresh within a second."""
+        if self.rubric_shelf is None:
+            raise RuntimeError("the rubric library is not loaded (install_grading does it)")
+        return self.rubric_shelf.get()
+
+    def shelf(self, kind: str) -> Shelf:
+        """The shelf for "persona" or "rubric"."""
+        shelf = self.persona_shelf if kind == "persona" else self.rubric_shelf
+        if shelf is None:
+            raise RuntimeError(f"the {kind} library is not loaded")
+        return shelf
+
+
+def library_of(app: FastAPI) -> Library:
+    """The app's library holder."""
+    return app.state.library
+
+
+def rubrics_of(request: Request) -> dict[str, Rubric]:
+    """The current rubric library, for a route."""
+    return request.app.state.library.rubrics()

@@ -1,0 +1,300 @@
+"""The trainers' page: checking a persona or rubric file, saving it, and every worker seeing it.
+
+Every test works on its own copies of the persona and rubric folders, so the repository's
+library is never written.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.config import PROJECT_ROOT
+from app.library import persona_shelf
+from app.main import create_app
+from app.models import AuditEvent
+from tests.accounts import PERSONA, add_user, auth_settings, sign_in
+
+REPO_PERSONAS = PROJECT_ROOT / "personas"
+REPO_RUBRICS = PROJECT_ROOT / "rubrics"
+HTML = {"Accept": "text/html"}
+NEW_ID = "sam-night-shift"
+
+
+def _copy_libraries(tmp_path: Path) -> dict[str, Path]:
+    personas = tmp_path / "library" / "personas"
+    rubrics = tmp_path / "library" / "rubrics"
+    shutil.copytree(REPO_PERSONAS, personas)
+    shutil.copytree(REPO_RUBRICS, rubrics)
+    return {"personas_dir": personas, "rubrics_dir": rubrics}
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    return _copy_libraries(tmp_path)
+
+
+@pytest.fixture
+def app(tmp_path: Path, db_url: str, folders: dict[str, Path]) -> Iterator[FastAPI]:
+    application = create_app(auth_settings(tmp_path, db_url, **folders))
+    with TestClient(application):
+        add_user(application, "tess@example.org", role="trainer")
+        add_user(application, "stu@example.org", role="student")
+        yield application
+
+
+@pytest.fixture
+def trainer(app: FastAPI) -> TestClient:
+    return sign_in(app, "tess@example.org")
+
+
+def _persona_text(new_id: str = NEW_ID, version: int = 1, title: str = "Sam — night shifts") -> str:
+    text = (REPO_PERSONAS / f"{PERSONA}.yaml").read_text(encoding="utf-8")
+    text = text.replace(f"id: {PERSONA}\n", f"id: {new_id}\n", 1)
+    text = re.sub(r"(?m)^version: \d+$", f"version: {version}", text, count=1)
+    return re.sub(r"(?m)^title: .*$", f"title: {title}", text, count=1)
+
+
+def _textarea(page: str) -> str:
+    found = re.search(r'<textarea id="text"[^>]*>\n(.*?)</textarea>', page, re.S)
+    assert found, "the page has no YAML textarea"
+    return html.unescape(found.group(1))
+
+
+def _check(client: TestClient, text: str, kind: str = "persona"):
+    return client.post("/trainer/check", data={"kind": kind, "text": text}, headers=HTML)
+
+
+def _save(client: TestClient, text: str, kind: str = "persona"):
+    return client.post("/trainer/save", data={"kind": kind, "text": text}, headers=HTML,
+                       follow_redirects=False)
+
+
+def _ids(client: TestClient) -> list[str]:
+    return [p["id"] for p in client.get("/api/personas").json()]
+
+
+def _audit(app: FastAPI, action: str) -> list[AuditEvent]:
+    with Session(app.state.db_engine) as db:
+        return list(db.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+
+
+def test_the_page_lists_both_libraries_with_download_links(trainer: TestClient) -> None:
+    page = trainer.get("/trainer", headers=HTML)
+    assert page.status_code == 200
+    assert f'href="/trainer/personas/{PERSONA}.yaml"' in page.text
+    assert 'href="/trainer/rubrics/core-conditions.yaml"' in page.text
+    assert 'name="csrf_token"' in page.text and 'enctype="multipart/form-data"' in page.text
+    download = trainer.get(f"/trainer/personas/{PERSONA}.yaml")
+    assert download.status_code == 200
+    assert download.content == (REPO_PERSONAS / f"{PERSONA}.yaml").read_bytes()
+    assert "attachment" in download.headers["content-disposition"]
+    assert trainer.get("/trainer/rubrics/core-conditions.yaml").status_code == 200
+    assert trainer.get("/trainer/personas/no-such-persona.yaml").status_code == 404
+
+
+def test_problems_are_listed_by_line_and_the_text_is_kept(trainer: TestClient) -> None:
+    text = _persona_text().replace("difficulty: 2\n", "difficulty: 9\n", 1)
+    text = text.replace("  age: 34\n", "  age: thirty-four\n", 1)
+    lines = text.splitlines()
+    difficulty_line = lines.index("difficulty: 9") + 1
+    age_line = lines.index("  age: thirty-four") + 1
+    answer = _check(trainer, text)
+    assert answer.status_code == 422
+    problems = re.findall(r"<li>(line \d+: [^<]*)</li>", answer.text)
+    assert any(p.startswith(f"line {difficulty_line}: difficulty: ") for p in problems), problems
+    assert any(p.startswith(f"line {age_line}: client.age: ") for p in problems), problems
+    assert _textarea(answer.text) == text  # nothing the trainer typed is lost
+    assert "Save persona" not in answer.text
+
+
+def test_a_yaml_syntax_error_names_its_line(trainer: TestClient) -> None:
+    text = "id: broken\ntitle: [unclosed\nversion: 1\n"
+    answer = _check(trainer, text)
+    assert answer.status_code == 422
+    assert re.search(r"<li>line \d+: -: YAML syntax error", answer.text)
+    assert _textarea(answer.text) == text
+
+
+def test_a_valid_persona_shows_its_card_ladder_and_boundaries(trainer: TestClient) -> None:
+    answer = _check(trainer, _persona_text())
+    assert answer.status_code == 200, answer.text
+    page = answer.text
+    assert "Sam — night shifts" in page and "is a new persona" in page
+    assert 'formaction="/trainer/save"' in page
+    assert "Disclosure ladder" in page and "risk: expects a safety response" in page
+    ladder = re.findall(r'<tr><th scope="row">([a-z_-]+)</th><td>([\d.]+)</td><td>(\d+)</td>',
+                        page)
+    assert ("surface", "1.0", "0") in ladder
+    assert re.search(r'<th scope="row">coffee</th><td>[a-z_]+</td><td>\d+</td>', page)
+    # The preview's Start button cannot start a session with a persona that is not saved yet.
+    assert "<fieldset disabled" in page
+
+
+def test_an_uploaded_file_is_checked_like_a_pasted_one(trainer: TestClient) -> None:
+    text = _persona_text()
+    answer = trainer.post("/trainer/check", data={"kind": "persona"}, headers=HTML,
+                          files={"upload": (f"{NEW_ID}.yaml", text.encode(), "text/yaml")})
+    assert answer.status_code == 200, answer.text
+    assert _textarea(answer.text) == text
+
+
+def test_saving_a_new_persona_makes_it_available_to_practise(
+    app: FastAPI, trainer: TestClient, folders: dict[str, Path]
+) -> None:
+    text = _persona_text()
+    assert NEW_ID not in _ids(trainer)
+    saved = _save(trainer, text.replace("\n", "\r\n"))  # as a browser sends a textarea
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"/trainer?saved={NEW_ID}"
+    written = folders["personas_dir"] / f"{NEW_ID}.yaml"
+    assert written.read_text(encoding="utf-8") == text
+    assert not [p for p in folders["personas_dir"].iterdir() if p.name.endswith(".tmp")]
+    # This worker has it at once: in the API and on a student's library page.
+    student = sign_in(app, "stu@example.org")
+    assert NEW_ID in _ids(student)
+    started = student.post("/api/sessions", json={"persona_id": NEW_ID})
+    assert started.status_code == 201, started.text
+    assert started.json()["turns"][0]["speaker"] == "client"
+    assert "Saved" in trainer.get(saved.headers["location"], headers=HTML).text
+    events = _audit(app, "persona.save")
+    assert len(events) == 1
+    assert events[0].target == NEW_ID and events[0].actor == "tess@example.org"
+    assert events[0].details["version"] == 1 and events[0].details["previous_version"] is None
+
+
+def test_another_worker_sees_a_saved_persona_after_its_next_folder_check(
+    app: FastAPI, trainer: TestClient, tmp_path: Path, db_url: str, folders: dict[str, Path]
+) -> None:
+    other = create_app(auth_settings(tmp_path, db_url, **folders))
+    with TestClient(other):
+        shelf = other.state.library.persona_shelf
+        now = [1000.0]
+        shelf.clock = lambda: now[0]
+        shelf.reload()  # start the other worker's clock at a known time
+        student = sign_in(other, "stu@example.org")
+        assert NEW_ID not in _ids(student)
+        assert _save(trainer, _persona_text()).status_code == 303
+        assert NEW_ID not in _ids(student)  # checked less than a second ago: not looked yet
+        now[0] += 1.0
+        assert NEW_ID in _ids(student)
+        assert student.post("/api/sessions", json={"persona_id": NEW_ID}).status_code == 201
+
+
+def test_an_existing_id_is_replaced_only_by_a_higher_version(
+    app: FastAPI, trainer: TestClient, folders: dict[str, Path]
+) -> None:
+    target = folders["personas_dir"] / f"{PERSONA}.yaml"
+    before = target.read_bytes()
+    same = _persona_text(new_id=PERSONA, version=1, title="Sam — edited")
+    checked = _check(trainer, same)
+    assert checked.status_code == 200
+    assert "would be refused" in checked.text and 'formaction="/trainer/save"' not in checked.text
+    refused = _save(trainer, same)
+    assert refused.status_code == 409
+    assert "Not saved" in refused.text and "at version 1" in refused.text
+    assert "raise &#39;version:&#39; to 2" in refused.text
+    assert _textarea(refused.text) == same
+    assert target.read_bytes() == before
+    assert not _audit(app, "persona.save")
+
+    bumped = _persona_text(new_id=PERSONA, version=2, title="Sam — edited")
+    assert _save(trainer, bumped).status_code == 303
+    assert target.read_text(encoding="utf-8") == bumped
+    titles = {p["id"]: p["title"] for p in trainer.get("/api/personas").json()}
+    assert titles[PERSONA] == "Sam — edited"
+    assert _audit(app, "persona.save")[0].details["previous_version"] == 1
+
+
+def test_a_rubric_is_checked_saved_and_graded_with(
+    app: FastAPI, trainer: TestClient, folders: dict[str, Path]
+) -> None:
+    text = (REPO_RUBRICS / "core-conditions.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: core-conditions\n", "id: core-lite\n", 1)
+    bad = _check(trainer, text.replace("scale: {min: 1, max: 5}", "scale: {min: 1, max: 50}"),
+                 kind="rubric")
+    assert bad.status_code == 422 and re.search(r"<li>line \d+: scale\.max: ", bad.text)
+    good = _check(trainer, text, kind="rubric")
+    assert good.status_code == 200 and "Core conditions of the therapeutic" in good.text
+    assert _save(trainer, text, kind="rubric").status_code == 303
+    assert (folders["rubrics_dir"] / "core-lite.yaml").exists()
+    assert "core-lite" in [r["id"] for r in trainer.get("/api/rubrics").json()]
+    assert _audit(app, "rubric.save")[0].target == "core-lite"
+
+
+def test_python_tags_are_refused_and_never_run(
+    app: FastAPI, trainer: TestClient, tmp_path: Path, folders: dict[str, Path]
+) -> None:
+    marker = tmp_path / "pwned"
+    text = (f"id: evil\nversion: 1\ntitle: !!python/object/apply:os.system ['touch {marker}']\n"
+            "danger: !!python/object:builtins.object {}\n")
+    for kind in ("persona", "rubric"):
+        for send in (_check, _save):
+            answer = send(trainer, text, kind)
+            assert answer.status_code == 422, answer.text
+            assert "unsafe or unknown YAML tag" in answer.text
+            assert _textarea(answer.text) == text
+    assert not marker.exists()
+    assert not (folders["personas_dir"] / "evil.yaml").exists()
+    assert not (folders["rubrics_dir"] / "evil.yaml").exists()
+    assert not _audit(app, "persona.save")
+
+
+def test_a_file_over_256_kib_is_refused_with_a_message_not_a_crash(
+    trainer: TestClient,
+) -> None:
+    text = _persona_text() + "# padding\n" * 30_000
+    answer = _check(trainer, text)
+    assert answer.status_code == 422
+    assert "too large" in answer.text and "256 KiB" in answer.text
+
+
+def test_students_are_refused_every_trainer_route(app: FastAPI) -> None:
+    student = sign_in(app, "stu@example.org")
+    assert student.get("/trainer", headers=HTML).status_code == 403
+    assert student.get(f"/trainer/personas/{PERSONA}.yaml").status_code == 403
+    assert _check(student, _persona_text()).status_code == 403
+    assert _save(student, _persona_text()).status_code == 403
+    assert NEW_ID not in _ids(student)
+
+
+def test_with_accounts_off_the_local_student_is_told_how_to_turn_them_on(
+    client: TestClient,
+) -> None:
+    answer = client.get("/trainer", headers=HTML)
+    assert answer.status_code == 403
+    assert "RAPPORT_AUTH=on" in answer.text
+    assert client.post("/trainer/check", data={"text": "id: x"}).status_code == 403
+
+
+def test_a_broken_file_on_disk_keeps_the_last_good_library(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _copy_libraries(tmp_path)["personas_dir"]
+    now = [0.0]
+    shelf = persona_shelf(folder, clock=lambda: now[0])
+    good = shelf.get()
+    assert PERSONA in good
+    (folder / "broken.yaml").write_text("id: broken\nversion: [1\n", encoding="utf-8")
+    now[0] += 0.5
+    assert shelf.get() is good  # looked less than a second ago: not yet
+    now[0] += 0.5
+    with caplog.at_level(logging.ERROR, logger="rapport.library"):
+        assert shelf.get() is good
+    assert "keeping the last good one" in caplog.text
+    assert re.search(r"broken\.yaml:\d+: -: YAML syntax error", caplog.text)
+    assert shelf.problems
+    # Fixed by hand: the next look loads it.
+    (folder / "broken.yaml").unlink()
+    (folder / "copy.yaml").write_text(_persona_text(new_id="copy"), encoding="utf-8")
+    now[0] += 1.0
+    assert "copy" in shelf.get() and not shelf.problems
