@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-CODES: tuple[str, ...] = (
+AnalyzerCode = Literal[
     "reflection_simple",
     "reflection_complex",
     "question_open",
@@ -24,7 +25,9 @@ CODES: tuple[str, ...] = (
     "risk_inquiry",
     "safety_response",
     "other",
-)
+]
+# The stable vocabulary of DESIGN.md ("Analyzer output"), in its order.
+CODES: tuple[str, ...] = get_args(AnalyzerCode)
 
 MECHANISMS: tuple[str, ...] = ("emotional_reactions", "interpretations", "explorations")
 

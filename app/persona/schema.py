@@ -15,6 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app import yamldoc
+from app.analysis.model import CODES, AnalyzerCode
 from app.yamldoc import Slug
 
 __all__ = [
@@ -55,35 +56,14 @@ ReactionKind = Literal[
     "boundary_slip",
     "neutral",
 ]
-# The analyzer's stable vocabulary (DESIGN.md, "Analyzer output"); trust weights are keyed by it.
-AnalyzerCode = Literal[
-    "reflection_simple",
-    "reflection_complex",
-    "question_open",
-    "question_closed",
-    "affirmation",
-    "validation",
-    "summary",
-    "information",
-    "advice_with_permission",
-    "advice_without_permission",
-    "judgement",
-    "reassurance",
-    "minimising",
-    "self_disclosure",
-    "boundary_crossing",
-    "boundary_holding",
-    "risk_inquiry",
-    "safety_response",
-    "other",
-]
+# Trust weights are keyed by the analyzer's stable vocabulary (DESIGN.md, "Analyzer output").
 BoundaryKind = Literal[
     "dual_relationship", "gift", "contact", "confidentiality", "self_disclosure", "other"
 ]
 
 STYLES: tuple[str, ...] = get_args(ConversationalStyle)
 REACTION_KINDS: tuple[str, ...] = get_args(ReactionKind)
-ANALYZER_CODES: tuple[str, ...] = get_args(AnalyzerCode)
+ANALYZER_CODES: tuple[str, ...] = CODES
 
 Line = Annotated[str, StringConstraints(min_length=1)]
 Weight = Annotated[float, Field(ge=-5, le=5)]
