@@ -67,17 +67,14 @@ def personas_validate(
 ) -> None:
     """Check persona files; print `file:line: field: message` per problem."""
     from app.persona import validate_paths
+    from app.yamldoc import validation_report
 
-    targets = paths or [Settings().personas_dir]
-    missing = [p for p in targets if not p.exists()]
-    for path in missing:
-        typer.echo(f"{path}:0: -: no such file or folder", err=False)
-    personas, problems = validate_paths([p for p in targets if p.exists()])
-    for problem in problems:
-        typer.echo(str(problem))
-    if problems or missing:
+    lines, ok = validation_report(
+        paths or [Settings().personas_dir], validate_paths, noun="persona"
+    )
+    typer.echo("\n".join(lines))
+    if not ok:
         raise typer.Exit(1)
-    typer.echo(f"ok: {len(personas)} personas")
 
 
 @personas_app.command("schema")
@@ -184,13 +181,16 @@ def users_create(
     settings = Settings()
     secret = _password_from(password, password_stdin)
     try:
-        user, token = create_account(settings=settings, email=email, name=name, role=role,
-                                     cohort=cohort, password=secret)
+        user, token = create_account(
+            settings=settings, email=email, name=name, role=role, cohort=cohort, password=secret
+        )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"created {user.role} {user.email} (id {user.id})"
-               + (f" in cohort {cohort}" if cohort else ""))
+    typer.echo(
+        f"created {user.role} {user.email} (id {user.id})"
+        + (f" in cohort {cohort}" if cohort else "")
+    )
     if token:
         typer.echo(f"set-password link (one use): {_link(settings, 'reset', token)}")
 
@@ -239,9 +239,7 @@ def admin_bootstrap(
     settings = Settings()
     secret = _password_from(password, password_stdin)
     try:
-        message, kind, token = bootstrap(
-            settings=settings, email=email, name=name, password=secret
-        )
+        message, kind, token = bootstrap(settings=settings, email=email, name=name, password=secret)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

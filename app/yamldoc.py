@@ -48,6 +48,7 @@ __all__ = [
     "revision_field",
     "schema_main",
     "unknown_field",
+    "validation_report",
     "wrong_schema_version",
 ]
 
@@ -112,6 +113,21 @@ def format_problems(problems: Sequence[Problem]) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Wording shared by the libraries' explanations of pydantic errors
+
+
+def validation_report(
+    paths: Sequence[Path],
+    validate: Callable[[Sequence[Path]], tuple[list, list[Problem]]],
+    *,
+    noun: str,
+) -> tuple[list[str], bool]:
+    """The lines `rapport <library> validate` prints, and whether everything was valid."""
+    lines = [f"{path}:0: -: no such file or folder" for path in paths if not path.exists()]
+    documents, problems = validate([path for path in paths if path.exists()])
+    lines += [str(problem) for problem in problems]
+    if lines:
+        return lines, False
+    return [f"ok: {len(documents)} {noun}{'s' if len(documents) != 1 else ''}"], True
 
 
 def format_number(value: Any) -> str:

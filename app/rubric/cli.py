@@ -22,17 +22,14 @@ def rubrics_validate(
 ) -> None:
     """Check rubric files; print `file:line: field: message` per problem."""
     from app.rubric import validate_rubric_paths
+    from app.yamldoc import validation_report
 
-    targets = paths or [Settings().rubrics_dir]
-    missing = [p for p in targets if not p.exists()]
-    for path in missing:
-        typer.echo(f"{path}:0: -: no such file or folder")
-    rubrics, problems = validate_rubric_paths([p for p in targets if p.exists()])
-    for problem in problems:
-        typer.echo(str(problem))
-    if problems or missing:
+    lines, ok = validation_report(
+        paths or [Settings().rubrics_dir], validate_rubric_paths, noun="rubric"
+    )
+    typer.echo("\n".join(lines))
+    if not ok:
         raise typer.Exit(1)
-    typer.echo(f"ok: {len(rubrics)} rubric{'s' if len(rubrics) != 1 else ''}")
 
 
 @rubrics_app.command("schema")
