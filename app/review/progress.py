@@ -10,6 +10,7 @@ from itertools import pairwise
 from sqlmodel import Session, col, select
 
 from app.auth.policy import auto_grades_visible
+from app.charts import Canvas, PlotFrame, tick_step
 from app.grading.records import Grade, latest_grade
 from app.models import PracticeSession, Turn, User
 from app.persona import Persona
@@ -48,17 +49,11 @@ class ChartPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class ScoreChart:
+class ScoreChart(Canvas):
     """One criterion's scores over the sessions, laid out for a small inline SVG."""
 
     criterion: str
     title: str
-    width: int
-    height: int
-    left: int
-    top: int
-    plot_width: int
-    plot_height: int
     points: list[ChartPoint]
     polyline: str
     y_ticks: list[tuple[int, float]]
@@ -101,18 +96,11 @@ def _visible_scores(
 
 def _chart(criterion: str, title: str, points: list[tuple[int, float]], count: int,
            low: int, high: int) -> ScoreChart:
-    width, height, left, right, top, bottom = 320, 170, 36, 12, 14, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    span = max(1, count - 1)
-
-    def x_at(number: int) -> float:
-        return round(left + plot_w * ((number - 1) / span if count > 1 else 0.5), 1)
-
-    def y_at(score: float) -> float:
-        return round(top + plot_h * (1 - (score - low) / max(1, high - low)), 1)
-
+    frame = PlotFrame(width=320, height=170, left=36, right=12, top=14, bottom=34,
+                      x_range=(1, count), y_range=(low, high))
     placed = [
-        ChartPoint(number=n, score=s, x=x_at(n), y=y_at(s), label=f"Session {n}: {s:.1f}")
+        ChartPoint(number=n, score=s, x=frame.x_at(n), y=frame.y_at(s),
+                   label=f"Session {n}: {s:.1f}")
         for n, s in points
     ]
     if placed:
@@ -122,20 +110,14 @@ def _chart(criterion: str, title: str, points: list[tuple[int, float]], count: i
         )
     else:
         summary = "No scores you can see yet."
-    step = 1 if count <= 10 else 2 if count <= 20 else 5
     return ScoreChart(
         criterion=criterion,
         title=title,
-        width=width,
-        height=height,
-        left=left,
-        top=top,
-        plot_width=plot_w,
-        plot_height=plot_h,
+        **frame.canvas(),
         points=placed,
-        polyline=" ".join(f"{p.x},{p.y}" for p in placed),
-        y_ticks=[(v, y_at(v)) for v in range(low, high + 1)],
-        x_ticks=[(n, x_at(n)) for n in range(1, count + 1, step)],
+        polyline=frame.polyline((p.x, p.y) for p in placed),
+        y_ticks=frame.y_ticks(),
+        x_ticks=frame.x_ticks(tick_step(count, most=10)),
         summary=summary,
     )
 

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import practice
 from app.auth.policy import SessionAction, visible_session
+from app.charts import Canvas, PlotFrame, tick_step
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
 from app.models import PracticeSession, Turn
@@ -76,15 +77,9 @@ class CurvePoint:
 
 
 @dataclass(frozen=True, slots=True)
-class TrustCurve:
+class TrustCurve(Canvas):
     """Everything the transcript page needs to draw trust over the session as inline SVG."""
 
-    width: int
-    height: int
-    left: int
-    top: int
-    plot_width: int
-    plot_height: int
     start_trust: float
     start_y: float
     points: list[CurvePoint]
@@ -111,21 +106,16 @@ def _risk_layers(persona: Persona | None) -> set[str]:
 
 def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
     """Trust (0-10) after each student turn, laid out for a 640×280 SVG with its summary."""
-    # Margins leave room for the larger labels the phone stylesheet gives the chart.
-    width, height, left, right, top, bottom = 640, 280, 60, 24, 28, 56
-    plot_w, plot_h = width - left - right, height - top - bottom
     pairs = _turn_pairs(turns)
     opening = next((t for t in turns if t.speaker == "client"), None)
     start = opening.trust_after if opening and opening.trust_after is not None else None
     if start is None:
         start = persona.trust.initial if persona else 0.0
     span = max(1, len(pairs))
-
-    def x_at(turn: int) -> float:
-        return round(left + plot_w * turn / span, 1)
-
-    def y_at(trust: float) -> float:
-        return round(top + plot_h * (1 - max(0.0, min(10.0, trust)) / 10), 1)
+    # Margins leave room for the larger labels the phone stylesheet gives the chart.
+    frame = PlotFrame(width=640, height=280, left=60, right=24, top=28, bottom=56,
+                      x_range=(0, span), y_range=(0, 10), clamp_y=True)
+    x_edge = frame.left + frame.plot_width
 
     risky = _risk_layers(persona)
     points: list[CurvePoint] = []
@@ -147,15 +137,15 @@ def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
             outcome = boundary.get("outcome", "met")
             label += f"; boundary test '{boundary['id']}' {outcome}"
             events.append(f"boundary test '{boundary['id']}' {outcome} at turn {number}")
-        x = x_at(number)
+        x = frame.x_at(number)
         # Layer names near the chart's edges grow inwards, so they are never clipped.
-        anchor = "end" if x > left + plot_w - 40 else "start" if x < left + 40 else "middle"
+        anchor = "end" if x > x_edge - 40 else "start" if x < frame.left + 40 else "middle"
         points.append(
             CurvePoint(
                 turn=number,
                 trust=trust,
                 x=x,
-                y=y_at(trust),
+                y=frame.y_at(trust),
                 label=label,
                 disclosed=disclosed,
                 risk=bool(disclosed and disclosed in risky),
@@ -172,24 +162,16 @@ def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
         )
     else:
         summary = f"No student turns yet; trust is at its starting level of {start:.1f}."
-    step = 1 if span <= 12 else 2 if span <= 24 else 5
-    x_ticks = [(n, x_at(n)) for n in range(0, span + 1, step)]
-    y_ticks = [(v, y_at(v)) for v in range(0, 11, 2)]
-    line = [f"{x_at(0)},{y_at(start)}"] + [f"{p.x},{p.y}" for p in points]
+    start_y = frame.y_at(start)
     return TrustCurve(
-        width=width,
-        height=height,
-        left=left,
-        top=top,
-        plot_width=plot_w,
-        plot_height=plot_h,
+        **frame.canvas(),
         start_trust=start,
-        start_y=y_at(start),
+        start_y=start_y,
         points=points,
-        x_ticks=x_ticks,
-        y_ticks=y_ticks,
+        x_ticks=frame.x_ticks(tick_step(span, most=12)),
+        y_ticks=frame.y_ticks(2),
         summary=summary,
-        polyline=" ".join(line),
+        polyline=frame.polyline([(frame.x_at(0), start_y)] + [(p.x, p.y) for p in points]),
     )
 
 
