@@ -249,3 +249,43 @@ def test_sessions_list(client: TestClient) -> None:
     listed = client.get("/api/sessions").json()
     assert [s["id"] for s in listed][:2] == [second["id"], first["id"]]
     assert listed[0]["turn_count"] == 1
+
+
+def test_an_unexpected_error_is_a_plain_json_500_and_is_logged(client: TestClient, caplog) -> None:
+    session = start(client)
+
+    class BrokenEngine(FailingEngine):
+        async def reply(self, request):
+            raise RuntimeError("engine bug")
+            yield  # pragma: no cover
+
+    client.app.state.engines["scripted"] = BrokenEngine()
+    # Not entered as a context manager: the app is already started by `client`.
+    plain = TestClient(client.app, raise_server_exceptions=False)
+    response = plain.post(f"/api/sessions/{session['id']}/turns", json={"text": "Hello?"})
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith("Something went wrong on the server")
+    assert "engine bug" not in response.text
+    assert "engine bug" in caplog.text
+    assert turns_of(client, session["id"])[-1]["text"] == "Hello?"
+
+
+def test_an_unexpected_error_mid_stream_is_an_error_event(client: TestClient, caplog) -> None:
+    session = start(client)
+
+    class BrokenEngine(FailingEngine):
+        async def reply(self, request):
+            yield ReplyEvent(kind="delta", text="Well ")
+            raise RuntimeError("engine bug")
+
+    client.app.state.engines["scripted"] = BrokenEngine()
+    response = client.post(
+        f"/api/sessions/{session['id']}/turns",
+        json={"text": "Hello?"},
+        headers={"Accept": "text/event-stream"},
+    )
+    name, data = sse_events(response.text)[-1]
+    assert name == "error" and data["retryable"] is True
+    assert "engine bug" not in response.text
+    assert "engine bug" in caplog.text
+    assert client.get(f"/api/sessions/{session['id']}").json()["awaiting_reply"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -32,6 +33,7 @@ from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
 __all__ = ["persona_summary", "router", "session_public"]
 
 router = APIRouter()
+logger = logging.getLogger("rapport")
 
 
 def persona_summary(persona: Persona) -> dict:
@@ -367,6 +369,15 @@ async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[byt
                     turn = chunk
         except EngineError as exc:
             yield _sse_event("error", {"message": exc.message, "retryable": exc.retryable})
+            return
+        except Exception:
+            # The response has started, so no error handler can answer any more: log it with
+            # its traceback and tell the page in the stream's own terms. The turn is saved.
+            logger.exception("unhandled error while streaming a reply")
+            yield _sse_event(
+                "error",
+                {"message": "Something went wrong on the server. Try again.", "retryable": True},
+            )
             return
         if turn is None:
             return

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["install_error_handlers", "validation_message"]
+
+logger = logging.getLogger("rapport")
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -43,6 +47,17 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
             content={"detail": validation_message(exc)},
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        # Logged with its traceback for the operator; the person sees a plain sentence in the
+        # same shape as every other error, never a stack trace.
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        detail = "Something went wrong on the server. What you had saved is still there; try again."
+        render = getattr(app.state, "render_error", None)
+        if render is not None and _wants_html(request):
+            return render(request, 500, detail)
+        return JSONResponse(status_code=500, content={"detail": detail})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
