@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -24,6 +24,12 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(rubrics_app, name="rubrics")
 
 __all__ = ["app", "main"]
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """Say what went wrong the way every command does, and exit 1."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1) from exc
 
 
 def main() -> None:
@@ -185,8 +191,7 @@ def users_create(
             settings=settings, email=email, name=name, role=role, cohort=cohort, password=secret
         )
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        _fail(exc)
     typer.echo(
         f"created {user.role} {user.email} (id {user.id})"
         + (f" in cohort {cohort}" if cohort else "")
@@ -209,8 +214,7 @@ def users_reset_password(
     try:
         token = reset_account(settings=settings, email=email, password=secret)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        _fail(exc)
     if token:
         typer.echo(f"set-password link (one use): {_link(settings, 'reset', token)}")
     else:
@@ -241,8 +245,7 @@ def admin_bootstrap(
     try:
         message, kind, token = bootstrap(settings=settings, email=email, name=name, password=secret)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        _fail(exc)
     typer.echo(message)
     if kind and token:
         typer.echo(f"{kind} link (one use): {_link(settings, kind, token)}")

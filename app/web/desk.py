@@ -117,12 +117,20 @@ def _context_json(ctx: dict) -> dict:
     }
 
 
-def _save(*, db: Session, session_id: str, viewer: User, personas: dict,
-          rubrics: dict[str, Rubric], body: ReviewIn) -> None:
+def _graded_context(*, db: Session, session_id: str, viewer: User, personas: dict,
+                    rubrics: dict[str, Rubric]) -> dict:
+    """The desk context of a session that has a grade to review; 409 otherwise."""
     ctx = _context(db=db, session_id=session_id, viewer=viewer, personas=personas,
                    rubrics=rubrics)
     if ctx["grade"] is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "This session has no grade to review yet.")
+    return ctx
+
+
+def _save(*, db: Session, session_id: str, viewer: User, personas: dict,
+          rubrics: dict[str, Rubric], body: ReviewIn) -> None:
+    ctx = _graded_context(db=db, session_id=session_id, viewer=viewer, personas=personas,
+                          rubrics=rubrics)
     try:
         save_review(db=db, session=ctx["session"], grade=ctx["grade"], rubric=ctx["rubric"],
                     assessor=viewer, body=body, actor=actor_of(viewer))
@@ -132,10 +140,8 @@ def _save(*, db: Session, session_id: str, viewer: User, personas: dict,
 
 def _note(*, db: Session, session_id: str, viewer: User, personas: dict,
           rubrics: dict[str, Rubric], body: NoteIn) -> dict:
-    ctx = _context(db=db, session_id=session_id, viewer=viewer, personas=personas,
-                   rubrics=rubrics)
-    if ctx["grade"] is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "This session has no grade to review yet.")
+    ctx = _graded_context(db=db, session_id=session_id, viewer=viewer, personas=personas,
+                          rubrics=rubrics)
     try:
         note = add_note(db=db, session=ctx["session"], grade=ctx["grade"], assessor=viewer,
                         turn=body.turn, text=body.text)
@@ -146,10 +152,8 @@ def _note(*, db: Session, session_id: str, viewer: User, personas: dict,
 
 def _release(*, db: Session, session_id: str, viewer: User, personas: dict,
              rubrics: dict[str, Rubric]) -> dict:
-    ctx = _context(db=db, session_id=session_id, viewer=viewer, personas=personas,
-                   rubrics=rubrics)
-    if ctx["grade"] is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "This session has no grade to review yet.")
+    ctx = _graded_context(db=db, session_id=session_id, viewer=viewer, personas=personas,
+                          rubrics=rubrics)
     try:
         review = release_review(db=db, session=ctx["session"], grade=ctx["grade"],
                                 releaser=viewer, actor=actor_of(viewer))
@@ -392,10 +396,8 @@ async def desk_review_form(
     """Save the marking form (draft), submit it, or save and release it."""
     form = await request.form()
     rubrics = _rubrics(request)
-    ctx = await db.run(_context, session_id=session_id, viewer=user, personas=personas,
+    ctx = await db.run(_graded_context, session_id=session_id, viewer=user, personas=personas,
                        rubrics=rubrics)
-    if ctx["grade"] is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "This session has no grade to review yet.")
     action = form.get("action", "save")
     body = ReviewIn(marks=_form_marks(form, ctx["grade"]),
                     comment=str(form.get("comment") or "")[:5000],
