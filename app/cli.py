@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from app.analysis.cli import analyzer_app
 from app.config import PROJECT_ROOT, Settings
 from app.rubric.cli import rubrics_app
 
@@ -22,6 +23,7 @@ admin_app = typer.Typer(help="First-run administration.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(admin_app, name="admin")
 app.add_typer(rubrics_app, name="rubrics")
+app.add_typer(analyzer_app, name="analyzer")
 
 __all__ = ["app", "main"]
 

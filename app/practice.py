@@ -10,9 +10,10 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.analysis import ContextTurn, TurnAnalysis, analyze_turn
+from app.analysis import TurnAnalysis
 from app.client.engine import HistoryTurn, ReplyRequest
-from app.client.state import ClientState, ReplyPlan, advance, initial_state
+from app.client.state import ClientState, ReplyPlan, initial_state
+from app.client.turn import take_turn
 from app.models import PracticeSession, Turn, User, utcnow
 from app.persona import Persona
 
@@ -176,20 +177,23 @@ def _request_for(
     *, persona: Persona, session: PracticeSession, earlier: list[Turn], student: Turn
 ) -> tuple[ReplyRequest, ClientState, TurnAnalysis]:
     """Re-derive the plan for a student turn; deterministic, so a retry plans the same reply."""
-    before = state_before(earlier, persona)
-    context = [ContextTurn(speaker=t.speaker, text=t.text) for t in earlier]
-    analysis = analyze_turn(student.text, context=context)
-    state, plan = advance(persona, before, analysis, seed=session.seed)
+    step = take_turn(
+        persona=persona,
+        state=state_before(earlier, persona),
+        history=earlier,
+        student_text=student.text,
+        seed=session.seed,
+    )
     history = [HistoryTurn(speaker=t.speaker, text=t.text) for t in earlier]  # type: ignore[arg-type]
     request = ReplyRequest(
         persona=persona,
-        state=state,
-        plan=plan,
+        state=step.state,
+        plan=step.plan,
         history=history,
         student_text=student.text,
         seed=session.seed,
     )
-    return request, state, analysis
+    return request, step.state, step.analysis
 
 
 @dataclass(frozen=True, slots=True)

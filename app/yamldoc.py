@@ -179,9 +179,13 @@ def one_of(got: Any, choices: list[str]) -> str:
     return f"must be one of: {', '.join(choices)} (got {describe_value(got)}){tail}"
 
 
-def wrong_schema_version(noun: str, got: Any) -> str:
+def wrong_schema_version(noun: str, got: Any, readable: tuple[int, ...] = (1,)) -> str:
     """The message for a schema_version this Rapport cannot read."""
-    return f"this version of Rapport reads {noun} schema version 1 (got {describe_value(got)})"
+    versions = " or ".join(str(v) for v in readable)
+    return (
+        f"this version of Rapport reads {noun} schema version {versions} "
+        f"(got {describe_value(got)})"
+    )
 
 
 # A library's own sentence for a pydantic error (kind, loc, input, ctx), or None for the common one.
@@ -520,12 +524,12 @@ class LibraryDocument(BaseModel):
     id: Slug = Field(description="Unique id; must equal the file name without '.yaml'.")
 
 
-def document_config(noun: str, schema_id: str) -> ConfigDict:
+def document_config(noun: str, schema_id: str, *, schema_version: int = 1) -> ConfigDict:
     """The document model's config: strict and frozen, titled and identified for the schema."""
     return ConfigDict(
         extra="forbid",
         frozen=True,
-        title=f"Rapport {noun} (schema v1)",
+        title=f"Rapport {noun} (schema v{schema_version})",
         json_schema_extra={"$id": schema_id},
     )
 

@@ -1,44 +1,125 @@
-"""Entry points: analyse one counsellor turn in context, or every counsellor turn of a
-transcript."""
+"""Entry points: analyse one counsellor turn in context, or every counsellor turn of a transcript.
+
+Each sentence of the turn is coded by the learned model, then the named rules may assign or
+revise its code (app/analysis/rules.py); the turn's empathy levels come from three more heads
+of the same model. Every code keeps the sentence that shows it, its probability and what
+decided it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from app.analysis.codes import code_turn
-from app.analysis.context import read_context
-from app.analysis.empathy import empathy_levels
+from app.analysis.features import turn_features, unit_features, view_turn
+from app.analysis.learned import LearnedModel, load_model
 from app.analysis.model import CODE_ORDER, MECHANISMS, ContextTurn, Evidence, TurnAnalysis
+from app.analysis.rules import RULES, apply_rules
+
+__all__ = [
+    "CONTEXT_TURNS",
+    "UnitCoding",
+    "analysis_to_json",
+    "analyze_transcript",
+    "analyze_turn",
+    "code_units",
+]
 
 _NO_EMPATHY = dict.fromkeys(MECHANISMS, 0)
+# A rule's confidence when training has not measured its precision (a model file from before).
+_RULE_PRIOR = 0.9
+# The turns before a counsellor turn that the analysis reads. Fixed, so the live session, the
+# grader and `rapport analyze` code a turn the same way whatever history they hold.
+CONTEXT_TURNS = 6
 
 
-def analyze_turn(text: str, *, context: Sequence[ContextTurn] = ()) -> TurnAnalysis:
+@dataclass(frozen=True, slots=True)
+class UnitCoding:
+    """What the analyzer made of one sentence of a turn."""
+
+    text: str
+    code: str
+    confidence: float
+    source: str
+    probabilities: dict[str, float]
+
+
+def code_units(
+    text: str, *, context: Sequence[ContextTurn] = (), model: LearnedModel | None = None
+) -> tuple[list[UnitCoding], dict[str, int]]:
+    """Code each sentence of a counsellor turn and rate the turn's empathy mechanisms."""
+    model = model or load_model()
+    view = view_turn(text, context[-CONTEXT_TURNS:])
+    behaviour = model.heads["behaviour"]
+    precision = model.meta.get("rule_precision", {})
+    units: list[UnitCoding] = []
+    previous = None
+    for index, unit in enumerate(view.units):
+        probs = behaviour.probabilities(unit_features(view, index))
+        predicted = max(probs, key=probs.__getitem__)
+        rule = apply_rules(view, index, predicted, previous=previous,
+                           vocabulary=model.vocabulary)
+        if rule is None:
+            units.append(UnitCoding(unit.text, predicted, probs[predicted], "model", probs))
+        else:
+            confidence = float(precision.get(rule, _RULE_PRIOR))  # type: ignore[union-attr]
+            units.append(UnitCoding(unit.text, RULES[rule].code, confidence, rule, probs))
+        if unit.words:
+            previous = unit
+    if not any(u.code != "other" for u in units):
+        # Nothing but backchannels and pleasantries: no empathy to rate.
+        return units, dict(_NO_EMPATHY)
+    features = turn_features(view, [u.probabilities for u in units])
+    empathy = {}
+    for mechanism in MECHANISMS:
+        probs = model.heads[mechanism].probabilities(features)
+        empathy[mechanism] = int(max(probs, key=probs.__getitem__))
+    return units, empathy
+
+
+def analyze_turn(
+    text: str, *, context: Sequence[ContextTurn] = (), model: LearnedModel | None = None
+) -> TurnAnalysis:
     """Code one counsellor turn; context = the turns before it, oldest first."""
-    ctx = read_context(context)
-    coding = code_turn(text, ctx)
-    seen: dict[str, str] = {}
-    for code, quote in coding.evidence:
-        seen.setdefault(code, quote)
-    codes = tuple(sorted(seen, key=CODE_ORDER.__getitem__)) or ("other",)
-    evidence = tuple(Evidence(code=code, quote=seen[code]) for code in codes if code in seen)
-    empathy = empathy_levels(coding, ctx) if coding.clauses else dict(_NO_EMPATHY)
+    units, empathy = code_units(text, context=context, model=model)
+    best: dict[str, UnitCoding] = {}
+    for unit in units:
+        held = best.get(unit.code)
+        if held is None or unit.confidence > held.confidence:
+            best[unit.code] = unit
+    if len(best) > 1:
+        best.pop("other", None)  # a backchannel beside a real act adds nothing
+    codes = tuple(sorted(best, key=CODE_ORDER.__getitem__)) or ("other",)
+    evidence = tuple(
+        Evidence(code=code, quote=best[code].text, confidence=round(best[code].confidence, 3),
+                 source=best[code].source)
+        for code in codes
+        if code in best
+    )
     return TurnAnalysis(codes=codes, empathy=empathy, evidence=evidence)
 
 
-def analyze_transcript(turns: Sequence[ContextTurn]) -> list[tuple[int, TurnAnalysis]]:
+def analyze_transcript(
+    turns: Sequence[ContextTurn], *, model: LearnedModel | None = None
+) -> list[tuple[int, TurnAnalysis]]:
     """(0-based turn index, analysis) for each counsellor turn, in order."""
     return [
-        (index, analyze_turn(turn.text, context=turns[:index]))
+        (
+            index,
+            analyze_turn(
+                turn.text, context=turns[max(0, index - CONTEXT_TURNS):index], model=model
+            ),
+        )
         for index, turn in enumerate(turns)
         if turn.speaker == "counsellor"
     ]
 
 
 def analysis_to_json(index: int, analysis: TurnAnalysis) -> dict:
-    """The interchange form of one analysed turn: {"turn", "codes", "empathy"}."""
+    """The interchange form of one analysed turn: {"turn", "codes", "empathy", "confidence"}."""
     return {
         "turn": index,
         "codes": list(analysis.codes),
         "empathy": {m: analysis.empathy[m] for m in MECHANISMS},
+        "confidence": analysis.confidence,
     }

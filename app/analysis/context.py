@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.analysis.model import ContextTurn
 from app.analysis.sentences import content_stems, normalise, stem
@@ -70,8 +71,9 @@ class Context:
 EMPTY_CONTEXT = Context()
 
 
-def read_context(turns: Sequence[ContextTurn]) -> Context:
-    """Summarise the turns before a counsellor turn (oldest first)."""
+@lru_cache(maxsize=1024)
+def read_context(turns: tuple[ContextTurn, ...]) -> Context:
+    """Summarise the turns before a counsellor turn (oldest first); cached per context."""
     if not turns:
         return EMPTY_CONTEXT
     client_turns = [t for t in turns if t.speaker == "client"]

@@ -37,10 +37,17 @@ CODE_ORDER: dict[str, int] = {code: i for i, code in enumerate(CODES)}
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One code and the verbatim sentence or clause of the turn that triggered it."""
+    """One code, the verbatim sentence of the turn that shows it, how sure, and who decided.
+
+    `source` is "model" for the learned classifier or the name of the rule that decided
+    (see app/analysis/rules.py); `confidence` is the model's probability, or for a rule its
+    precision measured on the team corpus.
+    """
 
     code: str
     quote: str
+    confidence: float = 1.0
+    source: str = "model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,14 @@ class TurnAnalysis:
     codes: tuple[str, ...]
     empathy: dict[str, int]
     evidence: tuple[Evidence, ...]
+
+    @property
+    def confidence(self) -> dict[str, float]:
+        """The probability of each code (its strongest evidence; 1.0 when none was recorded)."""
+        best: dict[str, float] = {}
+        for item in self.evidence:
+            best[item.code] = max(best.get(item.code, 0.0), item.confidence)
+        return {code: best.get(code, 1.0) for code in self.codes}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,13 @@ _SAFETY = re.compile(
     r"safe (?:tonight|today|this week|until|over|right now|at the moment)\b"
     r"|\bcrisis (?:line|team|service|number|text|centre|center|support|resolution)\b"
     r"|\b(?:samaritans|hotline|helpline|lifeline|988|116 ?123|call (?:an ambulance|999|911|112))\b"
+    # Crisis services by name and number (Australia, the UK and Ireland, the US): pointing
+    # someone at risk to them is a safety step, never advice.
+    r"|(?<![\d,.$])(?:000|999|911|112|111|13 ?11 ?14|1300 ?22 ?4636|1800 ?55 ?1800|1800 ?737 ?732|"
+    r"1300 ?659 ?467|116 ?123|85258|741741|0800 ?11 ?11)(?![\d,])"
+    r"|\b(?:beyond blue|headspace|kids helpline|1800 ?respect|suicide call back|crisis text line|"
+    r"childline|text shout|nhs 111|the 988|mental health (?:crisis|emergency|line|triage)|"
+    r"emergency (?:department|room|services)|a&e)\b"
     r"|\b(?:lock away|get rid of|hand in|remove) (?:the |those |your |any )?(?:pills|tablets|"
     r"medication|weapons|knives)\b|\burgent (?:help|support|appointment|referral)\b"
     r"|\breasons (?:for|to) (?:living|live|stay alive)\b"

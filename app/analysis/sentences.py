@@ -163,6 +163,7 @@ def split_clauses(sentence: Sentence) -> list[Sentence]:
 _STEM_SUFFIX = re.compile(r"(?:ing|ed|es|s|ly)$")
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude suffix-stripping stem: "sleeping"/"sleep", "worries"/"worried"/"worry"."""
     word = word.split("'")[0]

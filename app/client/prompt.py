@@ -131,8 +131,13 @@ def locked_layers(persona: Persona, state: ClientState, plan: ReplyPlan) -> list
 
 def _released(layer: Disclosure, state: ClientState) -> list[str]:
     """A layer's lines the state machine has let out so far: `says` and the elaborations used."""
-    said = max(1, state.said.get(layer.id, 1))
-    return [layer.says, *layer.more[: said - 1]]
+    used = set(state.used)
+    if used:
+        return [layer.says] + [
+            e.says for n, e in enumerate(layer.elaborations) if f"m:{layer.id}:{n}" in used
+        ]
+    said = max(1, state.said.get(layer.id, 1))  # a state saved before line keys existed
+    return [layer.says] + [e.says for e in layer.elaborations[: said - 1]]
 
 
 def turn_section(request: ReplyRequest) -> str:

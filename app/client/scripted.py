@@ -25,6 +25,9 @@ _PHRASE_RATE = {
     "verbose": 0.5,
     "tangent": 0.45,
     "pleasing": 0.5,
+    "hostile": 0.3,
+    "silent": 0.1,
+    "interpreted": 0.0,
 }
 
 
@@ -48,17 +51,23 @@ def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
         lines[0] = _trim(lines[0], style.max_sentences)
     text = " ".join(line.strip() for line in lines if line.strip())
     phrases = [p for p in style.phrases if p.lower() not in text.lower()]
-    if plan.boundary_outcome or plan.risk_outcome or plan.boundary_fire:
+    if (plan.boundary_outcome or plan.risk_outcome or plan.boundary_fire
+            or plan.kind in ("safety", "risk_screen", "correction")):
         # Boundary tests, the answers to them and risk responses are said exactly as the
         # author wrote them, with nothing tacked on after the question.
         phrases = []
+    if not plan.reaction_only and style.conversational_style not in {"reserved", "upset"}:
+        # After a disclosure, a fact or an elaboration only a lead-in fits ("honestly, ..."):
+        # a habit tacked on after the author's line would undercut it. (Reserved and upset
+        # clients put their habit first anyway.)
+        phrases = [p for p in phrases if _is_lead_in(p)]
     if plan.reaction_only:
         # A short reaction has no room for a lead-in, and a grumble ("you wouldn't get it")
         # would contradict feeling heard.
         phrases = [p for p in phrases if not _is_lead_in(p)]
         if plan.reaction in {"heard", "validated"}:
             phrases = []
-    if not phrases or rng.random() >= _PHRASE_RATE[style.conversational_style]:
+    if not phrases or rng.random() >= _PHRASE_RATE.get(style.conversational_style, 0.3):
         return text
     phrase = rng.choice(phrases).strip()
     if _is_lead_in(phrase):

@@ -1,26 +1,37 @@
-"""Client state: trust, unlocked layers, boundary tests and risk, moved one student turn at a time.
+"""Client state: trust, layers, boundary tests and risk, moved one student turn at a time.
 
 The state machine decides *what* the client may say next (a ReplyPlan); engines only decide
-*how* to say it. Keeping the decision here means every engine obeys the same disclosure gates.
+*how* to say it, so every engine obeys the same disclosure gates. One turn is a sequence of
+small named steps, each returning new values: settle a pending boundary test, settle a pending
+risk (or carry on a safety conversation), move trust, then choose what to say from what the
+student said (app/client/listen.py) — a fact for a question, the elaboration a reflection
+touches, a correction for a mis-named feeling, a new layer only when trust allows *and* the
+turn invites it.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.analysis import TurnAnalysis
-from app.persona import BoundaryTest, Disclosure, Persona, ReactionKind
+from app.client import voice
+from app.client.listen import FEELING_FAMILIES, Heard, family_of
+from app.persona import PROCESS_KINDS, BoundaryTest, Disclosure, Persona, ReactionKind
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "TRUST",
     "ClientState",
     "ReplyPlan",
+    "TrustMove",
     "advance",
     "initial_state",
+    "move_trust",
     "reaction_for",
     "trust_band",
 ]
@@ -30,28 +41,55 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "reflection_simple": 0.6,
     "reflection_complex": 1.1,
     "question_open": 0.5,
-    "question_closed": -0.4,
+    "question_closed": -0.3,
     "affirmation": 0.5,
-    "validation": 0.8,
-    "summary": 0.8,
-    "information": 0.0,
+    "validation": 0.6,
+    "summary": 1.0,
+    "information": -0.2,
     "advice_with_permission": 0.2,
     "advice_without_permission": -1.5,
     "judgement": -2.0,
-    "reassurance": -0.6,
+    "reassurance": -0.7,
     "minimising": -1.2,
     "self_disclosure": -0.4,
     "boundary_crossing": -1.5,
     "boundary_holding": 0.4,
-    "risk_inquiry": 0.4,
+    "risk_inquiry": 0.5,
     "safety_response": 0.8,
     "other": 0.0,
 }
 
-# Extra penalty when closed questions come back to back: a string of them feels like an
-# interrogation even when each one alone is harmless.
-INTERROGATION_PENALTY = -0.4
 
+@dataclass(frozen=True, slots=True)
+class TrustModel:
+    """The global shape of trust, calibrated on the team's counsellor scripts (see bench/)."""
+
+    combo: float = 0.3  # share of a second positive move's weight that also counts
+    repeat_decay: float = 0.5  # credit kept for the n-th reuse of the same opening words
+    robotic_after: int = 3  # reuses after which a stock phrase costs trust
+    robotic_cost: float = 0.25
+    parrot_at: float = 0.6  # share of words copied from the client that makes a parrot
+    parrot_credit: float = 0.25
+    question_run: int = 2  # questions in a row before another one earns half
+    interrogation: float = -0.3  # extra cost of back-to-back closed questions
+    headroom: float = 11.0  # gains shrink as trust nears the top: x (1 - trust / headroom)
+    excellence_at: float = 7.0  # above this, only excellent moves earn full credit
+    ordinary_credit: float = 0.3
+    rupture_loss: float = -0.9  # a loss this large is a rupture
+    rupture_turns: int = 3  # turns of halved gains after a rupture, unless repaired
+    repair_bonus: float = 0.5
+    contract_bonus: float = 0.8
+
+
+TRUST = TrustModel()
+
+_REFLECTIONS = frozenset({"reflection_simple", "reflection_complex", "summary"})
+_QUESTIONS = frozenset({"question_open", "question_closed"})
+_EXCELLENT = frozenset({"reflection_complex", "summary", "safety_response", "risk_inquiry"})
+_ATTENTIVE = frozenset(
+    {"reflection_simple", "reflection_complex", "summary", "validation", "affirmation",
+     "question_open", "other"}
+)
 
 # Most damaging first: one judgement outweighs a reflection in the same breath.
 _REACTION_PRIORITY: tuple[tuple[ReactionKind, frozenset[str]], ...] = (
@@ -70,7 +108,7 @@ NEGATIVE_REACTIONS: frozenset[str] = frozenset(
     {"advised", "judged", "reassured", "dismissed", "boundary_slip"}
 )
 
-BoundaryOutcome = Literal["pending", "held", "crossed"]
+BoundaryOutcome = Literal["pending", "held", "crossed", "unaddressed"]
 RiskOutcome = Literal["pending", "answered", "missed"]
 
 
@@ -82,11 +120,21 @@ class ClientState(BaseModel):
     trust: float
     turn: int = 0
     unlocked: list[str] = Field(default_factory=list)
-    said: dict[str, int] = Field(default_factory=dict)
+    said: dict[str, int] = Field(default_factory=dict)  # layer id -> lines said (1 + more)
     boundary: dict[str, BoundaryOutcome] = Field(default_factory=dict)
     risk: dict[str, RiskOutcome] = Field(default_factory=dict)
     closed_streak: int = 0
     recent: list[str] = Field(default_factory=list)
+    # Version 2: what the client has said (line keys), the thread, the relationship.
+    used: list[str] = Field(default_factory=list)
+    thread: str | None = None  # the layer the conversation is on
+    safety: str | None = None  # the risk layer of an open safety conversation
+    steps: list[str] = Field(default_factory=list)  # safety steps the student has taken
+    question_streak: int = 0
+    listening: int = 0  # attentive turns in a row
+    rupture: int = 0  # turns left of a rupture's withdrawal
+    contracted: bool = False
+    stock: dict[str, int] = Field(default_factory=dict)  # student's opening words -> uses
 
 
 class ReplyPlan(BaseModel):
@@ -100,10 +148,16 @@ class ReplyPlan(BaseModel):
     trust_after: float
     disclose: str | None = None
     elaborate: str | None = None
-    boundary_outcome: tuple[str, Literal["held", "crossed"]] | None = None
+    fact: str | None = None  # topic of the fact answered
+    topic: str | None = None  # what the student's words pointed at (a topic key)
+    corrected: str | None = None  # a feeling the client corrected
+    boundary_outcome: tuple[str, Literal["held", "crossed", "unaddressed"]] | None = None
     boundary_fire: str | None = None
     risk_outcome: tuple[str, Literal["answered", "missed"]] | None = None
+    safety_steps: list[str] = Field(default_factory=list)  # steps answered this turn
     lines: list[str] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=list)
+    kind: str = "reaction"  # what the reply mainly is: fact, disclosure, elaboration, ...
     reaction_only: bool = False
     withdrawn: bool = False
 
@@ -135,35 +189,228 @@ def reaction_for(codes: Iterable[str]) -> ReactionKind:
     return "neutral"
 
 
-def trust_delta(persona: Persona, codes: Sequence[str], *, closed_streak: int) -> float:
-    """How far one student turn moves trust, before the per-turn cap."""
+# ---------------------------------------------------------------------------------------------
+# Step 1: a pending boundary test is held, crossed or left unaddressed.
+
+
+def settle_boundary(
+    persona: Persona, state: ClientState, analysis: TurnAnalysis, heard: Heard
+) -> tuple[dict[str, BoundaryOutcome], tuple[str, Literal["held", "crossed", "unaddressed"]]
+           | None]:
+    """The outcome of the boundary test the client raised last turn, if one is pending."""
+    pending = next((k for k, v in state.boundary.items() if v == "pending"), None)
+    if pending is None:
+        return dict(state.boundary), None
+    test = next(t for t in persona.boundary_tests if t.id == pending)
+    outcome = boundary_outcome(test, set(analysis.codes), heard)
+    return {**state.boundary, pending: outcome}, (pending, outcome)
+
+
+def boundary_outcome(
+    test: BoundaryTest, codes: set[str], heard: Heard
+) -> Literal["held", "crossed", "unaddressed"]:
+    """How the student answered a boundary test.
+
+    A crossing is explicit (or, for a personal question, answering with one's own story).
+    Holding needs an explicit hold; for a confidentiality question, the limits must be said;
+    for a meaningful gift or a question about identity ("are you X?"), the process counts:
+    acknowledging and exploring it, or deciding with a reason. Anything else leaves the
+    request unaddressed.
+    """
+    crossing = {"boundary_crossing"}
+    if test.kind == "self_disclosure":
+        crossing.add("self_disclosure")
+    if codes & crossing:
+        return "crossed"
+    if test.kind == "confidentiality":
+        return "held" if "limits" in heard.contract else "unaddressed"
+    if test.kind in PROCESS_KINDS:
+        explored = codes & {"question_open", "reflection_simple", "reflection_complex",
+                            "summary", "validation"}
+        return "held" if explored or "boundary_holding" in codes else "unaddressed"
+    return "held" if "boundary_holding" in codes else "unaddressed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 2: a pending risk disclosure is answered or missed; an open safety conversation goes on.
+
+
+@dataclass(frozen=True, slots=True)
+class RiskMove:
+    """What this turn did about risk."""
+
+    risk: dict[str, RiskOutcome]
+    outcome: tuple[str, Literal["answered", "missed"]] | None
+    safety: str | None  # the layer whose safety conversation is open after this turn
+    steps: tuple[str, ...]  # steps taken this turn
+    all_steps: tuple[str, ...]
+
+
+_SAFETY_CODES = frozenset({"safety_response", "risk_inquiry"})
+
+
+def settle_risk(
+    persona: Persona, state: ClientState, analysis: TurnAnalysis, heard: Heard
+) -> RiskMove:
+    """Answer or miss a fresh risk disclosure; follow the student through a safety talk."""
+    codes = set(analysis.codes)
+    pending = next((k for k, v in state.risk.items() if v == "pending"), None)
+    # Right after a disclosure (or inside a safety talk) a question about the plan, the means
+    # or what keeps them going engages with the risk even when it names no risk word.
+    followed = (pending is not None or state.safety is not None) and bool(
+        heard.safety_steps and (heard.question or codes & {"question_open", "question_closed"})
+    )
+    engaged = bool(codes & _SAFETY_CODES) or followed
+    steps = tuple(sorted(heard.safety_steps)) if engaged else ()
+    if pending is not None:
+        outcome: Literal["answered", "missed"] = "answered" if engaged else "missed"
+        safety = pending if engaged else None
+        return RiskMove(
+            {**state.risk, pending: outcome}, (pending, outcome), safety, steps,
+            tuple(dict.fromkeys([*state.steps, *steps])),
+        )
+    if state.safety is not None:
+        safety = state.safety if engaged else None
+        return RiskMove(dict(state.risk), None, safety, steps,
+                        tuple(dict.fromkeys([*state.steps, *steps])))
+    return RiskMove(dict(state.risk), None, None, (), tuple(state.steps))
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 3: trust moves with the skill shown, not with the number of turns.
+
+
+@dataclass(frozen=True, slots=True)
+class TrustMove:
+    """How far trust moved this turn and why."""
+
+    delta: float
+    gain: float
+    loss: float
+    bonus: float
+    rupture: int  # turns of rupture left after this turn
+    repaired: bool
+    contracted: bool
+    notes: tuple[str, ...] = ()
+
+
+def move_trust(
+    persona: Persona, state: ClientState, analysis: TurnAnalysis, heard: Heard,
+    *, model: TrustModel = TRUST,
+) -> TrustMove:
+    """The change in trust for one student turn, with the reasons."""
     weights = {**DEFAULT_WEIGHTS, **persona.trust.weights}
-    delta = sum(weights.get(code, 0.0) for code in set(codes))
-    if "question_closed" in codes and closed_streak >= 1:
-        delta += INTERROGATION_PENALTY
-    return delta
+    confidence = analysis.confidence
+    codes = set(analysis.codes)
+    notes: list[str] = []
+    repeats = state.stock.get(heard.stock or "", 0)
+    positives: list[float] = []
+    loss = 0.0
+    for code in codes:
+        weight = weights.get(code, 0.0) * confidence.get(code, 1.0)
+        if weight < 0:
+            loss += weight
+            continue
+        if weight == 0:
+            continue
+        if code in _REFLECTIONS and heard.parroting >= model.parrot_at:
+            weight *= model.parrot_credit
+            notes.append("parroting")
+        if code in _QUESTIONS and state.question_streak >= model.question_run:
+            weight *= 0.5
+            notes.append("question run")
+        positives.append(weight)
+    positives.sort(reverse=True)
+    gain = positives[0] + model.combo * sum(positives[1:]) if positives else 0.0
+    if repeats:
+        gain *= model.repeat_decay ** repeats
+        notes.append(f"repeated wording x{repeats + 1}")
+        if repeats >= model.robotic_after:
+            loss -= model.robotic_cost
+    if "question_closed" in codes and state.closed_streak >= 1:
+        loss += model.interrogation
+    gain *= max(0.1, 1 - state.trust / model.headroom)
+    if state.trust >= model.excellence_at and not codes & _EXCELLENT:
+        gain *= model.ordinary_credit
+    if state.rupture:
+        gain *= 0.5
+    bonus = 0.0
+    repaired = False
+    if heard.apology and state.rupture:
+        bonus += model.repair_bonus
+        repaired = True
+        notes.append("repair")
+    contracted = False
+    if not state.contracted and state.turn < 3 and len(heard.contract) >= 2 and (
+        heard.contract & {"confidentiality", "limits"}
+    ):
+        bonus += model.contract_bonus
+        contracted = True
+        notes.append("contract")
+    cap = persona.trust.max_step
+    delta = max(-cap, min(cap, gain + loss + bonus))
+    if loss <= model.rupture_loss:
+        rupture = model.rupture_turns
+    elif repaired:
+        rupture = 0
+    else:
+        rupture = max(0, state.rupture - 1)
+    return TrustMove(round(delta, 3), round(gain, 3), round(loss, 3), round(bonus, 3),
+                     rupture, repaired, contracted, tuple(notes))
 
 
-def _available_layers(persona: Persona, state: ClientState) -> list[Disclosure]:
-    """Layers whose trust and turn gates are open right now."""
-    return [
-        layer
-        for layer in persona.disclosures
-        if layer.min_trust <= state.trust and layer.min_turn <= state.turn
-    ]
+# ---------------------------------------------------------------------------------------------
+# Step 4: what to say, from what the student said.
 
 
-def _pick(rng: random.Random, options: Sequence[str], recent: Sequence[str]) -> str | None:
-    """A line not said lately if there is one; deterministic for a given rng."""
-    if not options:
-        return None
-    fresh = [line for line in options if line not in recent]
-    return rng.choice(fresh or list(options))
+@dataclass(slots=True)
+class _Choice:
+    """Lines chosen so far for one reply."""
+
+    lines: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    kind: str = "reaction"
+    disclose: str | None = None
+    elaborate: str | None = None
+    fact: str | None = None
+    topic: str | None = None
+    corrected: str | None = None
+    safety_steps: list[str] = field(default_factory=list)
+
+    def say(self, key: str, line: str) -> None:
+        self.keys.append(key)
+        self.lines.append(line)
 
 
-def _reaction_lines(persona: Persona, reaction: ReactionKind) -> list[str]:
-    """The persona's lines for a reaction, falling back to a close relative."""
-    reactions = persona.reactions
+class _Lines:
+    """Picks lines by key, never one already said in the session while another is left."""
+
+    def __init__(self, used: Iterable[str], rng: random.Random) -> None:
+        self.used = set(used)
+        self.rng = rng
+
+    def pick(self, options: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+        fresh = [o for o in options if o[0] not in self.used and o[1]]
+        if not fresh:
+            return None
+        choice = fresh[0] if len(fresh) == 1 else self.rng.choice(fresh)
+        self.used.add(choice[0])
+        return choice
+
+    def fallback(self, style: str) -> tuple[str, str]:
+        """A short acknowledgement not said before (composed from two small lists)."""
+        heads, tails = voice.FALLBACK.get(style, voice.FALLBACK["default"])
+        for i, head in enumerate(heads):
+            for j, tail in enumerate(tails):
+                key = f"x:{i}:{j}"
+                if key not in self.used:
+                    self.used.add(key)
+                    return key, f"{head} {tail}".strip()
+        return "x:last", heads[0]
+
+
+def _reaction_options(persona: Persona, kind: str) -> list[tuple[str, str]]:
+    """The persona's lines for a reaction (with close relatives), then the style's own."""
     fallbacks: dict[str, tuple[str, ...]] = {
         "validated": ("validated", "heard"),
         "questioned_open": ("questioned_open", "heard"),
@@ -172,119 +419,426 @@ def _reaction_lines(persona: Persona, reaction: ReactionKind) -> list[str]:
         "boundary_slip": ("boundary_slip", "neutral", "questioned_closed"),
         "neutral": ("neutral", "questioned_closed"),
     }
-    for name in fallbacks.get(reaction, (reaction,)):
-        lines = getattr(reactions, name)
-        if lines:
-            return list(lines)
-    return list(reactions.heard)
+    options: list[tuple[str, str]] = []
+    for name in fallbacks.get(kind, (kind,)):
+        lines = getattr(persona.reactions, name, None) or []
+        options.extend((f"r:{name}:{i}", line) for i, line in enumerate(lines))
+    style = persona.style.conversational_style
+    options.extend((f"s:{kind}:{i}", line) for i, line in
+                   enumerate(voice.style_lines(kind, style)))
+    return options
 
 
-def _boundary_due(persona: Persona, state: ClientState) -> BoundaryTest | None:
+def _react(choice: _Choice, persona: Persona, picker: _Lines, kind: str) -> None:
+    picked = picker.pick(_reaction_options(persona, kind))
+    if picked is None:
+        picked = picker.fallback(persona.style.conversational_style)
+    choice.say(*picked)
+
+
+def _deflect(choice: _Choice, persona: Persona, picker: _Lines) -> None:
+    style = persona.style.conversational_style
+    options = [(f"d:{i}", line) for i, line in enumerate(persona.deflections)]
+    options += [(f"sd:{i}", line) for i, line in enumerate(voice.style_lines("deflect", style))]
+    picked = picker.pick(options) or picker.fallback(style)
+    choice.kind = "deflection"
+    choice.say(*picked)
+
+
+def _available(persona: Persona, trust: float, turn: int, unlocked: Sequence[str]
+               ) -> list[Disclosure]:
+    """Layers whose trust and turn gates are open and that have not been said yet."""
+    return [
+        layer for layer in persona.disclosures
+        if layer.id not in unlocked and layer.min_trust <= trust and layer.min_turn <= turn
+    ]
+
+
+def _next_elaboration(layer: Disclosure, used: set[str], heard: Heard) -> tuple[str, str] | None:
+    """The unused elaboration of a layer that best fits the student's words (else the next)."""
+    options = [(f"m:{layer.id}:{n}", e.says) for n, e in enumerate(layer.elaborations)
+               if f"m:{layer.id}:{n}" not in used]
+    if not options:
+        return None
+    scores = dict(heard.matches)
+    best = max(options, key=lambda o: (scores.get(f"more:{o[0][2:]}", 0.0), -options.index(o)))
+    return best
+
+
+def _correction(persona: Persona, layer: Disclosure | None, heard: Heard, rng: random.Random
+                ) -> tuple[str, str] | None:
+    """A gentle correction when the student named a feeling the client does not have here."""
+    if layer is None or not layer.feelings or not heard.named_feelings:
+        return None
+    felt = [f for f in layer.feelings if family_of(f)]
+    felt_families = {family_of(f) for f in felt}
+    for named in heard.named_feelings:
+        family = family_of(named)
+        if family is None or family in felt_families or family == "relief":
+            continue
+        if any(named in FEELING_FAMILIES[f] for f in felt_families if f):
+            continue
+        actual = felt[0] if felt else layer.feelings[0]
+        style = persona.style.conversational_style
+        template = rng.choice(voice.CORRECTIONS.get(style, voice.CORRECTIONS["plain"]))
+        line = template.format(named=named, felt=actual, Named=named.capitalize(),
+                               Felt=actual.capitalize())
+        return f"c:{named}", line
+    return None
+
+
+def _layer(persona: Persona, layer_id: str | None) -> Disclosure | None:
+    return next((d for d in persona.disclosures if d.id == layer_id), None)
+
+
+def _open_layer(choice: _Choice, layer: Disclosure, *, unlocked: list[str],
+                risk: dict[str, RiskOutcome]) -> None:
+    unlocked.append(layer.id)
+    choice.disclose = layer.id
+    choice.kind = "disclosure"
+    choice.say(f"l:{layer.id}", layer.says)
+    if layer.risk:
+        risk[layer.id] = "pending"
+
+
+def _elaborate(choice: _Choice, layer: Disclosure, picker: _Lines, heard: Heard) -> bool:
+    picked = _next_elaboration(layer, picker.used, heard)
+    if picked is None:
+        return False
+    picker.used.add(picked[0])
+    choice.elaborate = layer.id
+    choice.kind = "elaboration"
+    choice.say(*picked)
+    return True
+
+
+def _answer_fact(choice: _Choice, persona: Persona, topic: str, trust: float,
+                 picker: _Lines) -> None:
+    fact = next(f for f in persona.facts if f.topic == topic)
+    choice.fact = topic
+    choice.kind = "fact"
+    if trust < fact.min_trust:
+        if fact.guarded and f"fg:{topic}" not in picker.used:
+            picker.used.add(f"fg:{topic}")
+            choice.say(f"fg:{topic}", fact.guarded)
+        else:
+            _deflect(choice, persona, picker)
+            choice.fact = topic
+        return
+    for n, lead in enumerate(_AGAIN):
+        key = f"f:{topic}" if n == 0 else f"f:{topic}:{n}"
+        if key not in picker.used:
+            picker.used.add(key)
+            text = fact.says if not lead else lead + fact.says[:1].lower() + fact.says[1:]
+            choice.say(key, text)
+            return
+    _deflect(choice, persona, picker)
+
+
+# How a client answers a question about a fact a second or third time.
+_AGAIN = ("", "Like I said, ", "I mentioned it before — ", "Yeah, as I said, ")
+
+
+def _risk_lines(choice: _Choice, layer: Disclosure, move: RiskMove, picker: _Lines) -> None:
+    """The client's answers in a safety conversation: one per step the student took."""
+    answered = False
+    if layer.safety is not None:
+        for step in move.steps:
+            pool = getattr(layer.safety, step, [])
+            picked = picker.pick([(f"y:{layer.id}:{step}:{i}", line)
+                                  for i, line in enumerate(pool)])
+            if picked:
+                choice.say(*picked)
+                choice.safety_steps.append(step)
+                answered = True
+            if len(choice.lines) >= 2:
+                break
+    if not answered:
+        picked = picker.pick([(f"k:{layer.id}:safe:{i}", line)
+                              for i, line in enumerate(layer.after_safety)])
+        if picked:
+            choice.say(*picked)
+    choice.kind = "safety"
+
+
+def choose_content(
+    persona: Persona, state: ClientState, analysis: TurnAnalysis, heard: Heard, *,
+    trust: float, turn: int, reaction: ReactionKind, move: RiskMove, boundary: tuple | None,
+    trust_move: TrustMove, rng: random.Random,
+) -> tuple[_Choice, list[str], dict[str, RiskOutcome], int]:
+    """Choose the reply's lines; return them with the new unlocked list, risk and listening."""
+    choice = _Choice()
+    picker = _Lines(state.used, rng)
+    unlocked = list(state.unlocked)
+    risk = dict(move.risk)
+    codes = set(analysis.codes)
+    negative = reaction in NEGATIVE_REACTIONS
+    attentive = not negative and bool(codes & _ATTENTIVE or heard.backchannel)
+    listening = state.listening + 1 if attentive else 0
+    thread = _layer(persona, state.thread)
+
+    if boundary is not None:
+        test = next(t for t in persona.boundary_tests if t.id == boundary[0])
+        line = {"held": test.if_held, "crossed": test.if_crossed}.get(
+            boundary[1], test.if_unaddressed or ""
+        )
+        if not line:
+            _react(choice, persona, picker, "neutral")
+        else:
+            choice.say(f"b:{test.id}:{boundary[1]}", line)
+        choice.kind = "boundary"
+        return choice, unlocked, risk, listening
+
+    if move.outcome is not None:
+        layer = _layer(persona, move.outcome[0])
+        assert layer is not None
+        if move.outcome[1] == "answered":
+            _risk_lines(choice, layer, move, picker)
+        else:
+            picked = picker.pick([(f"k:{layer.id}:missed:{i}", line)
+                                  for i, line in enumerate(layer.after_missed)])
+            if picked:
+                choice.say(*picked)
+            else:
+                _react(choice, persona, picker, "dismissed")
+            choice.kind = "risk_missed"
+        return choice, unlocked, risk, listening
+    if move.safety is not None and move.steps:
+        layer = _layer(persona, move.safety)
+        if layer is not None:
+            _risk_lines(choice, layer, move, picker)
+            if choice.lines:
+                return choice, unlocked, risk, listening
+
+    if "risk_inquiry" in codes:
+        risk_layer = next((d for d in persona.disclosures
+                           if d.risk and d.id not in unlocked), None)
+        if risk_layer is not None and trust >= risk_layer.min_trust - 2 and (
+            turn >= risk_layer.min_turn - 3
+        ):
+            # Asking directly is skilled practice: it can open the risk layer a little early.
+            _open_layer(choice, risk_layer, unlocked=unlocked, risk=risk)
+            return choice, unlocked, risk, listening
+        if not any(d.risk and d.id in unlocked for d in persona.disclosures):
+            kind = "risk_guarded" if risk_layer is not None else "risk_denial"
+            options = [(f"q:{i}", line) for i, line in enumerate(persona.when_asked_about_risk)]
+            options += [(f"sq:{kind}:{i}", line) for i, line in
+                        enumerate(voice.style_lines(kind, persona.style.conversational_style))]
+            picked = picker.pick(options) or picker.fallback(persona.style.conversational_style)
+            choice.say(*picked)
+            choice.kind = "risk_screen"
+            return choice, unlocked, risk, listening
+
+    if negative:
+        _react(choice, persona, picker, reaction)
+        return choice, unlocked, risk, listening
+
+    ungrounded = any(e.source == "ungrounded_reflection" for e in analysis.evidence)
+    if ungrounded and not codes - {"other"}:
+        _react(choice, persona, picker, "confused")
+        choice.kind = "confused"
+        return choice, unlocked, risk, listening
+
+    if trust_move.repaired:
+        _react(choice, persona, picker, "repaired")
+        choice.kind = "repaired"
+        return choice, unlocked, risk, listening
+    if trust_move.contracted and not heard.question:
+        _react(choice, persona, picker, "contracted")
+        choice.kind = "contracted"
+        return choice, unlocked, risk, listening
+
+    withdrawn = state.rupture > 0 and trust_move.rupture > 0
+    available = [] if withdrawn else _available(persona, trust, turn, unlocked)
+    scores = dict(heard.matches)
+
+    def matched_layer() -> Disclosure | None:
+        best = max(available, key=lambda d: scores.get(f"layer:{d.id}", 0.0), default=None)
+        if best is not None and scores.get(f"layer:{best.id}", 0.0) >= 0.5:
+            return best
+        return None
+
+    def open_next_if_earned(min_listening: int) -> bool:
+        if available and listening >= min_listening:
+            _open_layer(choice, available[0], unlocked=unlocked, risk=risk)
+            return True
+        return False
+
+    reflective = bool(codes & (_REFLECTIONS | {"validation", "affirmation"}))
+    if heard.question:
+        fact_topic = heard.best("fact:")
+        layer_key = heard.best("layer:")
+        layer_score = scores.get(layer_key, 0.0) if layer_key else 0.0
+        fact_score = scores.get(f"fact:{fact_topic}", 0.0) if fact_topic else 0.0
+        invited = matched_layer()
+        if invited is not None and heard.question in ("open", "wh") and \
+                layer_score >= fact_score:
+            _open_layer(choice, invited, unlocked=unlocked, risk=risk)
+            choice.topic = f"layer:{invited.id}"
+        elif fact_topic is not None:
+            _answer_fact(choice, persona, fact_topic[5:], trust, picker)
+            choice.topic = f"fact:{fact_topic[5:]}"
+        else:
+            target = _matched_unlocked(persona, unlocked, scores) or thread
+            if target is not None and heard.question == "open" and \
+                    _elaborate(choice, target, picker, heard):
+                choice.topic = f"layer:{target.id}"
+            elif heard.question == "open" and open_next_if_earned(0):
+                pass
+            elif heard.question == "wh" or not _about_thread(heard, thread):
+                # A closed question about something the file does not say gets no invented
+                # yes or no: the client deflects in character.
+                _deflect(choice, persona, picker)
+            else:
+                _react(choice, persona, picker, reaction)
+    elif reflective:
+        target = _matched_unlocked(persona, unlocked, scores) or thread
+        correction = _correction(persona, target, heard, rng)
+        if correction is not None:
+            choice.say(*correction)
+            choice.corrected = correction[0][2:]
+            choice.kind = "correction"
+        invited = matched_layer()
+        if invited is not None and correction is None:
+            _open_layer(choice, invited, unlocked=unlocked, risk=risk)
+        elif target is not None and _elaborate(choice, target, picker, heard):
+            choice.topic = f"layer:{target.id}"
+        elif correction is None and not open_next_if_earned(2):
+            _react(choice, persona, picker, reaction)
+    elif heard.backchannel:
+        target = thread
+        if not (target is not None and _elaborate(choice, target, picker, heard)) and \
+                not open_next_if_earned(2):
+            _react(choice, persona, picker, "neutral")
+    else:
+        _react(choice, persona, picker, reaction)
+    return choice, unlocked, risk, listening
+
+
+def _about_thread(heard: Heard, thread: Disclosure | None) -> bool:
+    """Whether the student's words touch the layer the conversation is on."""
+    if thread is None:
+        return False
+    return any(key == f"layer:{thread.id}" or key.startswith(f"more:{thread.id}:")
+               for key, _ in heard.matches)
+
+
+def _matched_unlocked(persona: Persona, unlocked: Sequence[str], scores: dict[str, float]
+                      ) -> Disclosure | None:
+    """The unlocked layer the student's words point at most (its topics or elaborations)."""
+    best, best_score = None, 0.5
+    for layer in persona.disclosures:
+        if layer.id not in unlocked:
+            continue
+        score = max([scores.get(f"layer:{layer.id}", 0.0)]
+                    + [v for k, v in scores.items() if k.startswith(f"more:{layer.id}:")])
+        if score >= best_score:
+            best, best_score = layer, score
+    return best
+
+
+def _boundary_due(persona: Persona, boundary: dict[str, BoundaryOutcome], turn: int
+                  ) -> BoundaryTest | None:
     """The first boundary test whose turn has come and that has not fired yet."""
     for test in persona.boundary_tests:
-        if test.id not in state.boundary and test.at_turn <= state.turn:
+        if test.id not in boundary and test.at_turn <= turn:
             return test
     return None
 
 
+# ---------------------------------------------------------------------------------------------
+
+
 def advance(
-    persona: Persona, state: ClientState, analysis: TurnAnalysis, *, seed: int
+    persona: Persona, state: ClientState, analysis: TurnAnalysis, *, seed: int, heard: Heard,
+    model: TrustModel = TRUST,
 ) -> tuple[ClientState, ReplyPlan]:
     """Apply one analysed student turn; return the new state and the reply plan."""
-    codes = list(analysis.codes)
-    new = state.model_copy(deep=True)
-    new.turn = state.turn + 1
-    rng = random.Random(f"{seed}:{new.turn}")
-
-    boundary_outcome = None
-    tests = {test.id: test for test in persona.boundary_tests}
-    for test_id, outcome in state.boundary.items():
-        if outcome == "pending":
-            # Answering a personal question with one's own story crosses that test even
-            # though self-disclosure elsewhere is only a lapse.
-            crossing = {"boundary_crossing"}
-            if tests[test_id].kind == "self_disclosure":
-                crossing.add("self_disclosure")
-            result: Literal["held", "crossed"] = "crossed" if crossing & set(codes) else "held"
-            new.boundary[test_id] = result
-            boundary_outcome = (test_id, result)
-
-    risk_outcome = None
-    for layer_id, outcome in state.risk.items():
-        if outcome == "pending":
-            answered = {"safety_response", "risk_inquiry"} & set(codes)
-            risk_result: Literal["answered", "missed"] = "answered" if answered else "missed"
-            new.risk[layer_id] = risk_result
-            risk_outcome = (layer_id, risk_result)
-
-    raw = trust_delta(persona, codes, closed_streak=state.closed_streak)
-    cap = persona.trust.max_step
-    step = max(-cap, min(cap, raw))
-    new.trust = round(max(0.0, min(10.0, state.trust + step)), 2)
-    new.closed_streak = state.closed_streak + 1 if "question_closed" in codes else 0
-
+    turn = state.turn + 1
+    rng = random.Random(f"{seed}:{turn}")
+    codes = set(analysis.codes)
+    boundary, boundary_result = settle_boundary(persona, state, analysis, heard)
+    move = settle_risk(persona, state, analysis, heard)
+    trust_move = move_trust(persona, state, analysis, heard, model=model)
+    trust = round(max(0.0, min(10.0, state.trust + trust_move.delta)), 2)
     reaction = reaction_for(codes)
-    plan = ReplyPlan(
-        turn=new.turn,
-        reaction=reaction,
-        trust_before=state.trust,
-        trust_after=new.trust,
-        boundary_outcome=boundary_outcome,
-        risk_outcome=risk_outcome,
-    )
-    lines: list[str] = []
-    layers = {layer.id: layer for layer in persona.disclosures}
+    if trust_move.repaired:
+        reaction = "repaired"
+    elif trust_move.contracted and reaction in ("neutral", "validated"):
+        reaction = "contracted"
+    elif reaction == "neutral" and any(e.source == "ungrounded_reflection"
+                                       for e in analysis.evidence):
+        reaction = "confused"
 
-    if boundary_outcome is not None:
-        test = next(t for t in persona.boundary_tests if t.id == boundary_outcome[0])
-        lines.append(test.if_held if boundary_outcome[1] == "held" else test.if_crossed)
-    if risk_outcome is not None:
-        layer = layers[risk_outcome[0]]
-        pool = layer.after_safety if risk_outcome[1] == "answered" else layer.after_missed
-        line = _pick(rng, pool, new.recent)
-        if line:
-            lines.append(line)
+    choice, unlocked, risk, listening = choose_content(
+        persona, state, analysis, heard, trust=trust, turn=turn, reaction=reaction, move=move,
+        boundary=boundary_result, trust_move=trust_move, rng=rng,
+    )
+    said = dict(state.said)
+    if choice.disclose:
+        said[choice.disclose] = 1
+    if choice.elaborate:
+        said[choice.elaborate] = said.get(choice.elaborate, 1) + 1
+    thread = choice.disclose or choice.elaborate or state.thread
+    safety = move.safety if not choice.disclose else None
+    if choice.disclose and _layer(persona, choice.disclose).risk:  # type: ignore[union-attr]
+        safety = None
+
+    due = None
+    if not choice.disclose and safety is None and "pending" not in risk.values() \
+            and boundary_result is None:
+        due = _boundary_due(persona, boundary, turn)
+    if due is not None:
+        boundary = {**boundary, due.id: "pending"}
+        choice.say(f"t:{due.id}", due.says)
+
+    stock = dict(state.stock)
+    if heard.stock and not heard.backchannel:
+        stock[heard.stock] = stock.get(heard.stock, 0) + 1
+        if len(stock) > 64:  # the oldest entries matter least
+            stock = dict(list(stock.items())[-64:])
 
     negative = reaction in NEGATIVE_REACTIONS
-    plan.withdrawn = negative
-    if not lines:
-        if negative:
-            lines.append(_pick(rng, _reaction_lines(persona, reaction), new.recent) or "")
-        else:
-            lines.extend(_disclose_or_react(persona, new, plan, rng))
-        plan.reaction_only = plan.disclose is None and plan.elaborate is None
-
-    due = None if any(v == "pending" for v in new.risk.values()) else _boundary_due(persona, new)
-    if due is not None and plan.disclose is None:
-        new.boundary[due.id] = "pending"
-        plan.boundary_fire = due.id
-        lines.append(due.says)
-
-    plan.lines = [line for line in lines if line]
-    new.recent = (new.recent + plan.lines)[-8:]
+    lines = [line for line in choice.lines if line]
+    new = ClientState(
+        trust=trust,
+        turn=turn,
+        unlocked=unlocked,
+        said=said,
+        boundary=boundary,
+        risk=risk,
+        closed_streak=state.closed_streak + 1 if "question_closed" in codes else 0,
+        recent=(state.recent + lines)[-8:],
+        used=list(dict.fromkeys([*state.used, *choice.keys])),
+        thread=thread,
+        safety=safety,
+        steps=list(move.all_steps),
+        question_streak=state.question_streak + 1 if codes & _QUESTIONS and not
+        codes & _REFLECTIONS else 0,
+        listening=listening,
+        rupture=trust_move.rupture,
+        contracted=state.contracted or trust_move.contracted,
+        stock=stock,
+    )
+    plan = ReplyPlan(
+        turn=turn,
+        reaction=reaction,
+        trust_before=state.trust,
+        trust_after=trust,
+        disclose=choice.disclose,
+        elaborate=choice.elaborate,
+        fact=choice.fact,
+        topic=choice.topic,
+        corrected=choice.corrected,
+        boundary_outcome=boundary_result,
+        boundary_fire=due.id if due else None,
+        risk_outcome=move.outcome,
+        safety_steps=choice.safety_steps,
+        lines=lines,
+        keys=choice.keys,
+        kind=choice.kind,
+        reaction_only=choice.kind in ("reaction", "deflection", "confused", "contracted",
+                                      "repaired"),
+        withdrawn=negative,
+    )
     return new, plan
-
-
-def _disclose_or_react(
-    persona: Persona, state: ClientState, plan: ReplyPlan, rng: random.Random
-) -> list[str]:
-    """Open a new layer, elaborate on an open one, or give the reaction line."""
-    available = _available_layers(persona, state)
-    fresh = [layer for layer in available if layer.id not in state.unlocked]
-    if fresh:
-        layer = fresh[0]
-        state.unlocked.append(layer.id)
-        state.said[layer.id] = 1
-        plan.disclose = layer.id
-        if layer.risk:
-            state.risk[layer.id] = "pending"
-        return [layer.says]
-    if plan.reaction in {"heard", "validated", "questioned_open"}:
-        # Elaborate on the deepest open layer that still has something left to say.
-        for layer in reversed(available):
-            count = state.said.get(layer.id, 0)
-            if layer.id in state.unlocked and count - 1 < len(layer.more):
-                state.said[layer.id] = count + 1
-                plan.elaborate = layer.id
-                return [layer.more[count - 1]]
-    return [_pick(rng, _reaction_lines(persona, plan.reaction), state.recent) or ""]

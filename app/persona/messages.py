@@ -18,7 +18,7 @@ from app.yamldoc import (
     wrong_schema_version,
 )
 
-from .schema import ANALYZER_CODES, Persona
+from .schema import ANALYZER_CODES, READABLE_VERSIONS, Persona
 
 __all__ = ["model_at", "persona_wording"]
 
@@ -119,7 +119,7 @@ def _not_one_of(loc: tuple[Any, ...], got: Any, expected: str) -> str:
         head += f" ({hint})" if hint else ""
         return head + "; allowed: " + ", ".join(choices)
     if loc == ("schema_version",):
-        return wrong_schema_version("persona", got)
+        return wrong_schema_version("persona", got, READABLE_VERSIONS)
     return one_of(got, literal_choices(expected))
 
 

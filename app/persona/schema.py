@@ -1,4 +1,13 @@
-"""Persona schema v1: the pydantic models a persona YAML file must satisfy."""
+"""Persona schema v2: the pydantic models a persona YAML file must satisfy.
+
+Version 2 adds what a client needs to *listen*: facts the client knows about their own life
+(with the words a student might ask them by), topics and feelings on each layer, elaborations
+with topics, deflections for questions with no fact, an answer to a direct question about
+suicide or harm, a risk type and an answer for each step of a safety conversation, an
+`if_unaddressed` line and a human title on every boundary test, the jurisdiction's services and
+reporting duties. Version 1 files still load (every new field has a default); `rapport personas
+upgrade` rewrites them as version 2.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +29,11 @@ from app.yamldoc import Slug
 
 __all__ = [
     "ANALYZER_CODES",
+    "PROCESS_KINDS",
     "REACTION_KINDS",
+    "READABLE_VERSIONS",
+    "RISK_TYPES",
+    "SAFETY_STEPS",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "STYLES",
@@ -30,20 +43,32 @@ __all__ = [
     "Client",
     "ConversationalStyle",
     "Disclosure",
+    "Elaboration",
+    "Fact",
+    "Jurisdiction",
     "Persona",
     "ReactionKind",
     "Reactions",
+    "RiskType",
+    "SafetyAnswers",
+    "SafetyStep",
+    "Service",
     "Slug",
     "Style",
     "Trust",
+    "humanise",
     "persona_json_schema",
     "write_json_schema",
 ]
 
-SCHEMA_VERSION = 1
-SCHEMA_ID = "urn:rapport:schema:persona:1"
+SCHEMA_VERSION = 2
+SCHEMA_ID = "urn:rapport:schema:persona:2"
+READABLE_VERSIONS = (1, 2)
 
-ConversationalStyle = Literal["plain", "upset", "verbose", "reserved", "tangent", "pleasing"]
+ConversationalStyle = Literal[
+    "plain", "upset", "verbose", "reserved", "tangent", "pleasing", "hostile", "silent",
+    "interpreted",
+]
 ReactionKind = Literal[
     "heard",
     "validated",
@@ -55,14 +80,42 @@ ReactionKind = Literal[
     "dismissed",
     "boundary_slip",
     "neutral",
+    "contracted",
+    "confused",
+    "repaired",
 ]
 # Trust weights are keyed by the analyzer's stable vocabulary (DESIGN.md, "Analyzer output").
 BoundaryKind = Literal[
-    "dual_relationship", "gift", "contact", "confidentiality", "self_disclosure", "other"
+    "dual_relationship",
+    "gift",
+    "contact",
+    "confidentiality",
+    "self_disclosure",
+    "culture",
+    "favour",
+    "other",
+]
+# Kinds judged on the process (acknowledge, explore, decide with a reason) rather than on a
+# refusal: a meaningful gift, or "are you Vietnamese?", an invitation to talk about difference.
+PROCESS_KINDS: frozenset[str] = frozenset({"gift", "culture"})
+RiskType = Literal[
+    "suicide",
+    "self_harm",
+    "harm_to_others",
+    "child_safeguarding",
+    "elder_abuse",
+    "domestic_violence",
+    "medical",
+]
+# The steps of a safety conversation, in the order a counsellor usually takes them.
+SafetyStep = Literal[
+    "ideation", "plan", "means", "intent", "history", "protective", "safety_plan", "referral"
 ]
 
 STYLES: tuple[str, ...] = get_args(ConversationalStyle)
 REACTION_KINDS: tuple[str, ...] = get_args(ReactionKind)
+RISK_TYPES: tuple[str, ...] = get_args(RiskType)
+SAFETY_STEPS: tuple[str, ...] = get_args(SafetyStep)
 ANALYZER_CODES: tuple[str, ...] = CODES
 
 Line = Annotated[str, StringConstraints(min_length=1)]
@@ -88,7 +141,10 @@ class Client(BaseModel):
     pronouns: str = Field(description="Pronouns, e.g. 'she/her', 'he/him', 'they/them'.")
     culture: str | None = Field(
         default=None,
-        description="Cultural background where it shapes the story (optional).",
+        description=(
+            "Cultural background, faith, language and community, and how they shape the story "
+            "(expected on every shipped persona)."
+        ),
     )
     background: str = Field(
         description="Life situation in a few sentences: work, family, living arrangements."
@@ -107,7 +163,9 @@ class Style(BaseModel):
         default="plain",
         description=(
             "plain | upset (flooded, emotional) | verbose (long, detailed) | reserved "
-            "(short, guarded) | tangent (drifts off topic) | pleasing (agrees, apologises)."
+            "(short, guarded) | tangent (drifts off topic) | pleasing (agrees, apologises) | "
+            "hostile (angry, challenging) | silent (near-silent: '...', one or two words) | "
+            "interpreted (speaks through an interpreter; lines are the interpreter's words)."
         ),
     )
     max_sentences: int = Field(
@@ -141,21 +199,109 @@ class Trust(BaseModel):
     )
 
 
+Topics = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=60)]],
+    Field(
+        default_factory=list,
+        description=(
+            "Words or short phrases a student might use for this (e.g. 'work', 'my job', "
+            "'the restructure'); the client follows a student who brings them up."
+        ),
+    ),
+]
+
+
+def humanise(ident: str) -> str:
+    """A readable default title from an id: 'he-left' -> 'He left'."""
+    words = ident.replace("_", " ").replace("-", " ").split()
+    return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else ident
+
+
+class Fact(BaseModel):
+    """Something the client knows about their own life and says plainly when asked."""
+
+    model_config = _CONFIG
+
+    topic: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
+        description=(
+            "What the fact is about, in a word or two: 'work', 'dog', 'partner', 'age'. Common "
+            "topics (work, home, partner, children, family, friends, pets, age, school, "
+            "hobbies, sleep, health, money, faith, culture, drinking) let the self-test ask."
+        )
+    )
+    aliases: Topics
+    says: Line = Field(description="The client's first-person answer, as they would say it.")
+    min_trust: float = Field(
+        default=0, ge=0, le=10, description="Trust needed before the client answers openly."
+    )
+    guarded: str | None = Field(
+        default=None,
+        description="What the client says when asked below min_trust (in character).",
+    )
+
+
+class Elaboration(BaseModel):
+    """One elaboration of a layer, with the topics it answers."""
+
+    model_config = _CONFIG
+
+    says: Line = Field(description="What the client says.")
+    topics: Topics
+
+
+class SafetyAnswers(BaseModel):
+    """The client's answers in a safety conversation, one list per step a counsellor takes."""
+
+    model_config = _CONFIG
+
+    ideation: list[str] = _lines("When asked about the thoughts: how often, how strong.")
+    plan: list[str] = _lines("When asked whether there is a plan.")
+    means: list[str] = _lines("When asked about access to means.")
+    intent: list[str] = _lines("When asked whether they intend to act.")
+    history: list[str] = _lines("When asked about past attempts or harm.")
+    protective: list[str] = _lines("When asked what keeps them going or safe.")
+    safety_plan: list[str] = _lines("When a safety plan is offered or worked out.")
+    referral: list[str] = _lines("When referral, crisis lines or escalation are raised.")
+
+
 class Disclosure(BaseModel):
     """One layer of the client's story, unlocked by trust (and optionally time)."""
 
     model_config = _CONFIG
 
     id: Slug = Field(description="Short unique name for the layer, e.g. 'surface', 'shame'.")
+    title: str | None = Field(
+        default=None,
+        description="How the layer is named to students after the session, e.g. 'The warning "
+        "at work' (default: from the id).",
+    )
     min_trust: float = Field(ge=0, le=10, description="Trust needed to unlock the layer, 0 to 10.")
     min_turn: int = Field(
         default=0, ge=0, description="Earliest student turn at which the layer can unlock."
     )
+    topics: Topics
+    feelings: list[str] = Field(
+        default_factory=list,
+        description=(
+            "How the client feels at this layer, in plain words ('tired', 'ashamed'): a "
+            "reflection naming another feeling is gently corrected."
+        ),
+    )
     says: Line = Field(description="What the client says when the layer first opens.")
-    more: list[str] = _lines("Elaborations said on later turns while at this layer.")
+    more: list[str | Elaboration] = Field(
+        default_factory=list,
+        description="Elaborations said on later turns while at this layer (text, or "
+        "{says, topics}).",
+    )
     risk: bool = Field(
         default=False,
         description="True if the layer discloses risk to self or others (needs a safety response).",
+    )
+    risk_type: RiskType | None = Field(
+        default=None, description="What kind of risk (default 'suicide' when risk is true)."
+    )
+    safety: SafetyAnswers | None = Field(
+        default=None, description="The client's answers at each step of a safety conversation."
     )
     after_safety: list[str] = _lines(
         "Client lines after the counsellor responds to the risk with care and safety questions. "
@@ -164,6 +310,21 @@ class Disclosure(BaseModel):
     after_missed: list[str] = _lines(
         "Client lines when the counsellor passes over the risk disclosure."
     )
+
+    @property
+    def label(self) -> str:
+        """The title students see."""
+        return self.title or humanise(self.id)
+
+    @property
+    def elaborations(self) -> list[Elaboration]:
+        """Every elaboration as {says, topics}."""
+        return [m if isinstance(m, Elaboration) else Elaboration(says=m) for m in self.more]
+
+    @property
+    def kind_of_risk(self) -> str | None:
+        """The risk type, defaulting to suicide for a risk layer."""
+        return (self.risk_type or "suicide") if self.risk else None
 
     @model_validator(mode="after")
     def _risk_needs_after_safety(self) -> Disclosure:
@@ -184,13 +345,28 @@ class BoundaryTest(BaseModel):
     model_config = _CONFIG
 
     id: Slug = Field(description="Short unique name for the test, e.g. 'coffee'.")
+    title: str | None = Field(
+        default=None,
+        description="How the moment is named to students, e.g. 'An invitation for coffee'.",
+    )
     kind: BoundaryKind = Field(default="other", description="Which boundary is being tested.")
     at_turn: int = Field(ge=1, description="Student turn (from 1) after which the client asks.")
     says: Line = Field(description="The client's request or test, in their words.")
     if_held: Line = Field(
-        description="The client's reply when the counsellor holds the boundary kindly."
+        description="The client's reply when the counsellor holds the boundary (neutral words: "
+        "the client may be disappointed, relieved or both)."
     )
     if_crossed: Line = Field(description="The client's reply when the counsellor crosses it.")
+    if_unaddressed: str | None = Field(
+        default=None,
+        description="The client's reply when the counsellor neither holds nor crosses it (the "
+        "request passes without an answer).",
+    )
+
+    @property
+    def label(self) -> str:
+        """The title students see."""
+        return self.title or humanise(self.id)
 
 
 class Reactions(BaseModel):
@@ -208,13 +384,51 @@ class Reactions(BaseModel):
     dismissed: list[str] = _lines("After minimising or changing the subject.")
     boundary_slip: list[str] = _lines("After the counsellor slips a professional boundary.")
     neutral: list[str] = _lines("Filler when nothing else fits.")
+    contracted: list[str] = _lines(
+        "After the counsellor explains confidentiality and its limits, their role and the session."
+    )
+    confused: list[str] = _lines(
+        "When the counsellor says something that is not about anything the client said."
+    )
+    repaired: list[str] = _lines("After the counsellor apologises for a misstep.")
+
+
+class Service(BaseModel):
+    """A support service the client could be pointed to."""
+
+    model_config = _CONFIG
+
+    name: str = Field(description="e.g. 'Lifeline'.")
+    contact: str = Field(description="How to reach it, e.g. '13 11 14, 24 hours'.")
+    for_: str | None = Field(
+        default=None, alias="for", description="Who or what it is for (optional)."
+    )
+
+
+class Jurisdiction(BaseModel):
+    """Where the session is set: which services exist and which duties bind the counsellor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    region: str = Field(description="e.g. 'AU-NSW', 'UK-England', 'US-CA'.")
+    services: list[Service] = Field(
+        default_factory=list, description="Crisis and support services for this client."
+    )
+    reporting_duties: list[str] = Field(
+        default_factory=list,
+        description="What the counsellor must report or act on here (child protection, "
+        "serious threats, court orders...).",
+    )
 
 
 class Persona(yamldoc.LibraryDocument):
     """A simulated counselling client, written by a trainer as YAML."""
 
-    model_config = yamldoc.document_config("persona", SCHEMA_ID)
+    model_config = yamldoc.document_config("persona", SCHEMA_ID, schema_version=SCHEMA_VERSION)
 
+    schema_version: Literal[1, 2] = Field(
+        default=2, description="Version of this file format: 2 (1 still loads)."
+    )
     version: int = yamldoc.revision_field("persona")
     title: str = Field(description="Library card title, e.g. 'Sam — work stress'.")
     difficulty: int = Field(
@@ -237,6 +451,9 @@ class Persona(yamldoc.LibraryDocument):
     client: Client = Field(
         description="Who the client is: name, age, background and what brings them here."
     )
+    jurisdiction: Jurisdiction | None = Field(
+        default=None, description="Where the session is set: services and reporting duties."
+    )
     style: Style = Field(
         description="How the client talks: style, reply length, verbal habits, first words."
     )
@@ -246,6 +463,24 @@ class Persona(yamldoc.LibraryDocument):
     disclosures: list[Disclosure] = Field(
         min_length=1,
         description="Layers of the story, shallow to deep; min_trust must never go down.",
+    )
+    facts: list[Fact] = Field(
+        default_factory=list,
+        description="What the client knows about their own life and says when asked.",
+    )
+    deflections: list[str] = Field(
+        default_factory=list,
+        description=(
+            "In-character answers to questions the client has no fact for ('Why do you ask?'); "
+            "the style's defaults are used when empty. Never invent biography here."
+        ),
+    )
+    when_asked_about_risk: list[str] = Field(
+        default_factory=list,
+        description=(
+            "What the client says to a direct question about suicide or harm before any risk "
+            "layer is open: a credible denial, or a guarded partial answer."
+        ),
     )
     boundary_tests: list[BoundaryTest] = Field(
         default_factory=list, description="Moments where the client tests a boundary."
@@ -281,6 +516,13 @@ class Persona(yamldoc.LibraryDocument):
                 )
         return value
 
+    @field_validator("facts")
+    @classmethod
+    def _unique_fact_topics(cls, value: list[Fact]) -> list[Fact]:
+        """Each fact needs its own topic, so a question has one answer."""
+        _check_unique([f.topic for f in value], "facts", key="topic")
+        return value
+
     @field_validator("boundary_tests")
     @classmethod
     def _unique_boundary_ids(cls, value: list[BoundaryTest]) -> list[BoundaryTest]:
@@ -289,16 +531,17 @@ class Persona(yamldoc.LibraryDocument):
         return value
 
 
-def _check_unique(ids: list[str], where: str) -> None:
+def _check_unique(ids: list[str], where: str, *, key: str = "id") -> None:
     """Raise a located error on the second use of an id within one list."""
     seen: dict[str, int] = {}
     for i, ident in enumerate(ids):
         if ident in seen:
             raise PydanticCustomError(
                 "duplicate_id",
-                "id '{id}' is used twice, at {first} and {second}; each id must be unique",
+                key + " '{id}' is used twice, at {first} and {second}; each " + key
+                + " must be unique",
                 {
-                    "at": (i, "id"),
+                    "at": (i, key),
                     "id": ident,
                     "first": f"{where}[{seen[ident]}]",
                     "second": f"{where}[{i}]",

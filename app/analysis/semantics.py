@@ -1,0 +1,75 @@
+"""Meaning-level relatedness of two texts from a small static embedding that ships on PyPI.
+
+The vectors are WordLlama's 256-dimension token embeddings (the `wordllama` wheel carries them,
+16 MB, with their tokenizer); a text's vector is the normalised mean of its tokens' vectors.
+That is crude but fast (tens of microseconds), deterministic and offline, and it is enough to
+tell a reflection about what the client said from fluent talk about something else, and to
+match a student's question to the topic of a persona's fact when no alias matches.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Embedder", "embedder", "similarity"]
+
+_WEIGHTS = Path("weights") / "l2_supercat_256.safetensors"
+_TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
+
+
+class Embedder:
+    """Token embeddings and their tokenizer, loaded once per process."""
+
+    def __init__(self, root: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        table = load_file(str(root / _WEIGHTS))["embedding.weight"]
+        # Normalise each token row once; keep half precision (16 MB instead of 32).
+        norms = np.linalg.norm(table.astype(np.float32), axis=1, keepdims=True) + 1e-6
+        self._table = (table.astype(np.float32) / norms).astype(np.float16)
+        self._tokenizer = Tokenizer.from_file(str(root / _TOKENIZER))
+        self._cache: dict[str, np.ndarray] = {}
+
+    def vector(self, text: str) -> np.ndarray | None:
+        """The unit vector of a text, or None when it has no tokens."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        if not ids:
+            return None
+        mean = self._table[ids].astype(np.float32).mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        if norm == 0.0:
+            return None
+        vector = mean / norm
+        if len(self._cache) > 4096:  # client turns recur across a session's analyses
+            self._cache.clear()
+        self._cache[text] = vector
+        return vector
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two texts' vectors (0.0 when either is empty)."""
+        va, vb = self.vector(a), self.vector(b)
+        if va is None or vb is None:
+            return 0.0
+        return float(va @ vb)
+
+
+@lru_cache(maxsize=1)
+def embedder() -> Embedder:
+    """The process-wide embedder (the wordllama package's files, found without importing it)."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the analyzer needs the 'wordllama' package: pip install wordllama")
+    return Embedder(Path(next(iter(spec.submodule_search_locations))))
+
+
+def similarity(a: str, b: str) -> float:
+    """Cosine similarity of two texts with the shared embedder."""
+    return embedder().similarity(a, b)

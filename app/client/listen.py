@@ -1,0 +1,320 @@
+"""What the student's words did, read beyond the analyzer's codes, for the client to answer.
+
+The analyzer says *what kind* of move a turn was; the client also needs *what it was about*:
+which of the persona's facts a question asks for, which layer or elaboration a reflection
+touches, a feeling the student named, whether the turn parrots the client's last words or
+repeats a stock phrase, an apology after a rupture, the parts of an opening contract, the steps
+of a safety conversation. Matching is by aliases and stems (with `rapidfuzz` for typos) and,
+failing those, by meaning (the analyzer's static embedding). Everything is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from app.analysis import TurnAnalysis
+from app.analysis.semantics import embedder
+from app.analysis.sentences import normalise, stem
+from app.analysis.vocabulary import STOPWORDS
+from app.analysis.vocabulary import words as word_set
+from app.persona import Persona
+
+__all__ = [
+    "FEELING_FAMILIES",
+    "Heard",
+    "Topic",
+    "family_of",
+    "listen",
+    "persona_topics",
+    "stock_key",
+]
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# Feeling words grouped into families, so "angry" can be told from "tired" when a reflection
+# names a feeling the client does not have.
+FEELING_FAMILIES: dict[str, frozenset[str]] = {
+    "anger": word_set(
+        """angry anger furious annoyed irritated mad resentful resentment fuming livid cross
+        pissed enraged bitter"""
+    ),
+    "sadness": word_set(
+        """sad sadness down low depressed miserable unhappy heartbroken grief grieving gutted
+        devastated crushed blue hopeless despair"""
+    ),
+    "fear": word_set(
+        """scared afraid anxious anxiety worried worry nervous terrified panicky panic frightened
+        fearful dread dreading uneasy tense on-edge"""
+    ),
+    "shame": word_set(
+        """ashamed shame embarrassed guilty guilt humiliated stupid useless worthless inadequate"""
+    ),
+    "tiredness": word_set(
+        """tired exhausted exhaustion drained worn wrecked weary knackered burnt burned sleepy
+        fatigued"""
+    ),
+    "loneliness": word_set(
+        """lonely loneliness alone isolated invisible unwanted unloved abandoned left"""
+    ),
+    "overwhelm": word_set(
+        """overwhelmed overwhelming stressed stress pressured pressure swamped snowed frazzled"""
+    ),
+    "hurt": word_set(
+        """hurt hurting betrayed rejected let-down neglected ignored dismissed unappreciated"""
+    ),
+    "confusion": word_set(
+        """confused lost stuck torn unsure uncertain conflicted ambivalent mixed"""
+    ),
+    "numbness": word_set(
+        """numb empty flat nothing blank"""
+    ),
+    "relief": word_set(
+        """relieved relief hopeful glad happy calm proud grateful"""
+    ),
+}
+_FAMILY_OF = {word: family for family, words in FEELING_FAMILIES.items() for word in words}
+# Feeling words that are ordinary words too ("let you down", "lost weight", "nothing"): they
+# name a feeling only after a cue such as "feel", "sound", "you're".
+_AMBIGUOUS = word_set(
+    """down low lost left blue cross mad flat empty blank nothing stuck worn mixed pressure
+    stress calm burnt burned tense panic worry grief shame guilt anger relief happy glad
+    proud"""
+)
+_CUES = word_set(
+    """feel feels feeling felt sound sounds sounded seem seems seemed you're youre you've look
+    looks must so really quite pretty bit kind sort very too"""
+)
+
+
+def family_of(word: str) -> str | None:
+    """The family of a feeling word, or None."""
+    return _FAMILY_OF.get(word.lower().strip())
+
+
+# Safety-conversation steps, recognised in the student's words.
+_STEPS: dict[str, re.Pattern[str]] = {
+    "ideation": re.compile(
+        r"\b(?:thoughts? (?:of|about) (?:suicide|ending|killing|dying|hurting|harming|not being)|"
+        r"suicid\w*|kill(?:ing)? yourself|end(?:ing)? (?:your|it all|things)|want(?:ing)? to die|"
+        r"hurt(?:ing)? yourself|harm(?:ing)? yourself|self[- ]?harm|how often|how strong|"
+        r"how long have you (?:had|been having)|(?:those|these) thoughts)\b"
+    ),
+    "plan": re.compile(r"\b(?:a plan|any plans?|planned|how you would|how would you|"
+                       r"thought about how|worked out how|when you would|where you would)\b"),
+    "means": re.compile(r"\b(?:access to|pills|tablets|medication|stockpil\w*|weapon|gun|"
+                        r"knife|knives|rope|means|at home (?:that|you could))\b"),
+    "intent": re.compile(r"\b(?:intend|intention|going to act|act on|do it|follow through|"
+                         r"going to do something|tonight|how likely)\b"),
+    "history": re.compile(r"\b(?:before|in the past|ever (?:tried|attempted|hurt|done)|"
+                          r"attempt\w*|previous(?:ly)?|last time)\b"),
+    "protective": re.compile(r"\b(?:kept you going|keeps you going|stopped you|stops you|"
+                             r"reasons? (?:to|for) (?:live|living|stay)|what helps|who helps|"
+                             r"hold(?:s|ing)? you back|protect\w*|matters to you|worth staying)\b"),
+    "safety_plan": re.compile(r"\b(?:safety plan\w*|keep (?:you|yourself) safe|stay safe|"
+                              r"plan (?:together|for (?:tonight|the next|when))|warning signs|"
+                              r"write (?:down|out)|what you (?:could|can) do (?:if|when))\b"),
+    "referral": re.compile(r"\b(?:lifeline|samaritans|988|000|999|911|111|crisis (?:line|team)|"
+                           r"helpline|hotline|gp|doctor|psychiatrist|mental health team|"
+                           r"emergency|ambulance|a&e|hospital|refer\w*|supervisor|"
+                           r"someone (?:else|who can)|1800|13 ?11 ?14|headspace|kids helpline|"
+                           r"beyond blue|police)\b"),
+}
+_APOLOGY = re.compile(
+    r"\b(?:i'm sorry|i am sorry|sorry (?:about|for|if|that)|i apologi[sz]e|my apologies|"
+    r"i got that wrong|that came out wrong|that wasn't fair|that was unfair|i was out of line|"
+    r"i shouldn't have said|i didn't mean to|let me try that again|i jumped ahead|i was wrong)\b"
+)
+_CONTRACT: dict[str, re.Pattern[str]] = {
+    "role": re.compile(r"\b(?:i'm (?:a|the) (?:counsel\w+|therapist)|my role|"
+                       r"what (?:counselling|these sessions) (?:is|are|involve))\b"),
+    "confidentiality": re.compile(r"\b(?:confidential\w*|private|stays? (?:here|between))\b"),
+    "limits": re.compile(
+        r"\b(?:unless|except|limits?|at risk|safety|harm(?:ing)? (?:yourself|someone|others)|"
+        r"child protection|safeguarding|court|subpoena|duty (?:of care|to)|have to tell|"
+        r"need to tell|pass (?:it|that) on)\b"
+    ),
+    "trainee": re.compile(r"\b(?:trainee|student counsel\w*|in training|placement|training)\b"),
+    "supervision": re.compile(r"\b(?:supervis\w+)\b"),
+    "recording": re.compile(r"\b(?:record\w*|notes)\b"),
+    "time": re.compile(r"\b(?:\d+ minutes|an hour|50 minutes|fifty minutes|our time today|"
+                       r"how (?:long|many sessions))\b"),
+}
+_ENDING = re.compile(
+    r"\b(?:(?:almost|nearly|coming up to|about) (?:out of|at the end of) (?:time|our time)|"
+    r"(?:our|the) time is (?:nearly |almost )?up|before we finish|to wrap up|as we finish|"
+    r"next (?:session|week|time)|see you (?:next|again)|let's stop (?:there|here))\b"
+)
+_BACKCHANNEL = re.compile(
+    r"^(?:\W*(?:mm+|mhm+|mm-hmm|uh-huh|hmm+|yeah|yes|yep|right|okay|ok|sure|i see|go on|"
+    r"carry on|and\??|please go on|keep going|tell me more|\.\.\.|…|sure sure|wow|oh)\W*)+$"
+)
+_YES_NO_START = re.compile(
+    r"^(?:\W*(?:and|so|but|okay|ok|well|um|uh|right)\W+)*(?:do|does|did|are|is|was|were|have|"
+    r"has|had|can|could|will|would|should|shall|may|might|am)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """Something of the persona's a student's words can point at, with its matching material."""
+
+    key: str  # "fact:<topic>", "layer:<id>", "more:<layer id>:<n>"
+    phrases: tuple[str, ...]  # normalised topic words and aliases
+    stems: tuple[frozenset[str], ...]  # the stems of each phrase
+    vector: np.ndarray | None
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(
+        stem(w.split("'")[0]) for w in _WORD.findall(normalise(text))
+        if len(w) >= 3 and w.split("'")[0] not in STOPWORDS
+    )
+
+
+def _topic(key: str, words: Iterable[str], *, text: str = "") -> Topic:
+    phrases = tuple(dict.fromkeys(normalise(w) for w in words if w.strip()))
+    stems = tuple(s for s in (_stems(p) for p in phrases) if s)
+    if text:  # a line's own content words stand in for topics it does not list
+        own = _stems(text)
+        if own:
+            stems = (*stems, *({s} for s in sorted(own)))
+    material = " ".join(phrases) or text
+    return Topic(key, phrases, stems, embedder().vector(material) if material else None)
+
+
+# Topics per persona object. The persona is kept in the value so its id() cannot be reused
+# while cached; library reloads make new objects, so the cache stays small and bounded.
+_TOPICS: dict[int, tuple[Persona, tuple[Topic, ...]]] = {}
+_TOPICS_MAX = 64
+
+
+def persona_topics(persona: Persona) -> tuple[Topic, ...]:
+    """Every fact, layer and elaboration of a persona as matchable topics (once per object)."""
+    held = _TOPICS.get(id(persona))
+    if held is not None and held[0] is persona:
+        return held[1]
+    topics = _build_topics(persona)
+    if len(_TOPICS) >= _TOPICS_MAX:
+        _TOPICS.pop(next(iter(_TOPICS)))
+    _TOPICS[id(persona)] = (persona, topics)
+    return topics
+
+
+def _build_topics(persona: Persona) -> tuple[Topic, ...]:
+    topics = [
+        _topic(f"fact:{fact.topic}", [fact.topic.replace("_", " "), *fact.aliases])
+        for fact in persona.facts
+    ]
+    for layer in persona.disclosures:
+        topics.append(_topic(f"layer:{layer.id}", layer.topics, text="" if layer.topics
+                             else layer.says))
+        for n, more in enumerate(layer.elaborations):
+            topics.append(_topic(f"more:{layer.id}:{n}", more.topics, text=more.says))
+    return tuple(topics)
+
+
+def _score(topic: Topic, norm: str, stems: frozenset[str], vector: np.ndarray | None) -> float:
+    """How strongly the student's words point at a topic, 0..1."""
+    best = 0.0
+    for phrase in topic.phrases:
+        if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", norm):
+            return 1.0
+        if len(phrase) >= 5 and fuzz.partial_ratio(phrase, norm) >= 90:
+            best = max(best, 0.8)
+    for phrase_stems in topic.stems:
+        if phrase_stems and phrase_stems <= stems:
+            best = max(best, 0.9 if len(phrase_stems) > 1 else 0.75)
+    if best < 0.5 and vector is not None and topic.vector is not None:
+        sim = float(vector @ topic.vector)
+        if sim >= 0.45:
+            best = max(best, min(0.7, sim))
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What the student's words did, for the client to answer."""
+
+    question: str | None  # "open", "yes_no", "wh" (a closed wh-question) or None
+    matches: tuple[tuple[str, float], ...]  # (topic key, score), best first, score >= 0.5
+    named_feelings: tuple[str, ...]  # feeling words the student said
+    parroting: float  # share of the student's words copied in order from the client
+    stock: str | None  # the student's opening phrase, for repetition counts
+    apology: bool
+    contract: frozenset[str]
+    safety_steps: frozenset[str]
+    backchannel: bool
+    ending: bool
+
+    def best(self, prefix: str) -> str | None:
+        """The best-matching topic key with this prefix ("fact:", "layer:", "more:x:")."""
+        return next((key for key, _ in self.matches if key.startswith(prefix)), None)
+
+
+def stock_key(text: str) -> str:
+    """A short key for a turn's wording: its first four words, normalised."""
+    words = _WORD.findall(normalise(text))
+    return " ".join(words[:4])
+
+
+def _parroting(student: str, client: str) -> float:
+    """The share of the student's words that repeat a run of 3+ words of the client's."""
+    said = _WORD.findall(normalise(student))
+    source = _WORD.findall(normalise(client))
+    if len(said) < 3 or len(source) < 3:
+        return 0.0
+    grams = {tuple(source[i:i + 3]) for i in range(len(source) - 2)}
+    covered = [False] * len(said)
+    for i in range(len(said) - 2):
+        if tuple(said[i:i + 3]) in grams:
+            covered[i] = covered[i + 1] = covered[i + 2] = True
+    return sum(covered) / len(said)
+
+
+def _question_form(text: str, analysis: TurnAnalysis) -> str | None:
+    codes = set(analysis.codes)
+    if "question_open" in codes:
+        return "open"
+    if "question_closed" in codes or "risk_inquiry" in codes:
+        quote = next((e.quote for e in analysis.evidence
+                      if e.code in ("question_closed", "risk_inquiry")), text)
+        return "yes_no" if _YES_NO_START.search(normalise(quote)) else "wh"
+    return None
+
+
+def listen(
+    *, persona: Persona, text: str, analysis: TurnAnalysis, last_client: str,
+    topics: Sequence[Topic] | None = None,
+) -> Heard:
+    """Read the student's turn against the persona and the client's last words."""
+    norm = normalise(text)
+    words = _WORD.findall(norm)
+    stems = _stems(text)
+    vector = embedder().vector(text) if words else None
+    pool = persona_topics(persona) if topics is None else topics
+    scored = sorted(
+        ((topic.key, _score(topic, norm, stems, vector)) for topic in pool),
+        key=lambda kv: -kv[1],
+    )
+    matches = tuple((key, round(score, 3)) for key, score in scored if score >= 0.5)
+    feelings = tuple(
+        w for i, w in enumerate(words)
+        if w in _FAMILY_OF and (w not in _AMBIGUOUS or _CUES & set(words[max(0, i - 3):i]))
+    )
+    return Heard(
+        question=_question_form(text, analysis),
+        matches=matches,
+        named_feelings=feelings,
+        parroting=_parroting(text, last_client),
+        stock=stock_key(text) or None,
+        apology=bool(_APOLOGY.search(norm)),
+        contract=frozenset(name for name, rx in _CONTRACT.items() if rx.search(norm)),
+        safety_steps=frozenset(name for name, rx in _STEPS.items() if rx.search(norm)),
+        backchannel=not words or bool(_BACKCHANNEL.match(norm)),
+        ending=bool(_ENDING.search(norm)),
+    )
