@@ -85,6 +85,62 @@ def personas_validate(
         raise typer.Exit(1)
 
 
+@personas_app.command("upgrade")
+def personas_upgrade(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the library).")
+    ] = None,
+    check: Annotated[bool, typer.Option(help="Report only; write nothing.")] = False,
+) -> None:
+    """Rewrite version-1 persona files as version 2 and list what each still needs."""
+    from app.persona.upgrade import upgrade_file
+
+    files: list[Path] = []
+    for given in paths or [Settings().personas_dir]:
+        files.extend(sorted(given.glob("*.yaml")) if given.is_dir() else [given])
+    failed = False
+    for file in files:
+        result = upgrade_file(file, write=not check)
+        if result.problems:
+            failed = True
+            typer.echo(f"{file}: not upgraded:")
+            typer.echo("\n".join(f"  {p}" for p in result.problems))
+            continue
+        verb = ("would upgrade" if check else "upgraded") if result.changed else "already v2"
+        typer.echo(f"{file}: {verb}")
+        typer.echo("\n".join(f"  to do: {item}" for item in result.todo))
+    if failed:
+        raise typer.Exit(1)
+
+
+@personas_app.command("selftest")
+def personas_selftest(
+    ids: Annotated[list[str] | None, typer.Argument(help="Persona ids (default: all).")] = None,
+) -> None:
+    """Play the team's good, poor and mixed counsellor scripts against personas and judge."""
+    from app.client.selftest import format_report, selftest
+    from app.persona import PersonaLibraryError, load_library
+
+    try:
+        library = load_library(Settings().personas_dir)
+    except PersonaLibraryError as exc:
+        _fail(exc)
+    unknown = [i for i in ids or [] if i not in library]
+    if unknown:
+        typer.echo(f"error: no persona {', '.join(unknown)} (have: {', '.join(library)})",
+                   err=True)
+        raise typer.Exit(2)
+    failed = 0
+    for ident in ids or list(library):
+        report = selftest(library[ident])
+        typer.echo("\n".join(format_report(report)))
+        failed += not report.passed
+    typer.echo(f"{'ok' if not failed else 'FAIL'}: {len(ids or library) - failed} of "
+               f"{len(ids or library)} personas pass the self-test")
+    if failed:
+        raise typer.Exit(1)
+
+
 @personas_app.command("schema")
 def personas_schema(
     out: Annotated[Path, typer.Option(help="Where to write it.")] = PROJECT_ROOT

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.analysis import TurnAnalysis
-from app.client.engine import HistoryTurn, ReplyRequest
+from app.client.engine import ClientEngine, EngineError, HistoryTurn, ReplyRequest
 from app.client.state import ClientState, ReplyPlan, initial_state
 from app.client.turn import take_turn
 from app.models import PracticeSession, Turn, User, utcnow
@@ -37,9 +39,11 @@ __all__ = [
     "save_student_turn",
     "session_turns",
     "state_before",
+    "stream_reply",
 ]
 
 LOCAL_USER_EMAIL = "local@rapport.invalid"
+logger = logging.getLogger("rapport")
 
 
 class ConflictError(Exception):
@@ -402,3 +406,57 @@ def end_session(*, db: Session, session: PracticeSession) -> PracticeSession:
         db.commit()
         db.refresh(session)
     return session
+
+
+class Runner(Protocol):
+    """Runs a data function with a short-lived database session (app.web.deps.Database)."""
+
+    def run(self, fn: Callable[..., Any], /, **kwargs: object) -> Awaitable[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event of a reply: the saved student turn, text as it comes, then done or error."""
+
+    kind: Literal["student", "delta", "replace", "done", "error"]
+    text: str = ""
+    turn: Turn | None = None  # the student turn (student) or the committed client turn (done)
+    message: str = ""
+    retryable: bool = True
+    data: dict = field(default_factory=dict)
+
+
+async def stream_reply(
+    *, runner: Runner, pending: PendingReply, engine: ClientEngine
+) -> AsyncIterator[StreamEvent]:
+    """Voice the reply to a saved student turn and commit it.
+
+    Yields `student` first, then `delta`/`replace` events, and always ends with exactly one
+    `done` (carrying the committed client turn) or one `error`: the student's turn is saved
+    either way, so Retry can always produce the reply later.
+    """
+    yield StreamEvent(kind="student", turn=pending.student_turn)
+    if pending.existing_reply is not None:
+        yield StreamEvent(kind="done", turn=pending.existing_reply)
+        return
+    final_text: str | None = None
+    meta: dict = {}
+    try:
+        async for event in engine.reply(pending.request):
+            if event.kind == "done":
+                final_text, meta = event.text, event.meta
+            else:
+                yield StreamEvent(kind=event.kind, text=event.text)
+        if final_text is None:
+            raise EngineError("The client engine stopped without finishing its reply.")
+        turn = await runner.run(add_client_turn, pending=pending, text=final_text, meta=meta)
+    except EngineError as exc:
+        yield StreamEvent(kind="error", message=exc.message, retryable=exc.retryable)
+        return
+    except Exception:
+        # Past this point a response may have started, so no error handler can answer: log
+        # it with its traceback and end the stream in its own terms. The turn is saved.
+        logger.exception("unhandled error while producing a reply")
+        yield StreamEvent(kind="error", message="Something went wrong on the server. Try again.")
+        return
+    yield StreamEvent(kind="done", turn=turn)

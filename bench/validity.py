@@ -24,14 +24,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from validity_analyzer import (  # bench/ is on sys.path when run as a script
-    BEHAVIOURS,
     cohen_kappa,
     macro_f1,
-    main_behaviour,
     quadratic_kappa,
 )
 
 from app.analysis import MECHANISMS, ContextTurn, TurnAnalysis, analyze_turn
+from app.analysis.behaviours import BEHAVIOURS, main_behaviour
 from app.config import Settings
 from app.grading import GradingInput, GradingTurn, grade_analytic, input_from_transcript
 from app.rubric import DEFAULT_RUBRIC_ID, load_rubrics
@@ -234,7 +233,8 @@ def behaviour_kappa(path: Path) -> None:
         for row in utterances:
             speaker = "counsellor" if row["interlocutor"] == "therapist" else "client"
             if speaker == "counsellor" and row["main_therapist_behaviour"] in BEHAVIOURS:
-                analysis = analyze_turn(row["utterance_text"], context=history[-2:])
+                # The analyzer reads the turns before, as in the app (it keeps its own window).
+                analysis = analyze_turn(row["utterance_text"], context=history)
                 gold.append(row["main_therapist_behaviour"])
                 pred.append(main_behaviour(analysis))
             history.append(ContextTurn(speaker=speaker, text=row["utterance_text"]))
@@ -242,6 +242,15 @@ def behaviour_kappa(path: Path) -> None:
         f"  analyzer main behaviour vs experts: Cohen's kappa "
         f"{cohen_kappa(gold, pred, BEHAVIOURS):.3f} over {len(gold)} utterances"
     )
+    print("    per behaviour            precision  recall     F1  support")
+    for behaviour in BEHAVIOURS:
+        tp = sum(g == p == behaviour for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == behaviour != g for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == behaviour != p for g, p in zip(gold, pred, strict=True))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        print(f"    {behaviour:<24} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f} {tp + fn:>8}")
 
 
 def epitome_agreement(path: Path) -> None:

@@ -20,45 +20,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.analysis import MECHANISMS, ContextTurn, TurnAnalysis, analyze_turn
+from app.analysis import MECHANISMS, ContextTurn, analyze_turn
+from app.analysis.behaviours import BEHAVIOURS, main_behaviour
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
-BEHAVIOURS = ("reflection", "question", "therapist_input", "other")
-
-# Analyzer codes grouped into AnnoMI's four main behaviours.
-_GROUPS: dict[str, frozenset[str]] = {
-    "reflection": frozenset({"reflection_simple", "reflection_complex", "summary"}),
-    "question": frozenset({"question_open", "question_closed", "risk_inquiry"}),
-    "therapist_input": frozenset(
-        {"information", "advice_with_permission", "advice_without_permission"}
-    ),
-}
-
-
-# When a turn does several things, the most directive move is its main behaviour:
-# giving information or advice > asking > reflecting > anything else.
-PRECEDENCE = ("therapist_input", "question", "reflection")
-
-
-def main_behaviour(analysis: TurnAnalysis) -> str:
-    """Map an analysis to one AnnoMI main behaviour.
-
-    Codes are grouped (reflection: simple/complex reflection and summary; question: open,
-    closed and risk inquiry; therapist_input: information and advice with or without
-    permission). A permission request ("Would it be OK if I shared...?") counts as a question
-    by form. When several groups occur, PRECEDENCE decides (input > question > reflection),
-    the way MI coders give the utterance to the move that steers the conversation most.
-    Turns with none of them (greetings, affirmations, backchannels) are "other".
-    """
-    found: set[str] = set()
-    for item in analysis.evidence:
-        for behaviour, codes in _GROUPS.items():
-            if item.code in codes:
-                question = item.code == "advice_with_permission" and item.quote.endswith("?")
-                found.add("question" if question else behaviour)
-    return next((b for b in PRECEDENCE if b in found), "other")
-
-
 def cohen_kappa(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
     """Unweighted Cohen's kappa."""
     n = len(gold)
@@ -118,8 +83,8 @@ def annomi(path: Path, *, errors: int) -> None:
             speaker = "counsellor" if row["interlocutor"] == "therapist" else "client"
             text = row["utterance_text"]
             if speaker == "counsellor" and row["main_therapist_behaviour"] in BEHAVIOURS:
-                # Context: the previous client utterance (and the counsellor turn before it).
-                analysis = analyze_turn(text, context=history[-2:])
+                # The turns before, as in the app (the analyzer keeps its own window).
+                analysis = analyze_turn(text, context=history)
                 gold.append(row["main_therapist_behaviour"])
                 pred.append(main_behaviour(analysis))
                 if gold[-1] != pred[-1]:

@@ -1,14 +1,14 @@
-"""Scripted practice counsellors for behaviour tests: one skilled, one poor, written by the team."""
+"""Counsellor lines for grading tests, and the shipped self-test scripts as test counsellors.
+
+The sessions run through the app's own turn step (app.client.turn), never a copy of it."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from app.analysis import ContextTurn, analyze_turn
-from app.client.scripted import compose
-from app.client.state import ClientState, ReplyPlan, advance, initial_state
+from app.client.selftest import ScriptCounsellor, load_scripts
+from app.client.state import ClientState, ReplyPlan
+from app.client.turn import run_session
 from app.persona import Persona
 
 GOOD_LINES = [
@@ -67,48 +67,27 @@ class Run:
         return [s.plan.disclose for s in self.steps if s.plan.disclose]
 
 
-Counsellor = Callable[[str, ClientState, ReplyPlan | None], str]
+def _script(script_id: str):
+    return next(s for s in load_scripts() if s.id == script_id)
 
 
-def skilled(persona: Persona, *, cross: bool = False) -> Counsellor:
-    """Reflects, validates, asks open questions; answers tests and risk as taught."""
-    lines: Iterator[str] = itertools.cycle(GOOD_LINES)
-    kinds = {test.id: test.kind for test in persona.boundary_tests}
-
-    def speak(last_client: str, state: ClientState, plan: ReplyPlan | None) -> str:
-        if plan is not None and plan.boundary_fire:
-            if not cross:
-                return HOLD_BOUNDARY
-            kind = kinds[plan.boundary_fire]
-            return CROSS_BOUNDARY.get(kind, CROSS_ANY)
-        if any(outcome == "pending" for outcome in state.risk.values()):
-            return SAFETY
-        return next(lines)
-
-    return speak
+def skilled(persona: Persona, *, cross: bool = False) -> ScriptCounsellor:
+    """The shipped good script; with cross=True it crosses every boundary test instead."""
+    script = _script("good-spoken")
+    if cross:
+        script = replace(script, boundary=_script("poor-spoken").boundary)
+    return ScriptCounsellor(script, persona, seed=7)
 
 
-def poor() -> Counsellor:
-    """Advises, judges and fires closed questions."""
-    lines = itertools.cycle(POOR_LINES)
-    return lambda last_client, state, plan: next(lines)
+def poor(persona: Persona) -> ScriptCounsellor:
+    """The shipped poor script: advice, judgement and rapid closed questions."""
+    return ScriptCounsellor(_script("poor-spoken"), persona, seed=7)
 
 
-def simulate(persona: Persona, counsellor: Counsellor, *, turns: int = 20, seed: int = 7) -> Run:
-    """Hold a session through the state machine and scripted voice, as the app does."""
-    import random
-
-    state = initial_state(persona)
-    history = [ContextTurn(speaker="client", text=persona.style.opening_line)]
-    run = Run(persona=persona)
-    plan: ReplyPlan | None = None
-    for _ in range(turns):
-        student = counsellor(history[-1].text, state, plan)
-        analysis = analyze_turn(student, context=history)
-        history.append(ContextTurn(speaker="counsellor", text=student))
-        state, plan = advance(persona, state, analysis, seed=seed)
-        rng = random.Random(f"{seed}:{plan.turn}:voice")
-        reply = compose(persona, plan, rng=rng)
-        history.append(ContextTurn(speaker="client", text=reply))
-        run.steps.append(Step(student=student, plan=plan, state=state, reply=reply))
-    return run
+def simulate(persona: Persona, counsellor, *, turns: int = 20, seed: int = 7) -> Run:
+    """Hold a session through the app's own turn step and scripted voice."""
+    session = run_session(persona, counsellor, turns=turns, seed=seed)
+    return Run(persona=persona, steps=[
+        Step(student=e.student, plan=e.step.plan, state=e.step.state, reply=e.reply)
+        for e in session.exchanges
+    ])

@@ -14,9 +14,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 
+from app.analysis import Evidence, TurnAnalysis
 from app.client.engine import HistoryTurn, ReplyRequest
+from app.client.listen import listen
 from app.client.scripted import compose
 from app.client.state import ClientState, advance, initial_state
 from app.persona import Persona
@@ -113,9 +114,13 @@ class SessionDriver:
 
     def ask(self, text: str, *, codes: Sequence[str] = ("reflection_complex",)) -> ReplyRequest:
         """Plan the client's reply to `text`, as if the analyzer coded it with `codes`."""
-        # advance() reads only `.codes` from the analysis.
-        analysis = SimpleNamespace(codes=list(codes))
-        new, plan = advance(self.persona, self.state, analysis, seed=self.seed)  # type: ignore[arg-type]
+        # The analysis is given (a fake at our own interface); the rest is the app's turn step.
+        analysis = TurnAnalysis(
+            codes=tuple(codes), empathy={}, evidence=tuple(Evidence(c, text) for c in codes)
+        )
+        last = next((t.text for t in reversed(self.history) if t.speaker == "client"), "")
+        heard = listen(persona=self.persona, text=text, analysis=analysis, last_client=last)
+        new, plan = advance(self.persona, self.state, analysis, seed=self.seed, heard=heard)
         request = ReplyRequest(
             persona=self.persona,
             state=new,

@@ -107,6 +107,11 @@ def test_analyze_jsonl(tmp_path: Path) -> None:
     assert "question_open" in first[0]["codes"]
     assert "advice_without_permission" in first[1]["codes"]
     assert set(first[0]["empathy"]) == {"emotional_reactions", "interpretations", "explorations"}
+    # Each code carries its probability; the stable fields are unchanged.
+    for turn in first:
+        assert set(turn) == {"turn", "codes", "empathy", "confidence"}
+        assert set(turn["confidence"]) == set(turn["codes"])
+        assert all(0 < p <= 1 for p in turn["confidence"].values())
     assert lines[1]["turns"][0]["turn"] == 1
 
 

@@ -1,114 +1,233 @@
-"""The simulated client across the shipped library: trust earned, layers gated, tests fired."""
+"""The listening client across the shipped library, through the app's own turn step.
+
+Sessions are played with the self-test's team-written scripts (app/client/scripts) and the
+scripted voice, exactly as `rapport personas selftest` and the web app play them.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
 
+from app.analysis import ContextTurn
+from app.client.selftest import PIN_BEFORE, PersonaReport, auroc, load_scripts, selftest
 from app.client.state import initial_state
+from app.client.turn import run_session, take_turn
 from app.persona import Persona, load_library
-from tests.counsellors import poor, simulate, skilled
 
 LIBRARY = load_library(Path(__file__).resolve().parent.parent / "personas")
 PERSONAS = list(LIBRARY.values())
 IDS = [p.id for p in PERSONAS]
 
 
-def layer_lines(persona: Persona) -> dict[str, list[str]]:
-    return {layer.id: [layer.says, *layer.more] for layer in persona.disclosures}
+@cache
+def report(persona_id: str) -> PersonaReport:
+    return selftest(LIBRARY[persona_id])
+
+
+def _runs(quality: str) -> list:
+    return [r for p in PERSONAS for r in report(p.id).runs if r.script.quality == quality]
 
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
-def test_skilled_counsellor_reaches_the_deepest_layer_within_20_turns(persona: Persona) -> None:
-    run = simulate(persona, skilled(persona), turns=20)
+def test_selftest_passes(persona: Persona) -> None:
+    result = report(persona.id)
+    assert result.passed, result.problems
+
+
+def test_final_trust_separates_good_from_poor_at_equal_turns_and_early() -> None:
+    good, poor = _runs("good"), _runs("poor")
+    assert len(good) == len(poor) == 3 * len(PERSONAS)
+    assert auroc([r.session.trust[-1] for r in good], [r.session.trust[-1] for r in poor]) >= 0.95
+    assert auroc([r.session.trust[4] for r in good], [r.session.trust[4] for r in poor]) >= 0.85
+
+
+def test_mixed_sessions_land_between_good_and_poor() -> None:
+    mean = {q: sum(r.final for r in _runs(q)) / len(_runs(q)) for q in ("good", "mixed", "poor")}
+    assert mean["poor"] < mean["mixed"] < mean["good"]
+
+
+def test_no_session_is_pinned_at_ten_before_turn_15() -> None:
+    pinned = [(r.session.persona.id, r.script.id, r.pinned_at)
+              for q in ("good", "mixed", "poor") for r in _runs(q)
+              if r.pinned_at is not None and r.pinned_at < PIN_BEFORE]
+    assert not pinned
+
+
+def test_verbatim_repeats_are_at_most_one_percent_of_replies() -> None:
+    runs = [r for q in ("good", "mixed", "poor") for r in _runs(q)]
+    replies = sum(len(r.session.replies) for r in runs)
+    assert replies >= 25 * 9 * len(PERSONAS)
+    assert sum(r.repeats for r in runs) / replies <= 0.01
+
+
+def test_every_scripted_factual_question_about_a_fact_is_answered_with_it() -> None:
+    asked = answered = 0
+    for persona in PERSONAS:
+        for run in report(persona.id).runs:
+            facts = {f.topic for f in persona.facts}
+            relevant = [(t, topic) for t, topic in run.asked if topic in facts]
+            asked += len(relevant)
+            missing = run.unanswered()
+            assert not missing, (persona.id, run.script.id, missing)
+            answered += len(relevant)
+    assert asked >= 2 * len(PERSONAS)  # the check must actually have checked something
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_a_question_about_each_fact_gets_that_fact(persona: Persona) -> None:
+    """Asked with its own first alias, every fact is told (or, below its gate, guarded)."""
+    opening = [ContextTurn("client", persona.style.opening_line)]
+    for fact in persona.facts:
+        state = initial_state(persona).model_copy(update={"trust": 10.0})
+        alias = next((a for a in fact.aliases if len(a.split()) <= 3), fact.topic)
+        step = take_turn(persona=persona, state=state, history=opening,
+                         student_text=f"Could you tell me about {alias}?", seed=1)
+        plan = step.plan
+        # The fact, or a layer the same words invite (a deeper answer to the same question).
+        layer = next((d for d in persona.disclosures if d.id == plan.disclose), None)
+        # A question about suicide or harm always gets the risk answer first, by design.
+        risk_first = "risk_inquiry" in step.analysis.codes and plan.kind == "risk_screen"
+        assert plan.fact == fact.topic or risk_first or (
+            layer is not None and alias.lower() in (t.lower() for t in layer.topics)
+        ), (fact.topic, alias, plan.kind, plan.lines)
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_good_reaches_the_deepest_layer_and_poor_stays_at_the_first(persona: Persona) -> None:
+    runs = report(persona.id).runs
     deepest = persona.disclosures[-1].id
-    assert deepest in run.disclosed(), (
-        f"{persona.id}: reached {run.disclosed()} with trust {[s.state.trust for s in run.steps]}"
-    )
-    assert run.steps[-1].state.trust > persona.trust.initial
+    assert any(deepest in r.unlocks for r in runs if r.script.quality == "good")
+    for run in runs:
+        if run.script.quality == "poor":
+            assert set(run.unlocks) <= {persona.disclosures[0].id}, (run.script.id, run.unlocks)
 
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
-def test_poor_counsellor_never_gets_past_the_first_layer(persona: Persona) -> None:
-    run = simulate(persona, poor(), turns=20)
-    assert set(run.disclosed()) <= {persona.disclosures[0].id}
-    assert run.steps[-1].state.trust < persona.trust.initial
-    withdrawn = sum(step.plan.withdrawn for step in run.steps)
-    assert withdrawn >= 10
-
-
-@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
-@pytest.mark.parametrize("who", ["skilled", "poor", "crossing"])
-def test_no_layer_is_said_before_its_trust_and_turn(persona: Persona, who: str) -> None:
-    counsellor = {
-        "skilled": skilled(persona),
-        "poor": poor(),
-        "crossing": skilled(persona, cross=True),
-    }[who]
-    run = simulate(persona, counsellor, turns=25)
+def test_no_layer_is_said_before_its_trust_and_turn(persona: Persona) -> None:
     gates = {layer.id: layer for layer in persona.disclosures}
-    opened: dict[str, int] = {}
-    for step in run.steps:
-        for layer_id, lines in layer_lines(persona).items():
-            if any(line in step.reply for line in lines):
-                layer = gates[layer_id]
-                opened.setdefault(layer_id, step.plan.turn)
-                # At the moment a layer is first said, its gates must be open.
-                if opened[layer_id] == step.plan.turn:
-                    assert step.state.trust >= layer.min_trust, (layer_id, step.state.trust)
-                    assert step.plan.turn >= layer.min_turn, (layer_id, step.plan.turn)
-                assert layer_id in step.state.unlocked
+    opened = 0
+    for run in report(persona.id).runs:
+        for turn, exchange in enumerate(run.session.exchanges, start=1):
+            layer_id = exchange.step.plan.disclose
+            if layer_id is None:
+                continue
+            layer = gates[layer_id]
+            opened += 1
+            # The layer's own words are in the reply the turn it opens...
+            assert layer.says in exchange.reply
+            # ...and its gates were open: the turn gate, and trust (a direct risk question
+            # may open a risk layer up to two points early).
+            slack = 2.0 if layer.risk else 0.0
+            assert exchange.step.state.trust >= layer.min_trust - slack, (layer_id, turn)
+            assert turn >= layer.min_turn - (3 if layer.risk else 0), (layer_id, turn)
+    assert opened >= 3
 
 
-@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
-def test_each_boundary_test_fires_and_the_reply_depends_on_the_student(persona: Persona) -> None:
-    held = simulate(persona, skilled(persona), turns=25)
-    crossed = simulate(persona, skilled(persona, cross=True), turns=25)
-    for test in persona.boundary_tests:
-        fired = [s for s in held.steps if s.plan.boundary_fire == test.id]
-        assert len(fired) == 1, f"{test.id} fired {len(fired)} times"
-        assert fired[0].plan.turn >= test.at_turn
-        assert test.says in fired[0].reply
-        after_held = next(s for s in held.steps if s.plan.boundary_outcome == (test.id, "held"))
-        after_crossed = next(
-            s for s in crossed.steps if s.plan.boundary_outcome == (test.id, "crossed")
-        )
-        assert test.if_held in after_held.reply
-        assert test.if_crossed in after_crossed.reply
-        assert test.if_crossed not in after_held.reply
-        held_move = after_held.plan.trust_after - after_held.plan.trust_before
-        crossed_move = after_crossed.plan.trust_after - after_crossed.plan.trust_before
-        assert crossed_move < held_move
+def test_a_disclosure_needs_an_invitation_not_only_trust() -> None:
+    persona = LIBRARY["sam-work-stress"]
+    state = initial_state(persona).model_copy(update={"trust": 9.5, "turn": 12,
+                                                      "unlocked": ["surface"]})
+    history = [ContextTurn("client", "Work's been a lot lately. I'm not sleeping much.")]
+    for text in ("You should try a sleep app.", "Do you drink coffee?", "Right. Okay."):
+        step = take_turn(persona=persona, state=state, history=history, student_text=text,
+                         seed=3)
+        assert step.plan.disclose is None, (text, step.plan.lines)
+    invited = take_turn(persona=persona, state=state, history=history,
+                        student_text="What else is weighing on you at the moment?", seed=3)
+    assert invited.plan.disclose is not None
 
 
-@pytest.mark.parametrize(
-    "persona",
-    [p for p in PERSONAS if any(layer.risk for layer in p.disclosures)],
-    ids=lambda p: p.id,
-)
-def test_risk_layer_answered_with_safety_or_missed(persona: Persona) -> None:
-    run = simulate(persona, skilled(persona), turns=25)
-    risk_layer = next(layer for layer in persona.disclosures if layer.risk)
-    assert risk_layer.id in run.disclosed()
-    outcome = next(s for s in run.steps if s.plan.risk_outcome)
-    assert outcome.plan.risk_outcome == (risk_layer.id, "answered")
-    assert any(line in outcome.reply for line in risk_layer.after_safety)
+def test_a_reflection_gets_the_elaboration_that_fits_its_words() -> None:
+    persona = LIBRARY["sam-work-stress"]
+    layer = persona.disclosures[0]
+    target = next(e for e in layer.elaborations if e.topics)
+    state = initial_state(persona).model_copy(update={"trust": 3.0, "turn": 3,
+                                                      "unlocked": [layer.id], "thread": layer.id})
+    history = [ContextTurn("client", layer.says)]
+    step = take_turn(persona=persona, state=state, history=history,
+                     student_text=f"So {target.topics[0]} has been really getting to you.",
+                     seed=5)
+    assert step.plan.lines and target.says in step.plan.lines, (target.topics, step.plan.lines)
+
+
+def test_a_misnamed_feeling_is_corrected() -> None:
+    persona = LIBRARY["sam-work-stress"]
+    layer = next(d for d in persona.disclosures if d.feelings)
+    state = initial_state(persona).model_copy(update={"trust": 4.0, "turn": 4,
+                                                      "unlocked": [layer.id], "thread": layer.id})
+    history = [ContextTurn("client", layer.says)]
+    step = take_turn(persona=persona, state=state, history=history,
+                     student_text="You sound really angry about all of it.", seed=5)
+    assert step.plan.corrected == "angry"
+    assert "angry" in step.plan.lines[0].lower()
+
+
+def test_a_backchannel_lets_the_client_carry_on_with_the_thread() -> None:
+    persona = LIBRARY["sam-work-stress"]
+    layer = persona.disclosures[0]
+    state = initial_state(persona).model_copy(update={"trust": 3.0, "turn": 2,
+                                                      "unlocked": [layer.id], "thread": layer.id})
+    step = take_turn(persona=persona, state=state,
+                     history=[ContextTurn("client", layer.says)], student_text="Mm-hmm.", seed=2)
+    assert step.plan.elaborate == layer.id
+
+
+def test_fluent_but_unrelated_reflections_earn_nothing_and_confuse_the_client() -> None:
+    persona = LIBRARY["mick-drinking"]
+    nonsense = iter([
+        "It sounds like you feel purple about the spaceship.",
+        "So you're worried about the giraffe's birthday party.",
+        "You're feeling quite seaweed about the telescope.",
+        "It sounds like the lighthouse makes you feel triangular.",
+        "So the submarine has you feeling sideways.",
+        "You feel orange about the volcano.",
+    ])
+    session = run_session(persona, lambda *_: next(nonsense), turns=6)
+    assert session.trust[-1] <= persona.trust.initial
+    assert not session.disclosed[1:]
+    for exchange in session.exchanges:
+        assert not {"reflection_simple", "reflection_complex"} & set(exchange.step.analysis.codes)
+    confused = [e for e in session.exchanges if e.step.plan.kind == "confused"]
+    assert len(confused) >= 4  # the client says it does not follow, in its own words
+
+
+def test_a_stock_phrase_repeated_earns_less_each_time() -> None:
+    persona = LIBRARY["shane-mandated"]
+    session = run_session(persona, lambda *_: "That makes sense.", turns=14)
+    deltas = [e.step.plan.trust_after - e.step.plan.trust_before for e in session.exchanges]
+    assert deltas[0] > 0 and max(deltas[3:]) < deltas[0] / 2
+    assert persona.disclosures[-1].id not in session.disclosed
+
+
+def test_a_rupture_withdraws_and_an_apology_repairs() -> None:
+    persona = LIBRARY["sam-work-stress"]
+    lines = iter(["What's brought you in today?", "So work has been a lot lately.",
+                  "Honestly, you need to pull yourself together.",
+                  "I'm sorry, that came out wrong. It sounds like you've been carrying a lot."])
+    session = run_session(persona, lambda *_: next(lines), turns=4)
+    judged, apology = session.exchanges[2].step, session.exchanges[3].step
+    assert judged.plan.withdrawn and judged.state.rupture > 0
+    assert apology.plan.reaction == "repaired" and apology.state.rupture == 0
+    assert apology.plan.trust_after > apology.plan.trust_before
 
 
 def test_same_seed_same_session() -> None:
     persona = PERSONAS[0]
-    first = simulate(persona, skilled(persona), turns=12, seed=3)
-    second = simulate(persona, skilled(persona), turns=12, seed=3)
-    assert [s.reply for s in first.steps] == [s.reply for s in second.steps]
-    assert initial_state(persona).trust == persona.trust.initial
+    script = next(s for s in load_scripts() if s.quality == "good")
+    from app.client.selftest import ScriptCounsellor
+
+    first = run_session(persona, ScriptCounsellor(script, persona, seed=3), turns=12, seed=3)
+    second = run_session(persona, ScriptCounsellor(script, persona, seed=3), turns=12, seed=3)
+    assert first.replies == second.replies
 
 
 def test_trust_moves_at_most_max_step_per_turn() -> None:
     for persona in PERSONAS:
-        for counsellor in (skilled(persona), poor()):
-            run = simulate(persona, counsellor, turns=15)
-            for step in run.steps:
-                moved = abs(step.plan.trust_after - step.plan.trust_before)
-                assert moved <= persona.trust.max_step + 1e-9
-                assert 0 <= step.state.trust <= 10
+        for run in report(persona.id).runs:
+            for exchange in run.session.exchanges:
+                plan = exchange.step.plan
+                assert abs(plan.trust_after - plan.trust_before) <= persona.trust.max_step + 1e-9
+                assert 0 <= plan.trust_after <= 10

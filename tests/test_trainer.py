@@ -22,6 +22,7 @@ from app.config import PROJECT_ROOT
 from app.library import persona_shelf
 from app.main import create_app
 from app.models import AuditEvent
+from app.persona import load_persona_file
 from tests.accounts import PERSONA, add_user, auth_settings, sign_in
 
 REPO_PERSONAS = PROJECT_ROOT / "personas"
@@ -195,24 +196,25 @@ def test_an_existing_id_is_replaced_only_by_a_higher_version(
 ) -> None:
     target = folders["personas_dir"] / f"{PERSONA}.yaml"
     before = target.read_bytes()
-    same = _persona_text(new_id=PERSONA, version=1, title="Sam — edited")
+    shipped = load_persona_file(target).version
+    same = _persona_text(new_id=PERSONA, version=shipped, title="Sam — edited")
     checked = _check(trainer, same)
     assert checked.status_code == 200
     assert "would be refused" in checked.text and 'formaction="/trainer/save"' not in checked.text
     refused = _save(trainer, same)
     assert refused.status_code == 409
-    assert "Not saved" in refused.text and "at version 1" in refused.text
-    assert "raise &#39;version:&#39; to 2" in refused.text
+    assert "Not saved" in refused.text and f"at version {shipped}" in refused.text
+    assert f"raise &#39;version:&#39; to {shipped + 1}" in refused.text
     assert _textarea(refused.text) == same
     assert target.read_bytes() == before
     assert not _audit(app, "persona.save")
 
-    bumped = _persona_text(new_id=PERSONA, version=2, title="Sam — edited")
+    bumped = _persona_text(new_id=PERSONA, version=shipped + 1, title="Sam — edited")
     assert _save(trainer, bumped).status_code == 303
     assert target.read_text(encoding="utf-8") == bumped
     titles = {p["id"]: p["title"] for p in trainer.get("/api/personas").json()}
     assert titles[PERSONA] == "Sam — edited"
-    assert _audit(app, "persona.save")[0].details["previous_version"] == 1
+    assert _audit(app, "persona.save")[0].details["previous_version"] == shipped
 
 
 def test_a_rubric_is_checked_saved_and_graded_with(

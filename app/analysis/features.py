@@ -33,7 +33,7 @@ from app.analysis.vocabulary import (
 
 __all__ = ["Relation", "TurnView", "relation", "turn_features", "unit_features", "view_turn"]
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 3
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[?!]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -136,14 +136,17 @@ def view_turn(text: str, context: Sequence[ContextTurn]) -> TurnView:
     units = tuple(split_sentences(text))
     ctx = read_context(tuple(context))
     every_client = [t for t in context if t.speaker == "client"]
-    clients = every_client[-2:]
+    # What a reflection can be about: the client's last two turns with something in them. A
+    # bare "Yeah." or "Mm-hmm." from the client is not what the counsellor reflects.
+    said = [t for t in every_client if len(_WORD.findall(t.text.lower())) >= 4]
+    clients = said[-2:] or every_client[-2:]
     stems = _stems(clients)
     history = stems if len(every_client) <= 2 else _stems(every_client)
     flags = []
     if not clients:
         flags.append("opening")
     else:
-        last = clients[-1].text.rstrip()
+        last = every_client[-1].text.rstrip()
         if last.endswith("?"):
             flags.append("client_question")
         if len(_WORD.findall(last.lower())) <= 3:
@@ -182,15 +185,6 @@ def _bucket(value: int, edges: Sequence[int]) -> str:
     return f"{edges[-1] + 1}+"
 
 
-def _char_grams(words: Sequence[str], out: dict[str, float]) -> None:
-    """Character 3- and 4-grams inside word boundaries (robust to spelling and typos)."""
-    for word in words:
-        padded = f" {word} "
-        for n in (3, 4):
-            for i in range(len(padded) - n + 1):
-                out["c:" + padded[i:i + n]] = 0.5
-
-
 def unit_features(view: TurnView, index: int) -> dict[str, float]:
     """Features of unit `index` of the turn, for the behaviour model."""
     unit = view.units[index]
@@ -215,7 +209,6 @@ def unit_features(view: TurnView, index: int) -> dict[str, float]:
         out["empty"] = 1.0
     for lead in unit.lead:
         out["lead:" + lead] = 1.0
-    _char_grams(words, out)
     out["q" if unit.question else "noq"] = 1.0
     if unit.text.rstrip().endswith("!"):
         out["excl"] = 1.0

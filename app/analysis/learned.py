@@ -68,7 +68,10 @@ def write_model(
         "format": MODEL_FORMAT, "meta": dict(meta), "heads": {}, "vocabulary": sorted(vocabulary)
     }
     blobs: list[bytes] = []
-    for name, head in heads.items():
+    offset = 0
+    # In name order, the order the sorted JSON header lists them; each head records where its
+    # matrix starts, so reading never depends on the order.
+    for name, head in sorted(heads.items()):
         weights = np.asarray(head["weights"], dtype=np.float64)
         peak = float(np.abs(weights).max()) or 1.0
         scale = peak / 32767.0
@@ -80,7 +83,9 @@ def write_model(
             "bias": [round(float(b), 6) for b in head["bias"]],
             "scale": scale,
             "shape": list(quantised.shape),
+            "offset": offset,
         }
+        offset += len(blobs[-1])
     payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
                                               compresslevel=9, filename="") as out:
@@ -96,13 +101,11 @@ def read_model(data: bytes) -> LearnedModel:
     header = json.loads(raw[:newline])
     if header.get("format") != MODEL_FORMAT:
         raise ValueError(f"not a {MODEL_FORMAT} model file (format {header.get('format')!r})")
-    offset = newline + 1
+    start = newline + 1
     heads: dict[str, Head] = {}
     for name, spec in header["heads"].items():
         rows, cols = spec["shape"]
-        size = rows * cols * 2
-        matrix = np.frombuffer(raw, dtype="<i2", count=rows * cols, offset=offset)
-        offset += size
+        matrix = np.frombuffer(raw, dtype="<i2", count=rows * cols, offset=start + spec["offset"])
         heads[name] = Head(
             classes=tuple(spec["classes"]),
             index={feature: i for i, feature in enumerate(spec["features"])},
@@ -117,5 +120,14 @@ def read_model(data: bytes) -> LearnedModel:
 @lru_cache(maxsize=1)
 def load_model() -> LearnedModel:
     """The shipped model, read from the installed package once per process."""
+    from app.analysis.features import FEATURES_VERSION
+
     data = resources.files("app.analysis").joinpath("data", MODEL_RESOURCE).read_bytes()
-    return read_model(data)
+    model = read_model(data)
+    trained = model.meta.get("features_version")
+    if trained != FEATURES_VERSION:
+        raise ValueError(
+            f"the analyzer model was trained on features version {trained}, but this code "
+            f"extracts version {FEATURES_VERSION}: rebuild it with `rapport analyzer train`"
+        )
+    return model

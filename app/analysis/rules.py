@@ -121,6 +121,8 @@ def _ungrounded(view: TurnView, index: int, vocabulary: frozenset[str]) -> bool:
     sim = view.sims[index]
     if sim is None or len(unit.words) < 4 or not vocabulary:
         return False
+    if len(view.client_history) < 6:
+        return False  # too little of the client's own talk to say what it was not about
     rel = relation(unit.words, view.client_history)
     if rel.shared or rel.novel < 2 or sim >= UNGROUNDED_SIMILARITY:
         return False

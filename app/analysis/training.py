@@ -49,8 +49,8 @@ class TrainingSettings:
     behaviour_c: float = 2.0  # inverse regularisation of the behaviour head
     empathy_c: float = 1.0
     balance: float = 0.5  # class weights (n / count) ** balance: 0 none, 1 fully balanced
-    min_count: int = 2  # a feature must occur in this many training units
-    inner_folds: int = 3  # out-of-fold behaviour probabilities for the empathy heads
+    min_count: int = 3  # a feature must occur in this many training units
+    inner_folds: int = 2  # out-of-fold behaviour probabilities for the empathy heads
     prune: float = 0.002  # drop features whose every weight is smaller than this
 
 

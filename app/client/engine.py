@@ -67,3 +67,11 @@ class ClientEngine(Protocol):
     def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         """Stream one reply: deltas (or a replace), then exactly one `done`."""
         ...
+
+    async def check(self) -> str | None:
+        """None when the engine can reply; else what is missing and how to fix it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the engine holds (connection pools, an embedded model server)."""
+        ...

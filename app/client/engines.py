@@ -17,7 +17,7 @@ def build_engine(*, settings: Settings, name: str | None = None) -> ClientEngine
     """The engine called `name` (default: `settings.engine`); never touches the network."""
     choice = name or settings.engine
     if choice == "scripted":
-        return ScriptedEngine(chunk_delay=getattr(settings, "stream_delay", 0.0))
+        return ScriptedEngine(chunk_delay=settings.stream_delay)
     if choice == "llm":
         return LLMEngine(settings=settings)
     if choice == "local":
@@ -31,10 +31,7 @@ async def check_engine(*, settings: Settings, engine: ClientEngine) -> str | Non
     For `llm` this asks the server for its model list (a missing key, a refused key and an
     unreachable server each get their own message); for `local` it loads the model now.
     """
-    check = getattr(engine, "check", None)
-    if check is None:
-        return None
-    problem = await check()
+    problem = await engine.check()
     if problem and settings.engine == engine.name:
         return (
             f"{problem} (RAPPORT_ENGINE={settings.engine}; set RAPPORT_ENGINE=scripted to "
@@ -45,6 +42,4 @@ async def check_engine(*, settings: Settings, engine: ClientEngine) -> str | Non
 
 async def close_engine(engine: ClientEngine) -> None:
     """Release what an engine holds (connection pools, an embedded model server)."""
-    close = getattr(engine, "aclose", None)
-    if close is not None:
-        await close()
+    await engine.aclose()

@@ -26,7 +26,7 @@ from typing import Literal
 
 from app.client.prompt import allowed_layers, locked_layers, role_rules
 from app.client.state import ClientState, ReplyPlan
-from app.persona import Persona
+from app.persona import SAFETY_STEPS, Disclosure, Persona
 
 __all__ = ["GuardEvent", "GuardKind", "check_reply", "clean_reply", "correction_for"]
 
@@ -271,13 +271,21 @@ def _stage_directions(text: str, *, name: str) -> list[str]:
     return found
 
 
+def layer_lines(layer: Disclosure) -> tuple[str, ...]:
+    """Every line of a layer: what opens it, its elaborations, its safety and missed answers."""
+    safety = layer.safety
+    steps = [line for step in SAFETY_STEPS for line in getattr(safety, step)] if safety else []
+    return (layer.says, *[e.says for e in layer.elaborations], *layer.after_safety,
+            *layer.after_missed, *steps)
+
+
 def _open_vocabulary(
     persona: Persona, state: ClientState, plan: ReplyPlan
 ) -> tuple[set[str], set[str]]:
     """Stems of what is open now (layers, the plan's lines), and of all the client may say."""
     opened = [*plan.lines]
     for layer in allowed_layers(persona, state, plan):
-        opened.extend((layer.says, *layer.more))
+        opened.extend((layer.says, *[e.says for e in layer.elaborations]))
     client, reactions = persona.client, persona.reactions
     everyday = [
         client.background,
@@ -306,7 +314,7 @@ def _leaks(text: str, *, persona: Persona, state: ClientState, plan: ReplyPlan) 
     reply, reply_pairs = set(filter(None, reply_stems)), _bigrams(reply_stems)
     leaked: list[str] = []
     for layer in locked_layers(persona, state, plan):
-        lines = (layer.says, *layer.more, *layer.after_safety, *layer.after_missed)
+        lines = layer_lines(layer)
         units = dict.fromkeys(unit for line in lines for unit in (line, *_sentences(line)))
         for unit in units:
             unit_stems = _stems(unit)

@@ -31,6 +31,7 @@ __all__ = [
     "family_of",
     "listen",
     "persona_topics",
+    "stem_key",
     "stock_key",
 ]
 
@@ -153,6 +154,7 @@ _BACKCHANNEL = re.compile(
     r"^(?:\W*(?:mm+|mhm+|mm-hmm|uh-huh|hmm+|yeah|yes|yep|right|okay|ok|sure|i see|go on|"
     r"carry on|and\??|please go on|keep going|tell me more|\.\.\.|…|sure sure|wow|oh)\W*)+$"
 )
+_ANAPHOR = re.compile(r"\b(?:that|this|it|those)\b")
 _YES_NO_START = re.compile(
     r"^(?:\W*(?:and|so|but|okay|ok|well|um|uh|right)\W+)*(?:do|does|did|are|is|was|were|have|"
     r"has|had|can|could|will|would|should|shall|may|might|am)\b"
@@ -165,7 +167,8 @@ class Topic:
 
     key: str  # "fact:<topic>", "layer:<id>", "more:<layer id>:<n>"
     phrases: tuple[str, ...]  # normalised topic words and aliases
-    stems: tuple[frozenset[str], ...]  # the stems of each phrase
+    phrase_stems: tuple[frozenset[str], ...]  # content stems of each phrase, in order
+    stems: tuple[frozenset[str], ...]  # content stems to match (phrases, then the line's own)
     vector: np.ndarray | None
 
 
@@ -178,13 +181,15 @@ def _stems(text: str) -> frozenset[str]:
 
 def _topic(key: str, words: Iterable[str], *, text: str = "") -> Topic:
     phrases = tuple(dict.fromkeys(normalise(w) for w in words if w.strip()))
-    stems = tuple(s for s in (_stems(p) for p in phrases) if s)
+    phrase_stems = tuple(_stems(p) for p in phrases)
+    stems = tuple(s for s in phrase_stems if s)
     if text:  # a line's own content words stand in for topics it does not list
         own = _stems(text)
         if own:
             stems = (*stems, *({s} for s in sorted(own)))
     material = " ".join(phrases) or text
-    return Topic(key, phrases, stems, embedder().vector(material) if material else None)
+    return Topic(key, phrases, phrase_stems, stems,
+                 embedder().vector(material) if material else None)
 
 
 # Topics per persona object. The persona is kept in the value so its id() cannot be reused
@@ -219,21 +224,26 @@ def _build_topics(persona: Persona) -> tuple[Topic, ...]:
 
 
 def _score(topic: Topic, norm: str, stems: frozenset[str], vector: np.ndarray | None) -> float:
-    """How strongly the student's words point at a topic, 0..1."""
+    """How strongly the student's words point at a topic, 0..1.
+
+    A phrase said word for word counts most, and more the more content words it has: "what
+    do you do" is in "what do you do for fun", but "fun" says more about the question.
+    """
     best = 0.0
-    for phrase in topic.phrases:
+    for phrase, phrase_stems in zip(topic.phrases, topic.phrase_stems, strict=True):
         if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", norm):
-            return 1.0
+            best = max(best, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
+            continue
         if len(phrase) >= 5 and fuzz.partial_ratio(phrase, norm) >= 90:
-            best = max(best, 0.8)
+            best = max(best, 0.7)
     for phrase_stems in topic.stems:
         if phrase_stems and phrase_stems <= stems:
             best = max(best, 0.9 if len(phrase_stems) > 1 else 0.75)
-    if best < 0.5 and vector is not None and topic.vector is not None:
-        sim = float(vector @ topic.vector)
-        if sim >= 0.45:
-            best = max(best, min(0.7, sim))
-    return best
+    sim = float(vector @ topic.vector) if vector is not None and topic.vector is not None else 0.0
+    if best < 0.5:
+        return min(0.7, sim) if sim >= 0.45 else best
+    # Between two topics the words match equally well, the closer in meaning wins.
+    return best + 0.1 * max(0.0, sim)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +254,13 @@ class Heard:
     matches: tuple[tuple[str, float], ...]  # (topic key, score), best first, score >= 0.5
     named_feelings: tuple[str, ...]  # feeling words the student said
     parroting: float  # share of the student's words copied in order from the client
-    stock: str | None  # the student's opening phrase, for repetition counts
+    stock: str | None  # the student's wording, to notice the same turn said again
+    stem: str | None  # the opening stem ("it sounds like"), to notice one stem over and over
     apology: bool
     contract: frozenset[str]
     safety_steps: frozenset[str]
     backchannel: bool
+    anaphoric: bool  # an open question about "that"/"it": the thread, not a new topic
     ending: bool
 
     def best(self, prefix: str) -> str | None:
@@ -257,9 +269,15 @@ class Heard:
 
 
 def stock_key(text: str) -> str:
-    """A short key for a turn's wording: its first four words, normalised."""
+    """A key for a turn's wording: its first eight words, normalised ("that makes sense")."""
     words = _WORD.findall(normalise(text))
-    return " ".join(words[:4])
+    return " ".join(words[:8])
+
+
+def stem_key(text: str) -> str:
+    """A turn's opening stem: its first three words ("it sounds like")."""
+    words = _WORD.findall(normalise(text))
+    return " ".join(words[:3]) if len(words) > 3 else ""
 
 
 def _parroting(student: str, client: str) -> float:
@@ -292,29 +310,42 @@ def listen(
     topics: Sequence[Topic] | None = None,
 ) -> Heard:
     """Read the student's turn against the persona and the client's last words."""
-    norm = normalise(text)
+    question = _question_form(text, analysis)
+    # A question is matched on the sentences that ask it, so a contract's "supervisor" or a
+    # reflection before the question does not pick the fact.
+    focus = text
+    if question:
+        asked = [e.quote for e in analysis.evidence
+                 if e.code in ("question_open", "question_closed", "risk_inquiry")]
+        focus = " ".join(asked) or text
+    norm = normalise(focus)
     words = _WORD.findall(norm)
-    stems = _stems(text)
-    vector = embedder().vector(text) if words else None
+    stems = _stems(focus)
+    vector = embedder().vector(focus) if words else None
     pool = persona_topics(persona) if topics is None else topics
     scored = sorted(
         ((topic.key, _score(topic, norm, stems, vector)) for topic in pool),
         key=lambda kv: -kv[1],
     )
     matches = tuple((key, round(score, 3)) for key, score in scored if score >= 0.5)
+    every = _WORD.findall(normalise(text))
     feelings = tuple(
-        w for i, w in enumerate(words)
-        if w in _FAMILY_OF and (w not in _AMBIGUOUS or _CUES & set(words[max(0, i - 3):i]))
+        w for i, w in enumerate(every)
+        if w in _FAMILY_OF and (w not in _AMBIGUOUS or _CUES & set(every[max(0, i - 3):i]))
     )
     return Heard(
-        question=_question_form(text, analysis),
+        question=question,
         matches=matches,
         named_feelings=feelings,
         parroting=_parroting(text, last_client),
         stock=stock_key(text) or None,
+        stem=stem_key(text) or None,
         apology=bool(_APOLOGY.search(norm)),
-        contract=frozenset(name for name, rx in _CONTRACT.items() if rx.search(norm)),
-        safety_steps=frozenset(name for name, rx in _STEPS.items() if rx.search(norm)),
-        backchannel=not words or bool(_BACKCHANNEL.match(norm)),
-        ending=bool(_ENDING.search(norm)),
+        contract=frozenset(name for name, rx in _CONTRACT.items()
+                           if rx.search(normalise(text))),
+        safety_steps=frozenset(name for name, rx in _STEPS.items()
+                               if rx.search(normalise(text))),
+        backchannel=not every or bool(_BACKCHANNEL.match(normalise(text))),
+        anaphoric=bool(question == "open" and _ANAPHOR.search(norm)),
+        ending=bool(_ENDING.search(normalise(text))),
     )

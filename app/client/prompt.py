@@ -112,7 +112,15 @@ def stable_prefix(persona: Persona) -> str:
     if style.phrases:
         phrases = "; ".join(_quote(p) for p in style.phrases)
         voice.append(f"Phrases you tend to use (now and then, not every time): {phrases}.")
-    return rules + "\n".join(identity) + "\n" + "\n".join(voice) + "\n"
+    facts = [f for f in persona.facts if f.min_trust <= 0]
+    known = []
+    if facts:
+        # Facts anyone may hear are stable, so they stay in the cacheable prefix.
+        known = ["\n## Facts about your life (say them plainly when asked)"]
+        known += [f"- {f.topic.replace('_', ' ')}: {_quote(f.says)}" for f in facts]
+    return rules + "\n".join(identity) + "\n" + "\n".join(voice) + "\n" + (
+        "\n".join(known) + "\n" if known else ""
+    )
 
 
 def allowed_layers(persona: Persona, state: ClientState, plan: ReplyPlan) -> list[Disclosure]:
@@ -154,6 +162,15 @@ def turn_section(request: ReplyRequest) -> str:
             if held
             else "The counsellor went along with a request outside the professional role."
         )
+
+    gated = [f for f in persona.facts if 0 < f.min_trust <= plan.trust_after]
+    if gated:
+        parts.append("\nYou trust the counsellor enough now to also say, if asked:")
+        parts.extend(f"- {f.topic.replace('_', ' ')}: {_quote(f.says)}" for f in gated)
+    if plan.topic:
+        kind, _, name = plan.topic.partition(":")
+        subject = name.replace("_", " ") if kind == "fact" else "what you were just saying"
+        parts.append(f"\nThe counsellor's words were about: {subject}. Answer that.")
 
     now = set(plan.lines)
     shared: list[str] = []

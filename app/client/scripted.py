@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 
+from app.analysis.analyzer import CONTEXT_TURNS
 from app.client.engine import ReplyEvent, ReplyRequest
 from app.client.state import ReplyPlan
 from app.persona import Persona
@@ -100,12 +101,19 @@ class ScriptedEngine:
     name = "scripted"
     model: str | None = None
     demo_quality = False
-    # The analyzer reads the last client turn; the state travels on the last client turn.
-    history_turns = 4
+    # The analyzer's context window; the state travels on the last client turn.
+    history_turns = CONTEXT_TURNS
 
     def __init__(self, *, chunk_delay: float = 0.0) -> None:
         # A small delay between words makes the typing visible in the browser; tests use 0.
         self._chunk_delay = chunk_delay
+
+    async def check(self) -> str | None:
+        """The scripted engine needs nothing: it can always reply."""
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         """Stream the composed reply word by word, then `done`."""

@@ -11,6 +11,7 @@ turn invites it.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,8 +65,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 class TrustModel:
     """The global shape of trust, calibrated on the team's counsellor scripts (see bench/)."""
 
-    combo: float = 0.3  # share of a second positive move's weight that also counts
-    repeat_decay: float = 0.5  # credit kept for the n-th reuse of the same opening words
+    combo: float = 0.5  # share of a second positive move's weight that also counts
+    repeat_decay: float = 0.5  # credit kept for each repeat of the same turn's wording
+    stem_decay: float = 0.85  # credit kept for each further use of one opening stem
     robotic_after: int = 3  # reuses after which a stock phrase costs trust
     robotic_cost: float = 0.25
     parrot_at: float = 0.6  # share of words copied from the client that makes a parrot
@@ -134,7 +136,9 @@ class ClientState(BaseModel):
     listening: int = 0  # attentive turns in a row
     rupture: int = 0  # turns left of a rupture's withdrawal
     contracted: bool = False
-    stock: dict[str, int] = Field(default_factory=dict)  # student's opening words -> uses
+    stock: dict[str, int] = Field(default_factory=dict)  # student's wording -> uses
+    stems: dict[str, int] = Field(default_factory=dict)  # student's opening stem -> uses
+    said_lines: list[str] = Field(default_factory=list)  # fingerprints of every line said
 
 
 class ReplyPlan(BaseModel):
@@ -296,14 +300,16 @@ class TrustMove:
 
 def move_trust(
     persona: Persona, state: ClientState, analysis: TurnAnalysis, heard: Heard,
-    *, model: TrustModel = TRUST,
+    *, model: TrustModel | None = None,
 ) -> TrustMove:
     """The change in trust for one student turn, with the reasons."""
+    model = model or TRUST
     weights = {**DEFAULT_WEIGHTS, **persona.trust.weights}
     confidence = analysis.confidence
     codes = set(analysis.codes)
     notes: list[str] = []
     repeats = state.stock.get(heard.stock or "", 0)
+    stem_uses = state.stems.get(heard.stem or "", 0)
     positives: list[float] = []
     loss = 0.0
     for code in codes:
@@ -327,6 +333,9 @@ def move_trust(
         notes.append(f"repeated wording x{repeats + 1}")
         if repeats >= model.robotic_after:
             loss -= model.robotic_cost
+    elif stem_uses > 1:
+        gain *= model.stem_decay ** (stem_uses - 1)
+        notes.append(f"same opening x{stem_uses + 1}")
     if "question_closed" in codes and state.closed_streak >= 1:
         loss += model.interrogation
     gain *= max(0.1, 1 - state.trust / model.headroom)
@@ -382,31 +391,46 @@ class _Choice:
         self.lines.append(line)
 
 
-class _Lines:
-    """Picks lines by key, never one already said in the session while another is left."""
+def line_hash(text: str) -> str:
+    """A short fingerprint of a line's words, to notice a line about to be said twice."""
+    words = " ".join(text.lower().split())
+    return hashlib.blake2s(words.encode(), digest_size=5).hexdigest()
 
-    def __init__(self, used: Iterable[str], rng: random.Random) -> None:
+
+class _Lines:
+    """Picks lines by key, never one said already in the session while another is left."""
+
+    def __init__(self, used: Iterable[str], said: Iterable[str], rng: random.Random) -> None:
         self.used = set(used)
+        self.said = set(said)
         self.rng = rng
 
+    def fresh(self, key: str, line: str) -> bool:
+        """Neither this line nor the same words under another key has been said."""
+        return key not in self.used and line_hash(line) not in self.said
+
+    def take(self, key: str, line: str) -> None:
+        self.used.add(key)
+        self.said.add(line_hash(line))
+
     def pick(self, options: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
-        fresh = [o for o in options if o[0] not in self.used and o[1]]
+        fresh = [o for o in options if o[1] and self.fresh(*o)]
         if not fresh:
             return None
         choice = fresh[0] if len(fresh) == 1 else self.rng.choice(fresh)
-        self.used.add(choice[0])
+        self.take(*choice)
         return choice
 
-    def fallback(self, style: str) -> tuple[str, str]:
+    def fallback(self, style: str, persona: Persona) -> tuple[str, str]:
         """A short acknowledgement not said before (composed from two small lists)."""
         heads, tails = voice.FALLBACK.get(style, voice.FALLBACK["default"])
         for i, head in enumerate(heads):
             for j, tail in enumerate(tails):
-                key = f"x:{i}:{j}"
-                if key not in self.used:
-                    self.used.add(key)
-                    return key, f"{head} {tail}".strip()
-        return "x:last", heads[0]
+                key, line = f"x:{i}:{j}", _speak(persona, f"{head} {tail}".strip())
+                if self.fresh(key, line):
+                    self.take(key, line)
+                    return key, line
+        return "x:last", _speak(persona, heads[0])
 
 
 def _reaction_options(persona: Persona, kind: str) -> list[tuple[str, str]]:
@@ -424,23 +448,29 @@ def _reaction_options(persona: Persona, kind: str) -> list[tuple[str, str]]:
         lines = getattr(persona.reactions, name, None) or []
         options.extend((f"r:{name}:{i}", line) for i, line in enumerate(lines))
     style = persona.style.conversational_style
-    options.extend((f"s:{kind}:{i}", line) for i, line in
+    options.extend((f"s:{kind}:{i}", _speak(persona, line)) for i, line in
                    enumerate(voice.style_lines(kind, style)))
     return options
+
+
+def _speak(persona: Persona, line: str) -> str:
+    """A style line in this client's words (pronouns filled for an interpreted session)."""
+    return voice.speak_of(line, persona.client.pronouns)
 
 
 def _react(choice: _Choice, persona: Persona, picker: _Lines, kind: str) -> None:
     picked = picker.pick(_reaction_options(persona, kind))
     if picked is None:
-        picked = picker.fallback(persona.style.conversational_style)
+        picked = picker.fallback(persona.style.conversational_style, persona)
     choice.say(*picked)
 
 
 def _deflect(choice: _Choice, persona: Persona, picker: _Lines) -> None:
     style = persona.style.conversational_style
     options = [(f"d:{i}", line) for i, line in enumerate(persona.deflections)]
-    options += [(f"sd:{i}", line) for i, line in enumerate(voice.style_lines("deflect", style))]
-    picked = picker.pick(options) or picker.fallback(style)
+    options += [(f"sd:{i}", _speak(persona, line))
+                for i, line in enumerate(voice.style_lines("deflect", style))]
+    picked = picker.pick(options) or picker.fallback(style, persona)
     choice.kind = "deflection"
     choice.say(*picked)
 
@@ -481,9 +511,9 @@ def _correction(persona: Persona, layer: Disclosure | None, heard: Heard, rng: r
         actual = felt[0] if felt else layer.feelings[0]
         style = persona.style.conversational_style
         template = rng.choice(voice.CORRECTIONS.get(style, voice.CORRECTIONS["plain"]))
-        line = template.format(named=named, felt=actual, Named=named.capitalize(),
-                               Felt=actual.capitalize())
-        return f"c:{named}", line
+        line = template.replace("{named}", named).replace("{felt}", actual)
+        line = line.replace("{Named}", named.capitalize()).replace("{Felt}", actual.capitalize())
+        return f"c:{named}", _speak(persona, line)
     return None
 
 
@@ -505,7 +535,7 @@ def _elaborate(choice: _Choice, layer: Disclosure, picker: _Lines, heard: Heard)
     picked = _next_elaboration(layer, picker.used, heard)
     if picked is None:
         return False
-    picker.used.add(picked[0])
+    picker.take(*picked)
     choice.elaborate = layer.id
     choice.kind = "elaboration"
     choice.say(*picked)
@@ -518,8 +548,8 @@ def _answer_fact(choice: _Choice, persona: Persona, topic: str, trust: float,
     choice.fact = topic
     choice.kind = "fact"
     if trust < fact.min_trust:
-        if fact.guarded and f"fg:{topic}" not in picker.used:
-            picker.used.add(f"fg:{topic}")
+        if fact.guarded and picker.fresh(f"fg:{topic}", fact.guarded):
+            picker.take(f"fg:{topic}", fact.guarded)
             choice.say(f"fg:{topic}", fact.guarded)
         else:
             _deflect(choice, persona, picker)
@@ -527,9 +557,9 @@ def _answer_fact(choice: _Choice, persona: Persona, topic: str, trust: float,
         return
     for n, lead in enumerate(_AGAIN):
         key = f"f:{topic}" if n == 0 else f"f:{topic}:{n}"
-        if key not in picker.used:
-            picker.used.add(key)
-            text = fact.says if not lead else lead + fact.says[:1].lower() + fact.says[1:]
+        text = fact.says if not lead else lead + fact.says[:1].lower() + fact.says[1:]
+        if picker.fresh(key, text):
+            picker.take(key, text)
             choice.say(key, text)
             return
     _deflect(choice, persona, picker)
@@ -568,12 +598,15 @@ def choose_content(
 ) -> tuple[_Choice, list[str], dict[str, RiskOutcome], int]:
     """Choose the reply's lines; return them with the new unlocked list, risk and listening."""
     choice = _Choice()
-    picker = _Lines(state.used, rng)
+    picker = _Lines(state.used, state.said_lines, rng)
     unlocked = list(state.unlocked)
     risk = dict(move.risk)
     codes = set(analysis.codes)
     negative = reaction in NEGATIVE_REACTIONS
-    attentive = not negative and bool(codes & _ATTENTIVE or heard.backchannel)
+    # Attentive listening keeps the client talking; a stock phrase said again or the client's
+    # own words parroted back are not attention, however warm they sound.
+    hollow = bool(state.stock.get(heard.stock or "", 0)) or heard.parroting >= TRUST.parrot_at
+    attentive = not negative and not hollow and bool(codes & _ATTENTIVE or heard.backchannel)
     listening = state.listening + 1 if attentive else 0
     thread = _layer(persona, state.thread)
 
@@ -622,9 +655,11 @@ def choose_content(
         if not any(d.risk and d.id in unlocked for d in persona.disclosures):
             kind = "risk_guarded" if risk_layer is not None else "risk_denial"
             options = [(f"q:{i}", line) for i, line in enumerate(persona.when_asked_about_risk)]
-            options += [(f"sq:{kind}:{i}", line) for i, line in
+            options += [(f"sq:{kind}:{i}", _speak(persona, line)) for i, line in
                         enumerate(voice.style_lines(kind, persona.style.conversational_style))]
-            picked = picker.pick(options) or picker.fallback(persona.style.conversational_style)
+            picked = picker.pick(options) or picker.fallback(
+                persona.style.conversational_style, persona
+            )
             choice.say(*picked)
             choice.kind = "risk_screen"
             return choice, unlocked, risk, listening
@@ -669,10 +704,16 @@ def choose_content(
         fact_topic = heard.best("fact:")
         layer_key = heard.best("layer:")
         layer_score = scores.get(layer_key, 0.0) if layer_key else 0.0
-        fact_score = scores.get(f"fact:{fact_topic}", 0.0) if fact_topic else 0.0
+        fact_score = scores.get(fact_topic, 0.0) if fact_topic else 0.0
         invited = matched_layer()
-        if invited is not None and heard.question in ("open", "wh") and \
-                layer_score >= fact_score:
+        thread_left = thread is not None and _next_elaboration(thread, picker.used, heard)
+        if heard.anaphoric and thread_left and max(layer_score, fact_score) < 0.95:
+            # "What's that like?" asks about what the client just said, not a new topic.
+            assert thread is not None
+            _elaborate(choice, thread, picker, heard)
+            choice.topic = f"layer:{thread.id}"
+        elif invited is not None and heard.question in ("open", "wh") and \
+                layer_score > fact_score:
             _open_layer(choice, invited, unlocked=unlocked, risk=risk)
             choice.topic = f"layer:{invited.id}"
         elif fact_topic is not None:
@@ -683,8 +724,9 @@ def choose_content(
             if target is not None and heard.question == "open" and \
                     _elaborate(choice, target, picker, heard):
                 choice.topic = f"layer:{target.id}"
-            elif heard.question == "open" and open_next_if_earned(0):
-                pass
+            elif heard.question == "open" and analysis.empathy.get("explorations", 0) >= 1 \
+                    and open_next_if_earned(0):
+                pass  # an open question that explores the client's experience goes deeper
             elif heard.question == "wh" or not _about_thread(heard, thread):
                 # A closed question about something the file does not say gets no invented
                 # yes or no: the client deflects in character.
@@ -751,7 +793,7 @@ def _boundary_due(persona: Persona, boundary: dict[str, BoundaryOutcome], turn: 
 
 def advance(
     persona: Persona, state: ClientState, analysis: TurnAnalysis, *, seed: int, heard: Heard,
-    model: TrustModel = TRUST,
+    model: TrustModel | None = None,
 ) -> tuple[ClientState, ReplyPlan]:
     """Apply one analysed student turn; return the new state and the reply plan."""
     turn = state.turn + 1
@@ -792,11 +834,13 @@ def advance(
         boundary = {**boundary, due.id: "pending"}
         choice.say(f"t:{due.id}", due.says)
 
-    stock = dict(state.stock)
+    stock, stems = dict(state.stock), dict(state.stems)
     if heard.stock and not heard.backchannel:
         stock[heard.stock] = stock.get(heard.stock, 0) + 1
-        if len(stock) > 64:  # the oldest entries matter least
-            stock = dict(list(stock.items())[-64:])
+        stock = dict(list(stock.items())[-64:])  # the oldest entries matter least
+    if heard.stem and not heard.backchannel:
+        stems[heard.stem] = stems.get(heard.stem, 0) + 1
+        stems = dict(list(stems.items())[-64:])
 
     negative = reaction in NEGATIVE_REACTIONS
     lines = [line for line in choice.lines if line]
@@ -810,6 +854,7 @@ def advance(
         closed_streak=state.closed_streak + 1 if "question_closed" in codes else 0,
         recent=(state.recent + lines)[-8:],
         used=list(dict.fromkeys([*state.used, *choice.keys])),
+        said_lines=list(dict.fromkeys([*state.said_lines, *(line_hash(x) for x in lines)])),
         thread=thread,
         safety=safety,
         steps=list(move.all_steps),
@@ -819,6 +864,7 @@ def advance(
         rupture=trust_move.rupture,
         contracted=state.contracted or trust_move.contracted,
         stock=stock,
+        stems=stems,
     )
     plan = ReplyPlan(
         turn=turn,

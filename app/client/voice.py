@@ -6,7 +6,9 @@ style, and never add biography: they only deflect, ask back, or acknowledge.
 
 from __future__ import annotations
 
-__all__ = ["CORRECTIONS", "DEFLECTIONS", "FALLBACK", "STYLE_LINES", "style_lines"]
+import re
+
+__all__ = ["CORRECTIONS", "DEFLECTIONS", "FALLBACK", "STYLE_LINES", "speak_of", "style_lines"]
 
 # In-character answers to a question the persona has no fact for.
 DEFLECTIONS: dict[str, tuple[str, ...]] = {
@@ -30,9 +32,10 @@ DEFLECTIONS: dict[str, tuple[str, ...]] = {
     "hostile": ("Why's that your business?", "What's that got to do with anything?",
                 "Pass.", "Not telling you that.", "Next question."),
     "silent": ("…", "Dunno.", "Mm.", "Not sure.", "…don't know."),
-    "interpreted": ("He says he is not sure how to answer that.",
-                    "She asks why you want to know.", "He says he would rather not say.",
-                    "She says she doesn't know."),
+    "interpreted": ("{They} {say} {they} {are} not sure how to answer that.",
+                    "{They} {ask} why you want to know.",
+                    "{They} {say} {they} would rather not say.",
+                    "{They} {say} {they} doesn't know."),
 }
 
 # Corrections when a reflection names the wrong feeling: "{named}" is what the student said,
@@ -48,8 +51,8 @@ CORRECTIONS: dict[str, tuple[str, ...]] = {
                  "Um, maybe not {named}. {Felt}, sort of?"),
     "hostile": ("I'm not {named}. I'm {felt}. Get it right.", "{Named}? No. {Felt}."),
     "silent": ("Not {named}. …{felt}.", "…{felt}. Not {named}."),
-    "interpreted": ("He says not {named}. {Felt}, more.", "She says it is not {named}; she is "
-                    "{felt}."),
+    "interpreted": ("{They} {say} not {named}. {Felt}, more.",
+                    "{They} {say} it is not {named}; {they} {are} {felt}."),
 }
 
 # Reaction kinds a persona may leave empty, per style.
@@ -66,7 +69,8 @@ STYLE_LINES: dict[str, dict[str, tuple[str, ...]]] = {
                      "Sorry, I'm a bit lost, is that what you meant?"),
         "hostile": ("What are you on about?", "That's not what I said. Are you even listening?"),
         "silent": ("…what?", "Huh?"),
-        "interpreted": ("He says he does not understand.", "She says she didn't say that."),
+        "interpreted": ("{They} {say} {they} {do} not understand.",
+                        "{They} {say} {they} didn't say that."),
     },
     "contracted": {
         "plain": ("Okay. Good to know.", "Right. That makes sense."),
@@ -77,7 +81,7 @@ STYLE_LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "pleasing": ("Oh, okay, thank you for explaining.",),
         "hostile": ("Fine. Whatever.", "Right. Noted."),
         "silent": ("…okay.", "Mm."),
-        "interpreted": ("He says thank you, he understands.",),
+        "interpreted": ("{They} {say} thank you, {they} {understand}.",),
     },
     "repaired": {
         "plain": ("Okay. Thanks for saying that.", "Alright. Fair enough."),
@@ -88,7 +92,7 @@ STYLE_LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "pleasing": ("Oh no, it's fine, honestly.",),
         "hostile": ("Hm. Well. At least you said it.", "Fine. Go on then."),
         "silent": ("…okay.",),
-        "interpreted": ("He says it is alright.",),
+        "interpreted": ("{They} {say} it is alright.",),
     },
     "risk_denial": {
         "plain": ("No. Nothing like that.", "No, I'm not thinking about anything like that."),
@@ -99,7 +103,7 @@ STYLE_LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "pleasing": ("No, no, sorry, I didn't mean to worry you.",),
         "hostile": ("No. Don't put words in my mouth.", "What? No."),
         "silent": ("…no.", "No."),
-        "interpreted": ("He says no, nothing like that.",),
+        "interpreted": ("{They} {say} no, nothing like that.",),
     },
     "risk_guarded": {
         "plain": ("I… don't really want to go there right now.", "Why do you ask that?"),
@@ -110,7 +114,8 @@ STYLE_LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "pleasing": ("Oh. Um. Sorry, I'm not sure what to say to that.",),
         "hostile": ("Why, do I look like I am?", "That's a bit much, isn't it?"),
         "silent": ("…", "…dunno."),
-        "interpreted": ("He is quiet. He says he does not want to talk about that now.",),
+        "interpreted": ("{They} {are} quiet. {They} {say} {they} {do} not want to talk about "
+                        "that now.",),
     },
     "neutral": {
         "plain": ("Yeah.", "Mm.", "I suppose.", "Right."),
@@ -121,7 +126,7 @@ STYLE_LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "pleasing": ("Yes, sorry.", "Mm, yes."),
         "hostile": ("Right.", "So?"),
         "silent": ("…", "Mm."),
-        "interpreted": ("He nods.", "She says yes."),
+        "interpreted": ("{They} {nod}.", "{They} {say} yes."),
     },
 }
 
@@ -134,9 +139,31 @@ FALLBACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "I'm still thinking.", "It's a lot."),
     ),
     "silent": (("…", "Mm.", "…yeah."), ("", "Dunno.", "Maybe.")),
-    "interpreted": (("He nods.", "She pauses.", "He is quiet."),
-                    ("", "He says he is thinking.", "She says she is not sure.")),
+    "interpreted": (("{They} {nod}.", "{They} {pause}.", "{They} {are} quiet."),
+                    ("", "{They} {say} {they} {are} thinking.",
+                     "{They} {say} {they} {are} not sure.")),
 }
+
+
+def _pronoun_forms(pronouns: str) -> dict[str, str]:
+    """Words for speaking of the client in the third person (interpreted sessions)."""
+    first = pronouns.split("/")[0].strip().lower() if pronouns else "they"
+    if first in ("he", "she"):
+        forms = {"they": first, "say": "says", "ask": "asks", "are": "is", "nod": "nods",
+                 "pause": "pauses", "do": "does", "understand": "understands"}
+    else:
+        forms = {"they": "they", "say": "say", "ask": "ask", "are": "are", "nod": "nod",
+                 "pause": "pause", "do": "do", "understand": "understand"}
+    forms["They"] = forms["they"].capitalize()
+    return forms
+
+
+def speak_of(line: str, pronouns: str) -> str:
+    """Fill a style line's pronoun placeholders from the client's pronouns."""
+    if "{" not in line:
+        return line
+    forms = _pronoun_forms(pronouns)
+    return re.sub(r"\{(\w+)\}", lambda m: forms.get(m.group(1), m.group(0)), line)
 
 
 def style_lines(kind: str, style: str) -> tuple[str, ...]:

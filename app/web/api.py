@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app import practice
 from app.auth.policy import SessionAction, visible_session
-from app.client.engine import ClientEngine, EngineError
+from app.client.engine import ClientEngine
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
 from app.models import (
@@ -264,7 +264,7 @@ async def add_turn(
             db=db,
             session=session,
             client_message_id=body.client_message_id,
-            window=getattr(engine, "history_turns", practice.RECENT_TURNS),
+            window=engine.history_turns,
         )
         return context, engine
 
@@ -310,96 +310,55 @@ async def _respond(
     db: Database, pending: practice.PendingReply, engine: ClientEngine, accept: str | None
 ):
     """Run the engine for a saved student turn and answer as JSON or SSE."""
+    events = practice.stream_reply(runner=db, pending=pending, engine=engine)
     if accept and "text/event-stream" in accept:
         return StreamingResponse(
-            _sse(db, pending, engine),
+            _sse(events, pending),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    if pending.existing_reply is not None:
-        client_turn = pending.existing_reply
-    else:
-        try:
-            client_turn = await _run_engine(db, pending, engine)
-        except EngineError as exc:
+    async for event in events:
+        if event.kind == "error":
             return JSONResponse(
                 status_code=status.HTTP_502_BAD_GATEWAY,
                 content={
-                    "detail": exc.message,
-                    "retryable": exc.retryable,
+                    "detail": event.message,
+                    "retryable": event.retryable,
                     "student_turn": turn_public(pending.student_turn).model_dump(mode="json"),
                 },
             )
-    result = TurnResult(
-        student_turn=turn_public(pending.student_turn),
-        client_turn=turn_public(client_turn),
-        state=state_public(pending.state),
-    )
-    # Already a validated TurnResult: serialise it once rather than have FastAPI check it again
-    # (the route still declares response_model for the OpenAPI schema). This is the hot path.
-    return Response(result.model_dump_json(), media_type="application/json")
-
-
-async def _run_engine(db: Database, pending, engine: ClientEngine) -> Turn:
-    """Run the engine to the end without streaming and return the committed client turn."""
-    turn: Turn | None = None
-    async for chunk in _stream_and_commit(db, pending, engine):
-        if isinstance(chunk, Turn):
-            turn = chunk
-    assert turn is not None  # _stream_and_commit always ends with the turn or raises
-    return turn
+        if event.kind == "done":
+            assert event.turn is not None
+            result = TurnResult(
+                student_turn=turn_public(pending.student_turn),
+                client_turn=turn_public(event.turn),
+                state=state_public(pending.state),
+            )
+            # Already a validated TurnResult: serialise it once rather than have FastAPI check
+            # it again (the route still declares response_model for the OpenAPI schema).
+            return Response(result.model_dump_json(), media_type="application/json")
+    raise AssertionError("stream_reply always ends with done or error")
 
 
 def _sse_event(name: str, data: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[bytes]:
-    """The reply as Server-Sent Events: student, delta..., done (or error)."""
-    yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
-    if pending.existing_reply is not None:
-        turn = pending.existing_reply
-    else:
-        turn = None
-        try:
-            async for chunk in _stream_and_commit(db, pending, engine):
-                if isinstance(chunk, bytes):
-                    yield chunk
-                else:
-                    turn = chunk
-        except EngineError as exc:
-            yield _sse_event("error", {"message": exc.message, "retryable": exc.retryable})
-            return
-        except Exception:
-            # The response has started, so no error handler can answer any more: log it with
-            # its traceback and tell the page in the stream's own terms. The turn is saved.
-            logger.exception("unhandled error while streaming a reply")
-            yield _sse_event(
-                "error",
-                {"message": "Something went wrong on the server. Try again.", "retryable": True},
-            )
-            return
-        if turn is None:
-            return
-    yield _sse_event(
-        "done",
-        {
-            "client_turn": turn_public(turn).model_dump(mode="json"),
-            "state": state_public(pending.state).model_dump(mode="json"),
-        },
-    )
-
-
-async def _stream_and_commit(db: Database, pending, engine: ClientEngine):
-    """Yield SSE bytes for each delta/replace, then the committed client Turn."""
-    final_text: str | None = None
-    meta: dict = {}
-    async for event in engine.reply(pending.request):
-        if event.kind == "done":
-            final_text, meta = event.text, event.meta
-        else:
+async def _sse(events: AsyncIterator[practice.StreamEvent], pending) -> AsyncIterator[bytes]:
+    """The reply as Server-Sent Events: student, delta..., then done or error."""
+    async for event in events:
+        if event.kind == "student":
+            yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
+        elif event.kind in ("delta", "replace"):
             yield _sse_event(event.kind, {"text": event.text})
-    if final_text is None:
-        raise EngineError("The client engine stopped without finishing its reply.")
-
-    yield await db.run(practice.add_client_turn, pending=pending, text=final_text, meta=meta)
+        elif event.kind == "error":
+            yield _sse_event("error", {"message": event.message, "retryable": event.retryable})
+        else:
+            assert event.turn is not None
+            yield _sse_event(
+                "done",
+                {
+                    "client_turn": turn_public(event.turn).model_dump(mode="json"),
+                    "state": state_public(pending.state).model_dump(mode="json"),
+                },
+            )

@@ -12,7 +12,9 @@ within a second in the others (app.library).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import random
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -25,7 +27,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from yaml.nodes import MappingNode, ScalarNode
 
+from app.analysis import ContextTurn
 from app.audit import actor_of, record
+from app.client.selftest import selftest
+from app.config import Settings
 from app.library import Library, Shelf
 from app.models import User
 from app.persona import MAX_FILE_BYTES, Persona, PersonaProblem, validate_paths
@@ -202,24 +207,79 @@ def _refusal(draft: Draft) -> str:
 def _ladder(persona: Persona) -> dict[str, Any]:
     return {
         "layers": [
-            {"id": d.id, "min_trust": d.min_trust, "min_turn": d.min_turn, "risk": d.risk,
-             "says": d.says}
+            {"id": d.id, "title": d.label, "min_trust": d.min_trust, "min_turn": d.min_turn,
+             "risk": d.risk, "says": d.says}
             for d in persona.disclosures
         ],
         "boundaries": [
-            {"id": b.id, "kind": b.kind, "at_turn": b.at_turn, "says": b.says}
+            {"id": b.id, "title": b.label, "kind": b.kind, "at_turn": b.at_turn, "says": b.says}
             for b in persona.boundary_tests
         ],
+        "facts": len(persona.facts),
     }
 
 
+def _selftest_view(persona: Persona) -> dict[str, Any]:
+    """The self-test of a persona as the preview shows it: one row per script, a verdict."""
+    report = selftest(persona)
+    titles = {d.id: d.label for d in persona.disclosures}
+    runs = []
+    for run in report.runs:
+        trust = run.session.trust
+        points = " ".join(f"{4 + i * 8},{44 - t * 4:.1f}" for i, t in enumerate(trust))
+        runs.append({
+            "id": run.script.id, "quality": run.script.quality, "register": run.script.register,
+            "start": persona.trust.initial, "final": run.final, "points": points,
+            "unlocks": [(titles[layer], turn) for layer, turn in run.unlocks.items()],
+            "repeats": run.repeats, "asked": len(run.asked),
+            "unanswered": len(run.unanswered()),
+        })
+    return {"passed": report.passed, "problems": report.problems, "runs": runs}
+
+
+# The test-drive replays the whole conversation from the student's messages each time: it
+# keeps nothing on the server, and it plays exactly as a student's session would.
+_DRIVE_SEED = 11
+MAX_DRIVE_TURNS = 40
+
+
+def _test_drive(persona: Persona, said: list[str]) -> list[dict[str, Any]]:
+    """The client's side of a test-drive: each student message with the reply and its state."""
+    from app.client.scripted import compose
+    from app.client.state import initial_state
+    from app.client.turn import take_turn
+
+    history: list[ContextTurn] = [ContextTurn("client", persona.style.opening_line)]
+    state = initial_state(persona)
+    exchanges = []
+    for text in said[:MAX_DRIVE_TURNS]:
+        step = take_turn(persona=persona, state=state, history=history, student_text=text,
+                         seed=_DRIVE_SEED)
+        rng = random.Random(f"{_DRIVE_SEED}:{step.plan.turn}:voice")
+        reply = compose(persona, step.plan, rng=rng)
+        exchanges.append({"student": text, "reply": reply, "codes": list(step.analysis.codes),
+                          "trust": step.plan.trust_after, "kind": step.plan.kind,
+                          "disclosed": step.plan.disclose})
+        history += [ContextTurn("counsellor", text), ContextTurn("client", reply)]
+        state = step.state
+    return exchanges
+
+
 def _page(
-    request: Request, *, draft: Draft | None = None, saved: str = "", status_code: int = 200
+    request: Request, *, draft: Draft | None = None, saved: str = "", status_code: int = 200,
+    said: list[str] | None = None,
 ) -> HTMLResponse:
     library = _library(request)
     preview: dict[str, Any] = {}
     if draft is not None and isinstance(draft.item, Persona):
-        preview = {"card": persona_summary(draft.item), **_ladder(draft.item)}
+        persona = draft.item
+        preview = {
+            "card": persona_summary(persona), **_ladder(persona),
+            "selftest": _selftest_view(persona),
+            "opening": persona.style.opening_line,
+            "drive": _test_drive(persona, said or []),
+            "said": json.dumps(said or []),
+        }
     return render(
         request,
         "trainer.html",
@@ -264,6 +324,28 @@ def check_file(
     """Check a pasted or uploaded file: its problems by line, or a preview and Save."""
     draft = _draft(request, _kind(kind), text, _read_upload(upload))
     return _page(request, draft=draft, status_code=422 if draft.problems else 200)
+
+
+@router.post("/trainer/test-drive", response_class=HTMLResponse)
+def test_drive(
+    request: Request,
+    user: TrainerUser,
+    text: Annotated[str, Form()] = "",
+    said: Annotated[str, Form()] = "[]",
+    message: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Chat with a persona that is not saved yet: the conversation replays from the messages."""
+    draft = _draft(request, "persona", text, None)
+    try:
+        earlier = [str(m) for m in json.loads(said)][:MAX_DRIVE_TURNS]
+    except (ValueError, TypeError):
+        earlier = []
+    settings: Settings = request.app.state.settings
+    message = message.strip()[: settings.max_turn_chars]
+    if message and len(earlier) < MAX_DRIVE_TURNS:
+        earlier.append(message)
+    return _page(request, draft=draft, said=earlier,
+                 status_code=422 if draft.problems else 200)
 
 
 @router.post("/trainer/save")

@@ -1,0 +1,261 @@
+"""The analyzer v2: the shipped model on the team corpus's held-back fold, its rules, its output.
+
+The held-back fold (one client turn in ten, chosen by a hash) is never trained on, so these
+floors measure the shipped model on utterances it has not seen.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from app.analysis import CODES, MECHANISMS, ContextTurn, analyze_turn
+from app.analysis.analyzer import code_units
+from app.analysis.behaviours import main_behaviour, main_behaviour_of
+from app.analysis.corpus import label_counts, load_corpus
+from app.analysis.learned import load_model
+from app.analysis.rules import RULES
+from app.analysis.training import (
+    Tally,
+    cohen_kappa,
+    corpus_digest,
+    is_held_back,
+    prepare,
+    split_holdout,
+)
+from app.client.state import initial_state
+from app.client.turn import take_turn
+from app.persona import load_library
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus" / "analyzer"
+ROWS = load_corpus([CORPUS])
+MAIN = ("reflection_simple", "reflection_complex", "question_open", "question_closed",
+        "information", "advice_with_permission", "advice_without_permission", "affirmation",
+        "validation", "reassurance", "minimising", "judgement", "summary", "self_disclosure")
+
+
+def test_corpus_covers_every_code_and_level_in_both_registers_and_three_varieties() -> None:
+    counts = label_counts(ROWS)
+    assert len(ROWS) >= 3000
+    for code in CODES:
+        if code != "other":
+            assert counts["code"][code] >= 100, code
+    assert counts["code"]["other"] >= 300
+    for mechanism in MECHANISMS:
+        assert min(counts[mechanism][level] for level in (0, 1, 2)) >= 300, mechanism
+    assert counts["register"]["spoken"] >= 1000 and counts["register"]["written"] >= 1000
+    assert min(counts["variety"].values()) >= 1000
+
+
+def test_shipped_model_was_trained_on_exactly_this_corpus() -> None:
+    # Editing the corpus without `rapport analyzer train` makes this fail.
+    files = sorted(CORPUS.glob("*.jsonl"))
+    assert load_model().meta["corpus_sha256"] == corpus_digest(files)
+
+
+@cache
+def held_back() -> dict:
+    """The shipped analyzer on every held-back row: sentence and utterance tallies."""
+    _, held = split_holdout(ROWS)
+    data = prepare(held)
+    sentences, turns = Tally(), Tally()
+    empathy = {m: Tally() for m in MECHANISMS}
+    gold_b, pred_b = [], []
+    for row, labels in zip(data.rows, data.labels, strict=True):
+        units, levels = code_units(row.text, context=row.context)
+        for unit, label in zip(units, labels, strict=True):
+            sentences.add(label, unit.code)
+        predicted = {u.code for u in units} - ({"other"} if len(units) > 1 else set())
+        gold = set(row.codes) - ({"other"} if len(row.codes) > 1 else set())
+        turns.add(gold or {"other"}, predicted or {"other"})
+        gold_b.append(main_behaviour_of((s.code, s.text) for s in row.segments))
+        pred_b.append(main_behaviour_of((u.code, u.text) for u in units))
+        for mechanism in MECHANISMS:
+            empathy[mechanism].add(str(row.empathy[mechanism]), str(levels[mechanism]))
+    return {"rows": len(held), "sentences": sentences, "turns": turns, "empathy": empathy,
+            "kappa": cohen_kappa(gold_b, pred_b)}
+
+
+def test_the_held_back_fold_is_big_and_never_trained_on() -> None:
+    figures = held_back()
+    assert figures["rows"] >= 600
+    assert load_model().meta["held_back_rows"] == figures["rows"]
+    assert not any(is_held_back(r) for r in split_holdout(ROWS)[0])
+
+
+# Floors on unseen rows; v1 (rules only) scored far under these on the same rows.
+FLOORS = {
+    "reflection_simple": 0.45, "reflection_complex": 0.55, "question_open": 0.75,
+    "question_closed": 0.65, "information": 0.55, "advice_with_permission": 0.55,
+    "advice_without_permission": 0.5, "affirmation": 0.5, "validation": 0.5,
+    "reassurance": 0.5, "minimising": 0.45, "judgement": 0.5, "summary": 0.45,
+    "self_disclosure": 0.5, "risk_inquiry": 0.6, "safety_response": 0.5,
+    "boundary_holding": 0.5, "boundary_crossing": 0.5,
+}
+
+
+@pytest.mark.parametrize("code", list(FLOORS))
+def test_per_code_f1_on_the_held_back_fold(code: str) -> None:
+    tally = held_back()["turns"]
+    assert tally.support(code) >= 5, code
+    assert tally.f1(code) >= FLOORS[code], (code, round(tally.f1(code), 3))
+
+
+def test_main_behaviour_kappa_and_empathy_on_the_held_back_fold() -> None:
+    figures = held_back()
+    assert figures["kappa"] >= 0.65
+    assert figures["turns"].macro_f1(MAIN) >= 0.6
+    for mechanism in MECHANISMS:
+        assert figures["empathy"][mechanism].macro_f1(("0", "1", "2")) >= 0.55, mechanism
+
+
+CLIENT = [ContextTurn("client", "I have a few beers after work, same as every bloke on site. "
+                      "It's the missus making a big thing of it.")]
+
+
+@pytest.mark.parametrize("text", ["You're in denial, Mick.",
+                                  "Drinking every night is really irresponsible."])
+def test_judgements_dressed_as_reflections_read_as_judgements(text: str) -> None:
+    analysis = analyze_turn(text, context=CLIENT)
+    assert "judgement" in analysis.codes
+    assert not {"reflection_simple", "reflection_complex"} & set(analysis.codes)
+    persona = load_library(ROOT / "personas")["mick-drinking"]
+    state = initial_state(persona)
+    step = take_turn(persona=persona, state=state, history=CLIENT, student_text=text, seed=1)
+    assert step.plan.trust_after < state.trust and step.plan.reaction == "judged"
+
+
+@pytest.mark.parametrize("text", [
+    "It sounds like you feel purple about the spaceship.",
+    "So you're worried about the giraffe's birthday party.",
+    "You feel orange about the volcano.",
+])
+def test_a_fluent_but_unrelated_reflection_gets_no_reflection_code(text: str) -> None:
+    units, _ = code_units(text, context=CLIENT)
+    assert [u.code for u in units] == ["other"]
+    assert units[0].source == "ungrounded_reflection"
+
+
+def test_a_real_paraphrase_with_new_words_is_still_a_reflection() -> None:
+    analysis = analyze_turn("You reckon it's her making a mountain out of it.", context=CLIENT)
+    assert {"reflection_simple", "reflection_complex"} & set(analysis.codes)
+
+
+def test_every_code_says_what_decided_it_and_how_sure() -> None:
+    analysis = analyze_turn(
+        "Thanks for telling me. Are you having thoughts of ending your life? You should try "
+        "to get some sleep.",
+        context=[ContextTurn("client", "Some nights I think everyone would be better off.")],
+    )
+    assert "risk_inquiry" in analysis.codes and "advice_without_permission" in analysis.codes
+    for item in analysis.evidence:
+        assert item.source == "model" or item.source in RULES
+        assert 0 < item.confidence <= 1
+        assert item.quote in "Thanks for telling me. Are you having thoughts of ending your " \
+            "life? You should try to get some sleep."
+    assert next(e for e in analysis.evidence if e.code == "risk_inquiry").source == \
+        "risk_question"
+    assert set(analysis.confidence) == set(analysis.codes)
+
+
+def test_every_rule_has_a_name_a_code_and_a_reason() -> None:
+    for name, rule in RULES.items():
+        assert rule.name == name and rule.code in CODES and len(rule.reason) > 20
+
+
+def test_rule_confidences_are_measured_precisions() -> None:
+    precision = load_model().meta["rule_precision"]
+    assert set(precision) <= set(RULES)
+    assert all(0 < p <= 1 for p in precision.values())
+
+
+def test_advice_after_the_client_agreed_is_advice_with_permission() -> None:
+    advice = "One thing that helps some people is a wind-down hour with no screens."
+    alone = analyze_turn(advice, context=[ContextTurn("client", "I just can't sleep.")])
+    asked = analyze_turn(advice, context=[
+        ContextTurn("counsellor", "Would it be okay if I shared a couple of ideas?"),
+        ContextTurn("client", "Yeah, go on."),
+    ])
+    assert "advice_with_permission" in asked.codes
+    assert "advice_with_permission" not in alone.codes
+
+
+def test_take_whatever_time_you_need_is_not_advice() -> None:
+    analysis = analyze_turn("Take whatever time you need.",
+                            context=[ContextTurn("client", "Sorry. I just need a minute.")])
+    assert "advice_without_permission" not in analysis.codes
+
+
+def test_main_behaviour_groups_codes_as_experts_do() -> None:
+    assert main_behaviour(analyze_turn("What brings you here today?")) == "question"
+    assert main_behaviour(analyze_turn("Mm-hmm.")) == "other"
+
+
+def test_the_model_ships_in_the_wheel_and_loads_from_the_installed_package(
+    tmp_path: Path,
+) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(ROOT)],
+        check=True, timeout=300,
+    )
+    wheel = next((tmp_path / "dist").glob("rapport-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert "app/analysis/data/analyzer.model" in archive.namelist()
+        archive.extractall(tmp_path / "site")
+    probe = (
+        "import app.analysis.learned as l, json; m = l.load_model(); "
+        "print(json.dumps({'file': l.__file__, 'heads': sorted(m.heads)}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, check=True,
+                         capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
+    loaded = json.loads(out.stdout)
+    assert loaded["file"].startswith(str(tmp_path / "site"))
+    assert loaded["heads"] == ["behaviour", *sorted(MECHANISMS)]
+
+
+def test_training_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
+    """The same rows and seed give the same file (on a slice of the corpus, to stay quick)."""
+    from app.analysis.training import train_to_file
+
+    rows = [r for r in ROWS if r.source in ("b4.jsonl",)][:600]
+    files = [CORPUS / "b4.jsonl"]
+    first, second = tmp_path / "a.model", tmp_path / "b.model"
+    train_to_file(rows, first, files=files)
+    train_to_file(rows, second, files=files)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_model_file_reads_back_every_head_as_written(tmp_path: Path) -> None:
+    import numpy as np
+
+    from app.analysis.learned import read_model, write_model
+
+    rng = np.random.default_rng(0)
+    heads = {
+        name: {"classes": classes, "features": [f"{name}:{i}" for i in range(rows)],
+               "weights": rng.normal(size=(rows, len(classes))),
+               "bias": rng.normal(size=len(classes))}
+        for name, classes, rows in (("zeta", ("a", "b"), 7), ("alpha", ("x", "y", "z"), 5),
+                                    ("mid", ("p", "q", "r", "s"), 3))
+    }
+    path = tmp_path / "m.model"
+    write_model(path, heads=heads, meta={"features_version": 2}, vocabulary=frozenset({"w"}))
+    model = read_model(path.read_bytes())
+    for name, spec in heads.items():
+        head = model.heads[name]
+        assert head.classes == tuple(spec["classes"])
+        assert np.allclose(head.weights, spec["weights"], atol=np.abs(spec["weights"]).max() / 3e4)
+        features = {spec["features"][1]: 1.0}
+        logits = spec["bias"] + spec["weights"][1]
+        expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        assert np.allclose(list(head.probabilities(features).values()), expected, atol=1e-3)
+    assert model.vocabulary == {"w"}
