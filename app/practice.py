@@ -15,14 +15,18 @@ from app.client.engine import HistoryTurn, ReplyRequest
 from app.client.state import ClientState, ReplyPlan, advance, initial_state
 from app.models import PracticeSession, Turn, User, utcnow
 from app.persona import Persona
+from app.reply_claims import new_claim
 
 __all__ = [
+    "IMPORTED_ENGINE",
     "LOCAL_USER_EMAIL",
     "ConflictError",
+    "DuplicateMessage",
     "PendingReply",
     "TurnContext",
     "add_client_turn",
     "add_student_turn",
+    "check_active",
     "choose_engine",
     "create_session",
     "end_session",
@@ -39,10 +43,16 @@ __all__ = [
 ]
 
 LOCAL_USER_EMAIL = "local@rapport.invalid"
+# The engine name of a session stored from an imported transcript: read and graded only.
+IMPORTED_ENGINE = "imported"
 
 
 class ConflictError(Exception):
     """The request clashes with the session's current state (ended, reply pending, race)."""
+
+
+class DuplicateMessage(Exception):
+    """A concurrent request saved the same `client_message_id` first: answer as a repeat."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,9 @@ class PendingReply:
     state: ClientState
     existing_reply: Turn | None = None
     is_new: bool = False
+    # The reply claim (app.reply_claims) this request holds, if any: only its holder may run
+    # an engine for the turn.
+    claim: str | None = None
 
 
 def choose_engine(
@@ -247,12 +260,13 @@ def plan_student_turn(
             reply=context.sent_reply,
         )
     turns = context.turns
-    if session.status != "active":
-        raise ConflictError("This session has ended; start a new one to keep practising.")
+    check_active(session)
     if turns and turns[-1].speaker == "counsellor":
         raise ConflictError(
             "The client has not answered your last message yet. Retry it before sending another."
         )
+    claim = new_claim()
+    now = utcnow()
     student = Turn(
         session_id=session.id,
         index=turns[-1].index + 1 if turns else 0,
@@ -262,7 +276,10 @@ def plan_student_turn(
         # Given explicitly: pydantic inspects a default factory's signature on every use.
         codes=[],
         guard_events=[],
-        created_at=utcnow(),
+        created_at=now,
+        # Saved already claimed: the request that saves a turn produces its reply.
+        reply_claim=claim,
+        reply_claimed_at=now,
     )
     request, state, analysis = _request_for(
         persona=persona, session=session, earlier=turns, student=student
@@ -273,16 +290,43 @@ def plan_student_turn(
     student.trust_before = plan.trust_before
     student.trust_after = plan.trust_after
     student.events = _student_events(plan)
-    return PendingReply(student_turn=student, request=request, state=state, is_new=True)
+    return PendingReply(
+        student_turn=student, request=request, state=state, is_new=True, claim=claim
+    )
+
+
+def check_active(session: PracticeSession) -> None:
+    """ConflictError unless the session can take another turn (active, not imported)."""
+    if session.engine == IMPORTED_ENGINE:
+        raise ConflictError(
+            "This session was imported: it can be read and graded, but not continued."
+        )
+    if session.status != "active":
+        raise ConflictError("This session has ended; start a new one to keep practising.")
 
 
 def save_student_turn(*, db: Session, pending: PendingReply) -> None:
-    """Commit a newly planned student turn; a clash with another message is a ConflictError."""
-    _insert(db, pending.student_turn)
+    """Commit a newly planned student turn.
+
+    A clash with another message is a ConflictError; a clash with a concurrent copy of the
+    same message (same `client_message_id`) is DuplicateMessage, to be answered as a repeat.
+    """
+    student = pending.student_turn
     try:
+        # Inside the try: PostgreSQL reports the unique-index clash at the INSERT itself.
+        _insert(db, student)
         db.commit()
     except IntegrityError as exc:
         db.rollback()
+        if student.client_message_id is not None:
+            twin = db.exec(
+                select(Turn.id).where(
+                    Turn.session_id == student.session_id,
+                    Turn.client_message_id == student.client_message_id,
+                )
+            ).first()
+            if twin is not None:
+                raise DuplicateMessage from exc
         raise ConflictError("Another message for this session arrived at the same time.") from exc
 
 
@@ -317,6 +361,7 @@ def add_student_turn(
 
 def pending_reply(*, db: Session, session: PracticeSession, persona: Persona) -> PendingReply:
     """The unanswered last student turn of a session, ready to retry."""
+    check_active(session)
     turns = recent_turns(db=db, session_id=session.id)
     if not turns or turns[-1].speaker != "counsellor":
         raise ConflictError("There is no unanswered message to retry.")
@@ -374,8 +419,8 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
         guard_events=list(meta.get("guard_events") or []),
         created_at=utcnow(),
     )
-    _insert(db, turn)
     try:
+        _insert(db, turn)
         db.commit()
     except IntegrityError as exc:
         # A concurrent retry already saved the reply: keep theirs, never two replies.

@@ -46,6 +46,19 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def llm_env(base_url: str, *, model: str = "fake-model", **extra: str) -> dict[str, str]:
+    """Server environment for the llm engine on the model server at `base_url`."""
+    return {
+        "RAPPORT_ENGINE": "llm",
+        "RAPPORT_LLM_BASE_URL": base_url,
+        "RAPPORT_LLM_API_KEY": "test-key",
+        "RAPPORT_LLM_MODEL": model,
+        "RAPPORT_LLM_RETRIES": "0",
+        "RAPPORT_LLM_TIMEOUT": "5",
+        **extra,
+    }
+
+
 def free_port() -> int:
     """A TCP port nobody is listening on right now."""
     with socket.socket() as sock:

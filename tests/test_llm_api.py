@@ -16,7 +16,7 @@ from app.config import Settings
 from app.main import create_app
 from app.persona import load_library
 from tests.fake_openai import FakeOpenAI, cut, failure
-from tests.support import ServerProcess
+from tests.support import ServerProcess, llm_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSONA = "sam-work-stress"
@@ -206,12 +206,8 @@ def test_real_model_server_through_the_http_api(server_env: dict[str, str]) -> N
     with embedded_server() as base_url:
         env = {
             **server_env,
-            "RAPPORT_ENGINE": "llm",
-            "RAPPORT_LLM_BASE_URL": base_url,
-            "RAPPORT_LLM_API_KEY": "local",
-            "RAPPORT_LLM_MODEL": "smollm2",
-            "RAPPORT_LLM_MAX_TOKENS": "48",
-            "RAPPORT_LLM_TIMEOUT": "120",
+            **llm_env(base_url, model="smollm2", RAPPORT_LLM_MAX_TOKENS="48",
+                      RAPPORT_LLM_TIMEOUT="120", RAPPORT_LLM_RETRIES="1"),
         }
         server = ServerProcess(env=env).start()
         try:

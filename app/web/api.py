@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app import practice
@@ -28,6 +34,13 @@ from app.models import (
     TurnResult,
 )
 from app.persona import Persona
+from app.reply_claims import (
+    HEARTBEAT_SECONDS,
+    claim_reply,
+    new_claim,
+    release_reply,
+    renew_claim,
+)
 from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
 
 __all__ = ["persona_summary", "router", "session_public"]
@@ -106,15 +119,17 @@ def _owned_session(
     return visible_session(db=db, user=user, session_id=session_id, action=action)
 
 
-def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
-    engines: dict[str, ClientEngine] = request.app.state.engines
-    engine = engines.get(session.engine)
+def _require_engine(engine: ClientEngine | None, session: PracticeSession) -> ClientEngine:
     if engine is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"The '{session.engine}' client engine is not available on this server.",
         )
     return engine
+
+
+def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
+    return _require_engine(request.app.state.engines.get(session.engine), session)
 
 
 @router.get("/healthz", tags=["meta"])
@@ -257,9 +272,9 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine]:
+    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine | None]:
         session = _owned_session(db, session_id, user)
-        engine = _engine_for(request, session)
+        engine = request.app.state.engines.get(session.engine)
         context = practice.load_turn_context(
             db=db,
             session=session,
@@ -268,18 +283,28 @@ async def add_turn(
         )
         return context, engine
 
+    def plan(context: practice.TurnContext) -> practice.PendingReply:
+        return practice.plan_student_turn(
+            context=context, persona=persona, text=text, client_message_id=body.client_message_id
+        )
+
     # Read, plan, write: only the short write queues behind other writers.
     context, engine = await db.read(load)
     persona = _persona_for(personas, context.session)
     try:
-        pending = practice.plan_student_turn(
-            context=context, persona=persona, text=text, client_message_id=body.client_message_id
-        )
+        pending = plan(context)
         if pending.is_new:
-            await db.run(practice.save_student_turn, pending=pending)
+            _require_engine(engine, context.session)
+            try:
+                await db.run(practice.save_student_turn, pending=pending)
+            except practice.DuplicateMessage:
+                # The same message arrived twice at once and the other copy was saved first.
+                context, engine = await db.read(load)
+                pending = plan(context)
     except practice.ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return await _respond(db, pending, engine, accept)
+    pending = await _secure_reply(db, pending)
+    return await _respond(db, pending, _require_engine(engine, context.session), accept)
 
 
 @router.post("/api/sessions/{session_id}/retry", tags=["sessions"], response_model=TurnResult)
@@ -296,14 +321,54 @@ async def retry_reply(
     def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
         session = _owned_session(db, session_id, user)
         persona = _persona_for(personas, session)
-        engine = _engine_for(request, session)
         try:
-            return practice.pending_reply(db=db, session=session, persona=persona), engine
+            pending = practice.pending_reply(db=db, session=session, persona=persona)
         except practice.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        return pending, _engine_for(request, session)
 
-    pending, engine = await db.run(load)
+    pending, engine = await db.read(load)
+    pending = await _secure_reply(db, pending)
     return await _respond(db, pending, engine, accept)
+
+
+# How long a repeated message or a second Retry waits for the request already producing the
+# reply before it answers 409; replies that take longer are fetched with another repeat.
+REPLY_WAIT_SECONDS = 30.0
+
+
+async def _secure_reply(db: Database, pending: practice.PendingReply) -> practice.PendingReply:
+    """The pending reply with either its saved reply or a claim to produce it (else 409).
+
+    Only one request at a time may run an engine for a turn: a duplicate waits for the
+    holder's reply and answers with it, so the model is asked once.
+    """
+    if pending.existing_reply is not None or pending.claim is not None:
+        return pending
+    claim = new_claim()
+    deadline = time.monotonic() + REPLY_WAIT_SECONDS
+    pause = 0.02
+    while True:
+        outcome = await db.run(claim_reply, student=pending.student_turn, claim=claim)
+        if outcome.reply is not None:
+            return replace(pending, existing_reply=outcome.reply)
+        if outcome.held:
+            return replace(pending, claim=claim)
+        if time.monotonic() >= deadline:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "This message is still being answered; ask again in a moment.",
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+async def _release(db: Database, pending: practice.PendingReply) -> None:
+    """Give up this request's claim after a failed reply (also when cancelled)."""
+    if pending.claim is None:
+        return
+    with anyio.CancelScope(shield=True):
+        await db.run(release_reply, student=pending.student_turn, claim=pending.claim)
 
 
 async def _respond(
@@ -322,6 +387,7 @@ async def _respond(
         try:
             client_turn = await _run_engine(db, pending, engine)
         except EngineError as exc:
+            await _release(db, pending)
             return JSONResponse(
                 status_code=status.HTTP_502_BAD_GATEWAY,
                 content={
@@ -330,6 +396,9 @@ async def _respond(
                     "student_turn": turn_public(pending.student_turn).model_dump(mode="json"),
                 },
             )
+        except BaseException:
+            await _release(db, pending)
+            raise
     result = TurnResult(
         student_turn=turn_public(pending.student_turn),
         client_turn=turn_public(client_turn),
@@ -356,31 +425,36 @@ def _sse_event(name: str, data: object) -> bytes:
 
 async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[bytes]:
     """The reply as Server-Sent Events: student, delta..., done (or error)."""
-    yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
-    if pending.existing_reply is not None:
-        turn = pending.existing_reply
-    else:
-        turn = None
-        try:
-            async for chunk in _stream_and_commit(db, pending, engine):
-                if isinstance(chunk, bytes):
-                    yield chunk
-                else:
-                    turn = chunk
-        except EngineError as exc:
-            yield _sse_event("error", {"message": exc.message, "retryable": exc.retryable})
-            return
-        except Exception:
-            # The response has started, so no error handler can answer any more: log it with
-            # its traceback and tell the page in the stream's own terms. The turn is saved.
-            logger.exception("unhandled error while streaming a reply")
-            yield _sse_event(
-                "error",
-                {"message": "Something went wrong on the server. Try again.", "retryable": True},
-            )
-            return
+    turn = pending.existing_reply
+    try:
+        yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
         if turn is None:
-            return
+            try:
+                async for chunk in _stream_and_commit(db, pending, engine):
+                    if isinstance(chunk, bytes):
+                        yield chunk
+                    else:
+                        turn = chunk
+            except EngineError as exc:
+                yield _sse_event("error", {"message": exc.message, "retryable": exc.retryable})
+                return
+            except Exception:
+                # The response has started, so no error handler can answer any more: log it
+                # with its traceback and tell the page in the stream's own terms. The turn is
+                # saved.
+                logger.exception("unhandled error while streaming a reply")
+                yield _sse_event(
+                    "error",
+                    {"message": "Something went wrong on the server. Try again.",
+                     "retryable": True},
+                )
+                return
+    finally:
+        # No reply saved (a failure, or the browser went away mid-stream): let Retry run.
+        if turn is None:
+            await _release(db, pending)
+    if turn is None:
+        return
     yield _sse_event(
         "done",
         {
@@ -390,15 +464,37 @@ async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[byt
     )
 
 
+@asynccontextmanager
+async def _heartbeat(db: Database, pending: practice.PendingReply) -> AsyncIterator[None]:
+    """Renew this request's claim on the reply while the engine runs (app.reply_claims)."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await db.run(renew_claim, student=pending.student_turn, claim=pending.claim)
+            except SQLAlchemyError:
+                # A missed beat is not fatal (the lease allows several); keep the reply going.
+                logger.warning("could not renew a reply claim", exc_info=True)
+
+    task = asyncio.create_task(beat()) if pending.claim is not None else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+
+
 async def _stream_and_commit(db: Database, pending, engine: ClientEngine):
     """Yield SSE bytes for each delta/replace, then the committed client Turn."""
     final_text: str | None = None
     meta: dict = {}
-    async for event in engine.reply(pending.request):
-        if event.kind == "done":
-            final_text, meta = event.text, event.meta
-        else:
-            yield _sse_event(event.kind, {"text": event.text})
+    async with _heartbeat(db, pending):
+        async for event in engine.reply(pending.request):
+            if event.kind == "done":
+                final_text, meta = event.text, event.meta
+            else:
+                yield _sse_event(event.kind, {"text": event.text})
     if final_text is None:
         raise EngineError("The client engine stopped without finishing its reply.")
 
