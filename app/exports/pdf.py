@@ -55,6 +55,9 @@ class PdfReport:
     comment: str = ""
     notice: str = ""
     turns: list[PdfTurn] = field(default_factory=list)
+    # Whether the marking shown is the released one; otherwise it is the reader's own (or a
+    # colleague's) work in progress and is labelled so.
+    final_released: bool = True
 
 
 def _score(value: float | None) -> str:
@@ -106,15 +109,17 @@ def render_pdf(report: PdfReport) -> bytes:
         w.text(report.notice)
     if report.criteria:
         w.heading(report.grade_heading or "Grade")
+        word = "released" if report.final_released else "marked"
         line = f"Overall (auto-grader): {_score(report.overall_auto)}"
         if report.overall_final is not None or any(c.decision for c in report.criteria):
-            line += f"    Overall (released): {_score(report.overall_final)}"
+            label = "released" if report.final_released else "marked, not released"
+            line += f"    Overall ({label}): {_score(report.overall_final)}"
         w.text(line, bold=True)
         for c in report.criteria:
             row = f"{c.title}: auto {_score(c.auto)}"
             if c.decision:
                 how = "overridden" if c.decision == "override" else "accepted"
-                row += f", released {_score(c.final)} ({how})"
+                row += f", {word} {_score(c.final)} ({how})"
             w.text(row, bold=True, gap=0.5)
             if c.reason:
                 w.text(f"Assessor's reason: {c.reason}", size=9.5, gap=0.5)

@@ -477,7 +477,7 @@ def agreement_page(
 def cohort_grades_csv(cohort_id: int, db: DbSession, user: AssessorUser) -> Response:
     """A cohort's ended sessions with auto and released scores, as CSV."""
     cohort = _own_cohort(db, user, cohort_id)
-    rows, criteria = cohort_rows(db=db, cohort_id=cohort_id)
+    rows, criteria = cohort_rows(db=db, cohort_id=cohort_id, viewer=user)
     filename = "".join(ch if ch.isalnum() else "-" for ch in cohort.name).strip("-") or "cohort"
     return Response(
         grades_csv(rows, criteria),
