@@ -188,7 +188,8 @@ class AuthGate:
         user: User | None = None
         if token and not path.startswith("/static/"):
             user = await starlette_app.state.database.run(
-                load_sign_in, token=token, idle_timeout=settings.session_idle_timeout
+                load_sign_in, token=token, idle_timeout=settings.session_idle_timeout,
+                now=starlette_app.state.clock(),
             )
             token = token if user is not None else None
         anon = request.cookies.get(ANON_COOKIE)
