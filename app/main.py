@@ -26,6 +26,7 @@ from app.web.deps import Database
 from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
+from app.web.input_guard import InputGuard
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
 from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
@@ -104,8 +105,13 @@ def create_app(
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
     # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
+    # Inside the size limit, outside everything else: hostile bytes never reach a route.
+    app.add_middleware(InputGuard)
+    # Transcript imports have a limit of their own: an exported long session must go back in.
+    imports = settings.max_import_bytes
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
-                       wider={"/trainer/": TRAINER_MAX_BODY})
+                       wider={"/trainer/": TRAINER_MAX_BODY, "/api/import": imports,
+                              "/import": imports})
     if settings.trusted_proxy_list:
         # Outermost, so every part of the app (sign-in limits above all) sees the real client.
         # `rapport serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default.

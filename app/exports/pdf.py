@@ -13,6 +13,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
+from app.bidi import reveal_bidi
+
 __all__ = ["FONT_DIR", "PdfCriterion", "PdfReport", "PdfTurn", "render_pdf"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -80,6 +82,7 @@ class _Writer:
         self.pdf.add_page()
 
     def clean(self, text: str) -> str:
+        text = reveal_bidi(text)  # a PDF reader would apply an override as typed
         if self.unicode:
             return text
         return text.translate(_ASCII).encode("latin-1", "replace").decode("latin-1")
