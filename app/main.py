@@ -98,6 +98,9 @@ def create_app(
     # The libraries, reloaded when their folders change (app.library); grading adds rubrics.
     app.state.library = Library(personas)
     install_error_handlers(app)
+    # Inside the sign-in gate (so an error page knows who is asking), outside every route:
+    # hostile bytes never reach one.
+    app.add_middleware(InputGuard)
     install_auth(app)
     app.include_router(api.router)
     install_pages(app)
@@ -105,8 +108,6 @@ def create_app(
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
     # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
-    # Inside the size limit, outside everything else: hostile bytes never reach a route.
-    app.add_middleware(InputGuard)
     # Transcript imports have a limit of their own: an exported long session must go back in.
     imports = settings.max_import_bytes
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),

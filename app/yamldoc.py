@@ -347,7 +347,10 @@ def compose(path: Path, text: str) -> tuple[Node | None, Any, list[Problem]]:
             and _flow_depth(text) > MAX_FLOW_DEPTH):
         msg = f"the file nests [ ] or {{ }} more than {MAX_FLOW_DEPTH} levels deep"
         return None, None, [Problem(path, 1, "-", msg)]
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # reads (and may refuse) the first characters at once
+    except yaml.YAMLError as exc:
+        return None, None, [_yaml_error(path, exc)]
     try:
         root = loader.get_single_node()
         if root is None:

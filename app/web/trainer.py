@@ -241,7 +241,7 @@ def _page(
 
 def _kind(value: str) -> Kind:
     if value not in KINDS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "Choose what the file is: a persona or a rubric.")
     return value  # type: ignore[return-value]
 
