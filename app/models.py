@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -254,7 +254,9 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     persona_id: str = Field(min_length=1, max_length=100)
-    engine: str | None = Field(default=None, max_length=20)
+    engine: Literal["scripted", "llm", "local"] | None = Field(
+        default=None, description="The client engine; default: the persona's, else the server's."
+    )
 
 
 class TurnCreate(BaseModel):

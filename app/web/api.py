@@ -42,10 +42,11 @@ from app.reply_claims import (
     renew_claim,
 )
 from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
+from app.web.responses import COMMON, ENGINE_FAILURE, SSE, errors
 
 __all__ = ["persona_summary", "router", "session_public"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 logger = logging.getLogger("rapport")
 
 
@@ -235,7 +236,7 @@ def _end(
     )
 
 
-@router.post("/api/sessions/{session_id}/end", tags=["sessions"])
+@router.post("/api/sessions/{session_id}/end", tags=["sessions"], responses=errors(409))
 async def end_session(
     session_id: str, db: Db, user: CurrentUser, request: Request, personas: Personas
 ) -> dict:
@@ -258,7 +259,12 @@ def _validated_text(text: str, limit: int) -> str:
     return text.strip()
 
 
-@router.post("/api/sessions/{session_id}/turns", tags=["sessions"], response_model=TurnResult)
+@router.post(
+    "/api/sessions/{session_id}/turns",
+    tags=["sessions"],
+    response_model=TurnResult,
+    responses={**SSE, **errors(409, 503), **ENGINE_FAILURE},
+)
 async def add_turn(
     session_id: str,
     body: TurnCreate,
@@ -307,7 +313,12 @@ async def add_turn(
     return await _respond(db, pending, _require_engine(engine, context.session), accept)
 
 
-@router.post("/api/sessions/{session_id}/retry", tags=["sessions"], response_model=TurnResult)
+@router.post(
+    "/api/sessions/{session_id}/retry",
+    tags=["sessions"],
+    response_model=TurnResult,
+    responses={**SSE, **errors(409, 503), **ENGINE_FAILURE},
+)
 async def retry_reply(
     session_id: str,
     request: Request,

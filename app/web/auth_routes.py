@@ -27,10 +27,11 @@ from app.cohorts import cohorts_of
 from app.models import User
 from app.web.deps import CurrentUser, Database, Db, DbSession, SettingsDep
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["LoginRequest", "router", "user_public"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 WRONG_CREDENTIALS = "That email and password do not match an active account."
 
@@ -113,7 +114,7 @@ _BUSY_RETRY = "2"
 # ---- JSON -------------------------------------------------------------------------------
 
 
-@router.post("/api/auth/login", tags=["auth"])
+@router.post("/api/auth/login", tags=["auth"], responses=errors(429, 503))
 async def api_login(
     body: LoginRequest, request: Request, db: Db, settings: SettingsDep
 ) -> JSONResponse:

@@ -34,10 +34,11 @@ from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import AssessorUser, Db, DbSession, Personas
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["install_desk", "router"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 
 def _rubrics(request: Request) -> dict[str, Rubric]:
@@ -236,7 +237,7 @@ async def api_desk_session(
     return _context_json(ctx)
 
 
-@router.put("/api/desk/sessions/{session_id}/review", tags=["desk"])
+@router.put("/api/desk/sessions/{session_id}/review", tags=["desk"], responses=errors(409))
 async def api_save_review(
     session_id: str, body: ReviewIn, request: Request, db: Db, user: AssessorUser,
     personas: Personas,
@@ -249,7 +250,8 @@ async def api_save_review(
     return _context_json(ctx)
 
 
-@router.post("/api/desk/sessions/{session_id}/notes", tags=["desk"], status_code=201)
+@router.post("/api/desk/sessions/{session_id}/notes", tags=["desk"], responses=errors(409),
+             status_code=201)
 async def api_add_note(
     session_id: str, body: NoteIn, request: Request, db: Db, user: AssessorUser,
     personas: Personas,
@@ -259,7 +261,7 @@ async def api_add_note(
                         rubrics=_rubrics(request), body=body)
 
 
-@router.post("/api/desk/sessions/{session_id}/release", tags=["desk"])
+@router.post("/api/desk/sessions/{session_id}/release", tags=["desk"], responses=errors(409))
 async def api_release(
     session_id: str, request: Request, db: Db, user: AssessorUser, personas: Personas
 ) -> dict:

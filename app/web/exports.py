@@ -24,10 +24,11 @@ from app.rubric import Rubric
 from app.transcripts import Transcript
 from app.web.deps import CurrentUser, Db, DbSession, Personas
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 IMPORT_HELP = (
     'A transcript object: {"id", "persona_id"?, "turns": [{"speaker": "counsellor"|"client", '
@@ -102,7 +103,7 @@ def _rubric(request: Request, rubric_id: str | None) -> Rubric:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
-@router.post("/api/import", tags=["sessions"], status_code=201)
+@router.post("/api/import", tags=["sessions"], status_code=201, responses=errors(409))
 async def api_import(
     transcript: Transcript,
     request: Request,
