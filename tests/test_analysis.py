@@ -18,6 +18,7 @@ from app.analysis import (
     analyze_turn,
 )
 from tests.analysis_cases import CASES, Case
+from tests.fresh import in_fresh_process, same_as_here
 
 # Codes whose false positives hurt a student (the client withdraws, the grade drops).
 HARMFUL = ("judgement", "advice_without_permission", "minimising", "boundary_crossing")
@@ -112,9 +113,16 @@ def test_empty_or_punctuation_only_turn_is_other(text: str) -> None:
     assert result.empathy == dict.fromkeys(MECHANISMS, 0)
 
 
-def test_deterministic() -> None:
-    for case in CASES:
-        assert _analyse(case) == _analyse(case)
+def analysed_cases() -> list[dict]:
+    """Every case's analysis as JSON (called here and in a fresh process)."""
+    return [analysis_to_json(i, _analyse(case)) for i, case in enumerate(CASES)]
+
+
+def test_deterministic_across_processes() -> None:
+    here = analysed_cases()
+    assert in_fresh_process("tests.test_analysis:analysed_cases") == same_as_here(here)
+    # Not a constant answer: the cases are read as many different things.
+    assert len({tuple(a["codes"]) for a in here}) > 10
 
 
 def test_context_changes_the_reading_of_a_yes() -> None:
@@ -162,8 +170,12 @@ def test_analyze_transcript_indexes_counsellor_turns() -> None:
     assert "question_open" in results[0][1].codes
     assert "reflection_simple" in results[1][1].codes
     assert "advice_without_permission" in results[2][1].codes
-    # Each turn is analysed with the turns before it as context.
-    assert results[1][1] == analyze_turn(TRANSCRIPT[2].text, context=TRANSCRIPT[:2])
+    # Each turn is analysed with the turns before it as context: "yes" to an invitation crosses
+    # a boundary only after the invitation.
+    invited = [ContextTurn("client", "Could we go for dinner after our last session?"),
+               ContextTurn("counsellor", "Yeah, that would be lovely.")]
+    assert "boundary_crossing" in analyze_transcript(invited)[0][1].codes
+    assert "boundary_crossing" not in analyze_transcript(invited[1:])[0][1].codes
 
 
 def test_analyze_transcript_without_counsellor_turns() -> None:

@@ -9,6 +9,7 @@ import pytest
 from app.client.state import initial_state
 from app.persona import Persona, load_library
 from tests.counsellors import poor, simulate, skilled
+from tests.fresh import in_fresh_process
 
 LIBRARY = load_library(Path(__file__).resolve().parent.parent / "personas")
 PERSONAS = list(LIBRARY.values())
@@ -96,12 +97,16 @@ def test_risk_layer_answered_with_safety_or_missed(persona: Persona) -> None:
     assert any(line in outcome.reply for line in risk_layer.after_safety)
 
 
-def test_same_seed_same_session() -> None:
+def seeded_replies(seed: int = 3) -> list[str]:
+    """A skilled session's replies under one seed (called here and in a fresh process)."""
     persona = PERSONAS[0]
-    first = simulate(persona, skilled(persona), turns=12, seed=3)
-    second = simulate(persona, skilled(persona), turns=12, seed=3)
-    assert [s.reply for s in first.steps] == [s.reply for s in second.steps]
-    assert initial_state(persona).trust == persona.trust.initial
+    return [s.reply for s in simulate(persona, skilled(persona), turns=12, seed=seed).steps]
+
+
+def test_same_seed_same_session_in_any_process() -> None:
+    here = seeded_replies()
+    assert in_fresh_process("tests.test_client_behaviour:seeded_replies") == here
+    assert initial_state(PERSONAS[0]).trust == PERSONAS[0].trust.initial
 
 
 def test_trust_moves_at_most_max_step_per_turn() -> None:

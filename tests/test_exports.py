@@ -67,8 +67,12 @@ def test_the_pdf_holds_the_transcript_grade_reasons_comment_and_notes(app) -> No
     text = _pdf_text(answer.content)
     assert "Session report: Sam" in text
     assert "Ana (ana@example.org)" in text
-    for line in LINES:
-        assert line[:40] in text
+    turns = ana.get(f"/api/sessions/{sid}").json()["turns"]
+    assert [t["text"] for t in turns if t["speaker"] == "counsellor"] == LINES
+    # Every turn, the client's as well as the student's, is printed with its number.
+    for turn in turns:
+        words = " ".join(turn["text"].split()[:8])
+        assert f"{turn['index']}. " in text and words in text, turn
     assert "Advice arrived before the feeling was heard." in text
     assert "Slow down and reflect first — “Zoë”." in text  # not Latin-1: the font carries it
     assert "Assessor's note: Premature advice." in text
