@@ -8,6 +8,8 @@ made with older parameters are upgraded at the next successful sign-in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +70,18 @@ def verify(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     return _hasher.verify_and_update(password, password_hash)
 
 
+# How much lower than the server's own threads hashing runs (Linux `nice` steps): when the
+# cores are busy, the event loop serving turns gets them first and sign-ins wait a little.
+_HASH_NICENESS = 10
+
+
+def _yield_to_students() -> None:
+    """Lower this hashing thread's CPU priority (Linux threads have their own)."""
+    # Not Linux, or not permitted: hashing still runs off the event loop, at normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _HASH_NICENESS)
+
+
 class PasswordHashing:
     """Runs argon2 on a small pool of its own threads, never on the event loop.
 
@@ -77,7 +91,8 @@ class PasswordHashing:
     """
 
     def __init__(self, *, threads: int, max_waiting: int = 64) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2",
+                                        initializer=_yield_to_students)
         self._slots = threading.BoundedSemaphore(threads + max_waiting)
 
     def _submit(self, fn: Callable[..., T], *args: object):
