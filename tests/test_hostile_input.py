@@ -243,11 +243,12 @@ def test_yaml_bombs_are_refused_quickly(world) -> None:
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
         for i in range(8)
     )
-    bombs = {"aliases": laughs, "deep flow": "id: x\n" + "[" * 100_000,
+    bombs = {"aliases": laughs, "deep flow": "[" * 100_000 + "]" * 100_000,
              "deep block": "".join(" " * i + f"k{i}:\n" for i in range(300))}
     for name, text in bombs.items():
         started = time.process_time()
         answer = admin.post("/trainer/check", data={"kind": "persona", "text": text},
                             files={"upload": ("", b"")})
         assert answer.status_code == 422, (name, answer.status_code)
-        assert time.process_time() - started < 1.0, name
+        # Parsing 100,000 nested brackets took PyYAML over a second of CPU; refused before.
+        assert time.process_time() - started < 0.5, name
