@@ -85,3 +85,20 @@ def test_signed_in_as_a_student(case, server) -> None:
         case.path_parameters["session_id"] = server["session"]
     case.call_and_validate(base_url=server["url"], checks=CHECKS,
                            headers={"X-CSRF-Token": server["csrf"]}, cookies=server["cookies"])
+
+
+def test_the_schema_declares_the_error_body_and_the_engine_choices() -> None:
+    spec = schema.raw_schema
+    body = spec["components"]["schemas"]["ErrorBody"]
+    assert body["properties"]["detail"]["type"] == "string"
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            declared = operation["responses"]
+            for code in ("400", "403", "404", "413", "422"):
+                ref = declared[code]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorBody"), (method, path, code)
+    turns = spec["paths"]["/api/sessions/{session_id}/turns"]["post"]["responses"]
+    assert {"409", "502", "503"} <= set(turns)
+    assert "text/event-stream" in turns["200"]["content"]
+    engine = spec["components"]["schemas"]["SessionCreate"]["properties"]["engine"]
+    assert {"scripted", "llm", "local"} == set(engine["anyOf"][0]["enum"])
