@@ -62,8 +62,11 @@ def serve(
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         typer.echo("note: several workers share one SQLite file; use PostgreSQL for real load.")
     typer.echo(f"Rapport on http://{host}:{port} (engine: {settings.engine})")
+    # Forwarded headers are believed only from RAPPORT_TRUSTED_PROXIES, by the app itself
+    # (app.main); uvicorn's own handling would believe any client on 127.0.0.1.
     uvicorn.run(
-        "app.asgi:app", host=host, port=port, workers=workers, reload=reload, log_level="info"
+        "app.asgi:app", host=host, port=port, workers=workers, reload=reload, log_level="info",
+        proxy_headers=False,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     engine: EngineName = Field(default="scripted", description="Default client engine.")
     max_turn_chars: int = Field(
         default=4000, ge=1, le=100_000, description="Longest student message accepted."
+    )
+    max_import_bytes: int = Field(
+        default=8_000_000,
+        ge=64_000,
+        description="Largest transcript file accepted for import (JSON body or upload).",
     )
     stream_delay: float = Field(
         default=0.02, ge=0, le=1, description="Seconds between streamed words (scripted engine)."
@@ -84,10 +90,30 @@ class Settings(BaseSettings):
         description="Mark the session cookie Secure; unset: only when the request came over https.",
     )
     login_rate_limit: int = Field(
-        default=5, ge=1, description="Failed sign-ins allowed per email and address per window."
+        default=5, ge=1, description="Failed sign-ins per email from one address per window."
+    )
+    login_account_limit: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins per account (from any address) per window; beyond it each "
+        "further try waits twice as long as the last, up to the window.",
+    )
+    login_address_limit: int = Field(
+        default=50, ge=1, description="Failed sign-ins from one address (any email) per window."
     )
     login_rate_window: int = Field(
         default=15 * 60, ge=1, description="Seconds over which failed sign-ins are counted."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none.",
+    )
+    password_hash_threads: int = Field(
+        default_factory=lambda: min(4, max(1, (os.cpu_count() or 2) // 2)),
+        ge=1,
+        le=64,
+        description="Password hashes computed at once per worker (off the event loop).",
     )
     public_url: str | None = Field(
         default=None,
@@ -111,6 +137,11 @@ class Settings(BaseSettings):
                 "RAPPORT_SECRET_KEY is a placeholder or shorter than 32 characters: " + _KEY_HELP
             )
         return self
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies as a list (empty when forwarded headers are not believed)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 from sqlmodel import Session
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.auth.install import install_auth
+from app.auth.passwords import PasswordHashing
 from app.client.engine import ClientEngine
 from app.client.engines import build_engine as build_client_engine
 from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
 from app.library import Library, persona_shelf
+from app.models import utcnow
 from app.practice import get_or_create_local_user
 from app.web import api
 from app.web.deps import Database
 from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
+from app.web.input_guard import InputGuard
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
 from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
@@ -57,8 +62,13 @@ async def _start_engines(settings: Settings) -> dict[str, ClientEngine]:
     return engines
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The ASGI app; start-up loads the persona library and migrates the database."""
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
+) -> FastAPI:
+    """The ASGI app; start-up loads the persona library and migrates the database.
+
+    `clock` is what "now" means for sign-ins and their limits (tests pass a fake one).
+    """
     settings = settings or Settings()
     # Fail before serving anything if the persona library is broken: the error names the file.
     personas = persona_shelf(settings.personas_dir)
@@ -71,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.local_user = get_or_create_local_user(db=db)
         app.state.db_engine = engine
         app.state.database = Database(engine)
+        # argon2 runs here, a few at a time, never on the event loop (app.auth.passwords).
+        app.state.hashing = PasswordHashing(threads=settings.password_hash_threads)
         app.state.engines = await _start_engines(settings)
         try:
             yield
@@ -78,12 +90,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for client_engine in app.state.engines.values():
                 await close_engine(client_engine)
             engine.dispose()
+            app.state.hashing.close()
 
     app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.clock = clock
     # The libraries, reloaded when their folders change (app.library); grading adds rubrics.
     app.state.library = Library(personas)
     install_error_handlers(app)
+    # Inside the sign-in gate (so an error page knows who is asking), outside every route:
+    # hostile bytes never reach one.
+    app.add_middleware(InputGuard)
     install_auth(app)
     app.include_router(api.router)
     install_pages(app)
@@ -91,6 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
     # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
+    # Transcript imports have a limit of their own: an exported long session must go back in.
+    imports = settings.max_import_bytes
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
-                       wider={"/trainer/": TRAINER_MAX_BODY})
+                       wider={"/trainer/": TRAINER_MAX_BODY, "/api/import": imports,
+                              "/import": imports})
+    if settings.trusted_proxy_list:
+        # Outermost, so every part of the app (sign-in limits above all) sees the real client.
+        # `rapport serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -111,6 +111,10 @@ class Turn(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     created_at: datetime = SQLField(default_factory=utcnow)
+    # On a student turn: which request is producing its reply, and since when. Taken with a
+    # conditional UPDATE, so duplicates and concurrent retries never run the engine twice.
+    reply_claim: str | None = SQLField(default=None, max_length=32)
+    reply_claimed_at: datetime | None = None
 
 
 class Cohort(SQLModel, table=True):
@@ -152,12 +156,15 @@ class AuthSession(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """One sign-in attempt, keyed by a hash of email and address (shared by all workers)."""
+    """One sign-in attempt, keyed by hashes of email and address (shared by all workers)."""
 
     __tablename__ = "login_attempts"
 
     id: int | None = SQLField(default=None, primary_key=True)
+    # Three counters: the email from this address, the account from anywhere, the address.
     key: str = SQLField(max_length=64, index=True)
+    account_key: str | None = SQLField(default=None, max_length=64, index=True)
+    address_key: str | None = SQLField(default=None, max_length=64, index=True)
     succeeded: bool = False
     created_at: datetime = SQLField(default_factory=utcnow, index=True)
 
@@ -247,7 +254,9 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     persona_id: str = Field(min_length=1, max_length=100)
-    engine: str | None = Field(default=None, max_length=20)
+    engine: Literal["scripted", "llm", "local"] | None = Field(
+        default=None, description="The client engine; default: the persona's, else the server's."
+    )
 
 
 class TurnCreate(BaseModel):

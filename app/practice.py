@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
+import anyio
 from sqlalchemy import func, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.analysis import TurnAnalysis
@@ -18,14 +22,24 @@ from app.client.state import ClientState, ReplyPlan, initial_state
 from app.client.turn import take_turn
 from app.models import PracticeSession, Turn, User, utcnow
 from app.persona import Persona
+from app.reply_claims import (
+    HEARTBEAT_SECONDS,
+    claim_reply,
+    new_claim,
+    release_reply,
+    renew_claim,
+)
 
 __all__ = [
+    "IMPORTED_ENGINE",
     "LOCAL_USER_EMAIL",
     "ConflictError",
+    "DuplicateMessage",
     "PendingReply",
     "TurnContext",
     "add_client_turn",
     "add_student_turn",
+    "check_active",
     "choose_engine",
     "create_session",
     "end_session",
@@ -37,6 +51,7 @@ __all__ = [
     "plan_student_turn",
     "recent_turns",
     "save_student_turn",
+    "secure_reply",
     "session_turns",
     "state_before",
     "stream_reply",
@@ -44,10 +59,16 @@ __all__ = [
 
 LOCAL_USER_EMAIL = "local@rapport.invalid"
 logger = logging.getLogger("rapport")
+# The engine name of a session stored from an imported transcript: read and graded only.
+IMPORTED_ENGINE = "imported"
 
 
 class ConflictError(Exception):
     """The request clashes with the session's current state (ended, reply pending, race)."""
+
+
+class DuplicateMessage(Exception):
+    """A concurrent request saved the same `client_message_id` first: answer as a repeat."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +80,9 @@ class PendingReply:
     state: ClientState
     existing_reply: Turn | None = None
     is_new: bool = False
+    # The reply claim (app.reply_claims) this request holds, if any: only its holder may run
+    # an engine for the turn.
+    claim: str | None = None
 
 
 def choose_engine(
@@ -255,12 +279,13 @@ def plan_student_turn(
             reply=context.sent_reply,
         )
     turns = context.turns
-    if session.status != "active":
-        raise ConflictError("This session has ended; start a new one to keep practising.")
+    check_active(session)
     if turns and turns[-1].speaker == "counsellor":
         raise ConflictError(
             "The client has not answered your last message yet. Retry it before sending another."
         )
+    claim = new_claim()
+    now = utcnow()
     student = Turn(
         session_id=session.id,
         index=turns[-1].index + 1 if turns else 0,
@@ -270,7 +295,10 @@ def plan_student_turn(
         # Given explicitly: pydantic inspects a default factory's signature on every use.
         codes=[],
         guard_events=[],
-        created_at=utcnow(),
+        created_at=now,
+        # Saved already claimed: the request that saves a turn produces its reply.
+        reply_claim=claim,
+        reply_claimed_at=now,
     )
     request, state, analysis = _request_for(
         persona=persona, session=session, earlier=turns, student=student
@@ -281,16 +309,43 @@ def plan_student_turn(
     student.trust_before = plan.trust_before
     student.trust_after = plan.trust_after
     student.events = _student_events(plan)
-    return PendingReply(student_turn=student, request=request, state=state, is_new=True)
+    return PendingReply(
+        student_turn=student, request=request, state=state, is_new=True, claim=claim
+    )
+
+
+def check_active(session: PracticeSession) -> None:
+    """ConflictError unless the session can take another turn (active, not imported)."""
+    if session.engine == IMPORTED_ENGINE:
+        raise ConflictError(
+            "This session was imported: it can be read and graded, but not continued."
+        )
+    if session.status != "active":
+        raise ConflictError("This session has ended; start a new one to keep practising.")
 
 
 def save_student_turn(*, db: Session, pending: PendingReply) -> None:
-    """Commit a newly planned student turn; a clash with another message is a ConflictError."""
-    _insert(db, pending.student_turn)
+    """Commit a newly planned student turn.
+
+    A clash with another message is a ConflictError; a clash with a concurrent copy of the
+    same message (same `client_message_id`) is DuplicateMessage, to be answered as a repeat.
+    """
+    student = pending.student_turn
     try:
+        # Inside the try: PostgreSQL reports the unique-index clash at the INSERT itself.
+        _insert(db, student)
         db.commit()
     except IntegrityError as exc:
         db.rollback()
+        if student.client_message_id is not None:
+            twin = db.exec(
+                select(Turn.id).where(
+                    Turn.session_id == student.session_id,
+                    Turn.client_message_id == student.client_message_id,
+                )
+            ).first()
+            if twin is not None:
+                raise DuplicateMessage from exc
         raise ConflictError("Another message for this session arrived at the same time.") from exc
 
 
@@ -325,6 +380,7 @@ def add_student_turn(
 
 def pending_reply(*, db: Session, session: PracticeSession, persona: Persona) -> PendingReply:
     """The unanswered last student turn of a session, ready to retry."""
+    check_active(session)
     turns = recent_turns(db=db, session_id=session.id)
     if not turns or turns[-1].speaker != "counsellor":
         raise ConflictError("There is no unanswered message to retry.")
@@ -382,8 +438,8 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
         guard_events=list(meta.get("guard_events") or []),
         created_at=utcnow(),
     )
-    _insert(db, turn)
     try:
+        _insert(db, turn)
         db.commit()
     except IntegrityError as exc:
         # A concurrent retry already saved the reply: keep theirs, never two replies.
@@ -426,6 +482,64 @@ class StreamEvent:
     data: dict = field(default_factory=dict)
 
 
+# How long a repeated message or a second Retry waits for the request already producing the
+# reply before it answers 409; replies that take longer are fetched with another repeat.
+REPLY_WAIT_SECONDS = 30.0
+
+
+async def secure_reply(*, runner: Runner, pending: PendingReply) -> PendingReply:
+    """The pending reply with either its saved reply or a claim to produce it.
+
+    Only one request at a time may run an engine for a turn: a duplicate waits for the
+    holder's reply and answers with it, so the model is asked once. Raises ConflictError when
+    the holder takes longer than REPLY_WAIT_SECONDS.
+    """
+    if pending.existing_reply is not None or pending.claim is not None:
+        return pending
+    claim = new_claim()
+    deadline = time.monotonic() + REPLY_WAIT_SECONDS
+    pause = 0.02
+    while True:
+        outcome = await runner.run(claim_reply, student=pending.student_turn, claim=claim)
+        if outcome.reply is not None:
+            return replace(pending, existing_reply=outcome.reply)
+        if outcome.held:
+            return replace(pending, claim=claim)
+        if time.monotonic() >= deadline:
+            raise ConflictError("This message is still being answered; ask again in a moment.")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+async def _release(runner: Runner, pending: PendingReply) -> None:
+    """Give up this request's claim after a failed reply (also when cancelled)."""
+    if pending.claim is None:
+        return
+    with anyio.CancelScope(shield=True):
+        await runner.run(release_reply, student=pending.student_turn, claim=pending.claim)
+
+
+@asynccontextmanager
+async def _heartbeat(runner: Runner, pending: PendingReply) -> AsyncIterator[None]:
+    """Renew this request's claim on the reply while the engine runs (app.reply_claims)."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await runner.run(renew_claim, student=pending.student_turn, claim=pending.claim)
+            except SQLAlchemyError:
+                # A missed beat is not fatal (the lease allows several); keep the reply going.
+                logger.warning("could not renew a reply claim", exc_info=True)
+
+    task = asyncio.create_task(beat()) if pending.claim is not None else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+
+
 async def stream_reply(
     *, runner: Runner, pending: PendingReply, engine: ClientEngine
 ) -> AsyncIterator[StreamEvent]:
@@ -433,30 +547,39 @@ async def stream_reply(
 
     Yields `student` first, then `delta`/`replace` events, and always ends with exactly one
     `done` (carrying the committed client turn) or one `error`: the student's turn is saved
-    either way, so Retry can always produce the reply later.
+    either way, so Retry can always produce the reply later. A reply that fails, or whose
+    listener goes away, gives up its claim so a Retry can run at once.
     """
     yield StreamEvent(kind="student", turn=pending.student_turn)
     if pending.existing_reply is not None:
         yield StreamEvent(kind="done", turn=pending.existing_reply)
         return
-    final_text: str | None = None
-    meta: dict = {}
+    turn: Turn | None = None
     try:
-        async for event in engine.reply(pending.request):
-            if event.kind == "done":
-                final_text, meta = event.text, event.meta
-            else:
-                yield StreamEvent(kind=event.kind, text=event.text)
-        if final_text is None:
-            raise EngineError("The client engine stopped without finishing its reply.")
-        turn = await runner.run(add_client_turn, pending=pending, text=final_text, meta=meta)
-    except EngineError as exc:
-        yield StreamEvent(kind="error", message=exc.message, retryable=exc.retryable)
-        return
-    except Exception:
-        # Past this point a response may have started, so no error handler can answer: log
-        # it with its traceback and end the stream in its own terms. The turn is saved.
-        logger.exception("unhandled error while producing a reply")
-        yield StreamEvent(kind="error", message="Something went wrong on the server. Try again.")
-        return
+        final_text: str | None = None
+        meta: dict = {}
+        try:
+            async with _heartbeat(runner, pending):
+                async for event in engine.reply(pending.request):
+                    if event.kind == "done":
+                        final_text, meta = event.text, event.meta
+                    else:
+                        yield StreamEvent(kind=event.kind, text=event.text)
+            if final_text is None:
+                raise EngineError("The client engine stopped without finishing its reply.")
+            turn = await runner.run(add_client_turn, pending=pending, text=final_text,
+                                    meta=meta)
+        except EngineError as exc:
+            yield StreamEvent(kind="error", message=exc.message, retryable=exc.retryable)
+            return
+        except Exception:
+            # A response may have started, so no error handler can answer: log it with its
+            # traceback and end the stream in its own terms. The turn is saved.
+            logger.exception("unhandled error while producing a reply")
+            yield StreamEvent(kind="error",
+                              message="Something went wrong on the server. Try again.")
+            return
+    finally:
+        if turn is None:
+            await _release(runner, pending)
     yield StreamEvent(kind="done", turn=turn)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "MAX_FLOW_DEPTH",
     "MAX_NODES",
     "DocumentKind",
     "JsonSchemaFile",
@@ -55,6 +57,8 @@ __all__ = [
 MAX_FILE_BYTES = 256 * 1024
 # Expanded size cap: YAML aliases can make a small file explode into a huge structure.
 MAX_NODES = 50_000
+# Deeper flow nesting than any persona or rubric needs; refused before parsing.
+MAX_FLOW_DEPTH = 64
 _MAX_SHOWN = 40
 _SAFE_TAGS = frozenset(tag for tag in SafeConstructor.yaml_constructors if tag is not None)
 _YAML_HINTS = {
@@ -317,9 +321,40 @@ def read_text(path: Path, noun: str) -> tuple[str | None, list[Problem]]:
         return None, [Problem(path, line, "-", msg)]
 
 
+# What the flow-nesting scan skips: quoted scalars and comments (brackets there mean nothing).
+_QUOTED_OR_COMMENT = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#[^\n]*""",
+                                re.MULTILINE)
+_FLOW = re.compile(r"[\[\]{}]")
+
+
+def _flow_depth(text: str) -> int:
+    """How deeply `[`/`{` collections nest, found by a linear scan without parsing.
+
+    PyYAML's pure-Python scanner slows down quadratically with flow depth, so a small file of
+    nested brackets would cost seconds of CPU before the parser gave up on it.
+    """
+    depth = deepest = 0
+    for match in _FLOW.finditer(_QUOTED_OR_COMMENT.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_FLOW_DEPTH:
+                break  # deep enough to refuse: the rest need not be read
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def compose(path: Path, text: str) -> tuple[Node | None, Any, list[Problem]]:
     """Parse with SafeLoader: (node tree, plain data, problems). Never builds Python objects."""
-    loader = yaml.SafeLoader(text)
+    if (text.count("[") + text.count("{") > MAX_FLOW_DEPTH
+            and _flow_depth(text) > MAX_FLOW_DEPTH):
+        msg = f"the file nests [ ] or {{ }} more than {MAX_FLOW_DEPTH} levels deep"
+        return None, None, [Problem(path, 1, "-", msg)]
+    try:
+        loader = yaml.SafeLoader(text)  # reads (and may refuse) the first characters at once
+    except yaml.YAMLError as exc:
+        return None, None, [_yaml_error(path, exc)]
     try:
         root = loader.get_single_node()
         if root is None:

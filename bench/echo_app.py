@@ -11,12 +11,12 @@ class Message(BaseModel):
 
 
 @app.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """Liveness probe, like Rapport's."""
     return {"status": "ok"}
 
 
 @app.post("/echo")
-def echo(message: Message) -> dict[str, str]:
+async def echo(message: Message) -> dict[str, str]:
     """Answer with the text it was sent."""
     return {"text": message.text}

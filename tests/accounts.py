@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from app.audit import Actor
 from app.auth.accounts import create_user
 from app.cohorts import add_member, create_cohort
 from app.config import Settings
-from app.models import Cohort, User
+from app.models import Cohort, User, utcnow
 
 SECRET = "test-only-secret-key-for-rapport-accounts-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -24,6 +25,19 @@ LINES = [
     "You should just talk to your boss tomorrow.",
     "You feel worn out, and part of you wonders whether this is even worth talking about.",
 ]
+
+
+class FakeClock:
+    """An injectable "now" for sign-ins (create_app(clock=...)) that tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 def auth_settings(tmp_path: Path, db_url: str, **extra: object) -> Settings:

@@ -12,6 +12,7 @@ The persona data and `SessionDriver` are also the fixtures of the prompt and eng
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -367,3 +368,31 @@ BAD: tuple[Case, ...] = (
 )
 
 CASES: tuple[Case, ...] = GOOD + BAD
+
+
+_WORD = re.compile(r"[\w']+")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.translate(_APOSTROPHES).lower())
+
+
+def leaked(line: str, sent: str, *, window: int = 8) -> str | None:
+    """A run of `window` consecutive words of `line` found in `sent` (the whole line if shorter).
+
+    Catches a locked line sent in part, or with its spacing, case or punctuation changed, not
+    only the whole line as written.
+    """
+    said = " " + " ".join(_words(sent)) + " "
+    words = _words(line)
+    for start in range(max(1, len(words) - window + 1)):
+        run = " ".join(words[start:start + window])
+        if run and f" {run} " in said:
+            return run
+    return None
+
+
+def message_text(messages: list[dict]) -> str:
+    """Everything a chat request says, as plain text."""
+    return "\n".join(str(m.get("content", "")) for m in messages)

@@ -46,6 +46,19 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def llm_env(base_url: str, *, model: str = "fake-model", **extra: str) -> dict[str, str]:
+    """Server environment for the llm engine on the model server at `base_url`."""
+    return {
+        "RAPPORT_ENGINE": "llm",
+        "RAPPORT_LLM_BASE_URL": base_url,
+        "RAPPORT_LLM_API_KEY": "test-key",
+        "RAPPORT_LLM_MODEL": model,
+        "RAPPORT_LLM_RETRIES": "0",
+        "RAPPORT_LLM_TIMEOUT": "5",
+        **extra,
+    }
+
+
 def free_port() -> int:
     """A TCP port nobody is listening on right now."""
     with socket.socket() as sock:
@@ -63,9 +76,12 @@ class ServerProcess:
         port: int | None = None,
         app: str = "app.asgi:app",
         workers: int = 1,
+        cli: bool = False,
     ) -> None:
         self.app = app
         self.workers = workers
+        # cli: run `rapport serve` exactly as shipped (its uvicorn options included).
+        self.cli = cli
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         self.proc: subprocess.Popen | None = None
@@ -78,19 +94,15 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        if self.cli:
+            command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
+                       "--port", str(self.port), "--workers", str(self.workers)]
+        else:
+            # As `rapport serve` runs it: forwarded headers are the app's business.
+            command = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
+                       "--port", str(self.port), "--log-level", "warning", "--no-proxy-headers"]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                self.app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -16,7 +16,15 @@ from sqlmodel import Session, select
 from app.config import Settings
 from app.main import create_app
 from app.models import AuthSession, User, utcnow
-from tests.accounts import PASSWORD, PERSONA, SECRET, add_user, auth_settings, sign_in
+from tests.accounts import (
+    PASSWORD,
+    PERSONA,
+    SECRET,
+    FakeClock,
+    add_user,
+    auth_settings,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -203,14 +211,19 @@ def test_a_sign_in_expires_after_its_maximum_age(app) -> None:
     assert client.get("/api/sessions").status_code == 401
 
 
-def test_a_sign_in_expires_after_being_idle_too_long(app) -> None:
-    add_user(app, "ana@example.org")
-    client = sign_in(app, "ana@example.org")
-    idle = app.state.settings.session_idle_timeout
-    _age(app, seen=timedelta(seconds=idle - 30))
-    assert client.get("/api/sessions").status_code == 200  # still within the timeout...
-    _age(app, seen=timedelta(seconds=idle + 1))
-    assert client.get("/api/sessions").status_code == 401  # ...and not beyond it
+def test_a_sign_in_expires_after_being_idle_too_long(tmp_path: Path, db_url: str) -> None:
+    clock = FakeClock()
+    app = create_app(auth_settings(tmp_path, db_url), clock=clock)
+    with TestClient(app):
+        add_user(app, "ana@example.org")
+        client = sign_in(app, "ana@example.org")
+        idle = app.state.settings.session_idle_timeout
+        clock.advance(59)  # a request the last-seen time does not record (written each minute)
+        assert client.get("/api/sessions").status_code == 200
+        clock.advance(idle - 30)  # idle for less than the timeout since that request
+        assert client.get("/api/sessions").status_code == 200, "signed out early"
+        clock.advance(idle + 61)  # certainly idle for longer than the timeout
+        assert client.get("/api/sessions").status_code == 401
 
 
 def test_an_old_signed_cookie_is_refused_even_if_its_record_lives(app, monkeypatch) -> None:
@@ -318,14 +331,19 @@ def test_failed_sign_ins_are_limited_per_email_and_address(app) -> None:
 
 
 def test_the_limit_lifts_when_the_window_has_passed(tmp_path: Path, db_url: str) -> None:
-    app = create_app(auth_settings(tmp_path, db_url, login_rate_limit=2, login_rate_window=1))
+    clock = FakeClock()
+    settings = auth_settings(tmp_path, db_url, login_rate_limit=2, login_rate_window=60)
+    app = create_app(settings, clock=clock)
     with TestClient(app) as client:
         add_user(app, "ana@example.org")
         for _ in range(2):
             client.post("/api/auth/login", json={"email": "ana@example.org", "password": "no"})
-        assert client.post("/api/auth/login", json={"email": "ana@example.org",
-                                                    "password": PASSWORD}).status_code == 429
-        time.sleep(1.2)
+        clock.advance(59)
+        refused = client.post("/api/auth/login", json={"email": "ana@example.org",
+                                                       "password": PASSWORD})
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) <= 2
+        clock.advance(2)
         assert client.post("/api/auth/login", json={"email": "ana@example.org",
                                                     "password": PASSWORD}).status_code == 200
 

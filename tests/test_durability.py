@@ -73,7 +73,8 @@ def test_kill_9_mid_reply_keeps_the_student_turn(server_env: dict[str, str]) -> 
 
     restarted = ServerProcess(env=server_env, port=server.port).start()
     try:
-        with httpx.Client(base_url=restarted.url, timeout=10) as http:
+        # The dead worker's claim on the reply lapses within its lease; the repeat waits for it.
+        with httpx.Client(base_url=restarted.url, timeout=30) as http:
             stored = http.get(f"/api/sessions/{sid}").json()
             assert stored["turns"][-1]["text"] == text
             assert stored["awaiting_reply"] is True

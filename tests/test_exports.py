@@ -67,8 +67,12 @@ def test_the_pdf_holds_the_transcript_grade_reasons_comment_and_notes(app) -> No
     text = _pdf_text(answer.content)
     assert "Session report: Sam" in text
     assert "Ana (ana@example.org)" in text
-    for line in LINES:
-        assert line[:40] in text
+    turns = ana.get(f"/api/sessions/{sid}").json()["turns"]
+    assert [t["text"] for t in turns if t["speaker"] == "counsellor"] == LINES
+    # Every turn, the client's as well as the student's, is printed with its number.
+    for turn in turns:
+        words = " ".join(turn["text"].split()[:8])
+        assert f"{turn['index']}. " in text and words in text, turn
     assert "Advice arrived before the feeling was heard." in text
     assert "Slow down and reflect first — “Zoë”." in text  # not Latin-1: the font carries it
     assert "Assessor's note: Premature advice." in text
@@ -115,14 +119,33 @@ def test_the_cohort_csv_reads_back_with_auto_and_released_scores(app) -> None:
     assert row["rubric_id"] == "core-conditions"
 
 
-def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
-    text = grades_csv([CsvRow(session_id="s", student_name="=HYPERLINK(\"x\")",
+@pytest.mark.parametrize(
+    "formula",
+    ['=HYPERLINK("x")', "+cmd", "-2+3", "@SUM(A1)", " =1+1", "\n=1+1", "\t=1", "\r=1",
+     "\uff1d1+1", "\uff0bcmd", "\u3000=1"],
+    ids=repr,
+)
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(formula: str) -> None:
+    text = grades_csv([CsvRow(session_id="s", student_name=formula,
                               student_email="a@b", persona_id="p", started="", ended="",
                               rubric_id="r", status="graded", auto_overall=3.0, auto={},
                               released_overall=None, released={}, released_at="",
-                              assessor="+cmd")], [])
+                              assessor="Plain Name")], [])
     row = next(csv.DictReader(io.StringIO(text)))
-    assert row["student_name"].startswith("'=") and row["assessor"] == "'+cmd"
+    assert row["student_name"] == "'" + formula
+    assert row["assessor"] == "Plain Name" and row["auto_overall"] == "3.0"
+
+
+def test_a_turn_on_an_imported_session_is_a_conflict_not_a_server_error(app) -> None:
+    add_user(app, "ana@example.org")
+    ana = sign_in(app, "ana@example.org")
+    transcript = {"id": "t", "turns": [{"speaker": "client", "text": "Hi."},
+                                       {"speaker": "counsellor", "text": "Hello there."}]}
+    sid = ana.post("/api/import", json=transcript).json()["session_id"]
+    for answer in (ana.post(f"/api/sessions/{sid}/turns", json={"text": "And how are you?"}),
+                   ana.post(f"/api/sessions/{sid}/retry")):
+        assert answer.status_code == 409
+        assert "imported" in answer.json()["detail"]
 
 
 def test_the_interchange_json_reads_back_and_grades_like_the_session(app) -> None:

@@ -31,6 +31,7 @@ from app.rubric import load_rubrics
 from app.transcripts import Transcript
 from app.web.grading import install_grading
 from tests.counsellors import GOOD_LINES, HOLD_BOUNDARY, POOR_LINES, Run, poor, simulate, skilled
+from tests.fresh import in_fresh_process, same_as_here
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSONAS = list(load_library(ROOT / "personas").values())
@@ -78,8 +79,17 @@ def run_turns(run: Run) -> list[Turn]:
     return turns
 
 
-def run_input(run: Run) -> GradingInput:
-    return input_from_session(session_id="s", turns=run_turns(run), persona=run.persona)
+def run_input(run: Run, *, loosen: bool = False) -> GradingInput:
+    turns = run_turns(run)
+    if loosen:
+        for turn in turns:
+            turn.text = _loosen(turn.text)
+    return input_from_session(session_id="s", turns=turns, persona=run.persona)
+
+
+def _loosen(text: str) -> str:
+    """The same words with the uneven spacing people type: doubled spaces, a line break."""
+    return text.replace(", ", ",  ").replace(" I ", "  I ").replace(". ", ".\n", 1)
 
 
 def transcript(turns: list[tuple[str, str]], ident: str = "t") -> Transcript:
@@ -90,9 +100,12 @@ def transcript(turns: list[tuple[str, str]], ident: str = "t") -> Transcript:
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
 def test_every_quote_is_verbatim_in_a_counsellor_turn(persona: Persona) -> None:
+    # Uneven spacing in the turns, so a grader that tidied whitespace in its quotes would show.
+    uneven = quoted_clients = 0
     for counsellor in (skilled(persona), poor(persona), skilled(persona, cross=True)):
-        inp = run_input(simulate(persona, counsellor, turns=20))
+        inp = run_input(simulate(persona, counsellor, turns=20), loosen=True)
         counsellor_turns = {t.index: t.text for t in inp.counsellor_turns()}
+        client_turns = {t.index: t.text for t in inp.turns if t.speaker == "client"}
         for rubric in RUBRICS.values():
             grade = grade_analytic(inp, rubric)
             assert grade.criteria
@@ -100,8 +113,16 @@ def test_every_quote_is_verbatim_in_a_counsellor_turn(persona: Persona) -> None:
                 for item in criterion.evidence:
                     assert item.turn in counsellor_turns, (criterion.id, item)
                     assert item.quote and item.quote in counsellor_turns[item.turn], item
+                    uneven += "  " in item.quote or "\n" in item.quote
                 for suggestion in criterion.suggestions:
                     assert suggestion.said in counsellor_turns[suggestion.turn]
+                    if suggestion.client_said is not None:
+                        # The client's words quoted in feedback are theirs, verbatim.
+                        assert suggestion.client_turn in client_turns, suggestion
+                        assert suggestion.client_said in client_turns[suggestion.client_turn]
+                        quoted_clients += 1
+    assert uneven, "no quote crossed uneven spacing: the check above would prove nothing"
+    assert quoted_clients, "no feedback quoted the client: the check above would prove nothing"
 
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
@@ -205,9 +226,17 @@ def test_reflect_turns_first_person_round() -> None:
     assert reflect("Could we get a coffee?") is None
 
 
-def test_grading_is_deterministic() -> None:
-    run = simulate(PERSONAS[0], skilled(PERSONAS[0]), turns=12)
-    assert grade_analytic(run_input(run), CORE) == grade_analytic(run_input(run), CORE)
+def graded_runs() -> list[dict]:
+    """A skilled and a poor run graded, as JSON (called here and in a fresh process)."""
+    persona = PERSONAS[0]
+    return [grade_analytic(run_input(simulate(persona, who, turns=12)), CORE).model_dump(
+        mode="json") for who in (skilled(persona), poor(persona))]
+
+
+def test_grading_is_deterministic_across_processes() -> None:
+    here = graded_runs()
+    assert in_fresh_process("tests.test_grading:graded_runs") == same_as_here(here)
+    assert here[0]["overall"] != here[1]["overall"]
 
 
 def test_events_come_from_the_stored_turns() -> None:

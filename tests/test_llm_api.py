@@ -16,7 +16,8 @@ from app.config import Settings
 from app.main import create_app
 from app.persona import load_library
 from tests.fake_openai import FakeOpenAI, cut, failure
-from tests.support import ServerProcess
+from tests.guard_cases import layer_texts, leaked, message_text
+from tests.support import ServerProcess, llm_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSONA = "sam-work-stress"
@@ -104,11 +105,13 @@ def test_no_locked_layer_reaches_the_model_over_a_session(llm_client, fake) -> N
     state = llm_client.get(f"/api/sessions/{sid}").json()["state"]
     locked = [layer for layer in persona.disclosures if layer.id not in state["unlocked"]]
     assert locked, "the test needs at least one layer still locked"
-    sent = json.dumps(fake.chat_bodies)
+    # Every turn was voiced by the model: the requests checked below are the real ones.
+    assert len(fake.chat_bodies) == len(lines)
+    sent = "\n".join(message_text(body["messages"]) for body in fake.chat_bodies)
+    assert leaked(persona.disclosures[0].says, sent), "the open layer is sent"
     for layer in locked:
-        assert layer.says not in sent
-        for line in layer.more:
-            assert line not in sent
+        for line in layer_texts(persona, layer.id):
+            assert leaked(line, sent) is None, (layer.id, line)
 
 
 def test_role_breaking_reply_is_replaced_and_the_guard_event_stored(llm_client, fake) -> None:
@@ -206,12 +209,8 @@ def test_real_model_server_through_the_http_api(server_env: dict[str, str]) -> N
     with embedded_server() as base_url:
         env = {
             **server_env,
-            "RAPPORT_ENGINE": "llm",
-            "RAPPORT_LLM_BASE_URL": base_url,
-            "RAPPORT_LLM_API_KEY": "local",
-            "RAPPORT_LLM_MODEL": "smollm2",
-            "RAPPORT_LLM_MAX_TOKENS": "48",
-            "RAPPORT_LLM_TIMEOUT": "120",
+            **llm_env(base_url, model="smollm2", RAPPORT_LLM_MAX_TOKENS="48",
+                      RAPPORT_LLM_TIMEOUT="120", RAPPORT_LLM_RETRIES="1"),
         }
         server = ServerProcess(env=env).start()
         try:
@@ -242,6 +241,9 @@ def test_real_model_server_through_the_http_api(server_env: dict[str, str]) -> N
         # The guard ran on the model's words: each reply records how it ended.
         assert turn["events"]["voice"]["outcome"] in {"model", "regenerated", "fallback"}
         assert turn["ttft_ms"] is not None
+        # The model really answered: the server counted the tokens it read and wrote.
+        assert turn["model"] == "smollm2"
+        assert turn["prompt_tokens"] > 0 and turn["completion_tokens"] > 0
 
 
 def test_transcript_page_shows_accounting_and_the_demo_label(llm_client, fake) -> None:

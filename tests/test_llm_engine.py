@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from tests.fake_openai import (
     odd_chunk,
     reply,
 )
-from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts
+from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts, leaked, message_text
 
 PERSONA = Persona.model_validate(PERSONA_DATA)
 GOOD_REPLY = "I dunno. Work's been a lot, and I'm not sleeping much."
@@ -157,12 +156,12 @@ async def test_no_locked_layer_text_in_any_request_over_a_whole_session(
         done = (await _collect(engine, request))[-1]
         driver.answer(done.text)
         for body in fake.chat_bodies[before:]:
-            sent = json.dumps(body)
+            sent = message_text(body["messages"])
             for layer in PERSONA.disclosures:
                 if layer.id in allowed:
                     continue
                 for line in layer_texts(PERSONA, layer.id):
-                    assert json.dumps(line)[1:-1] not in sent, (i, layer.id)
+                    assert leaked(line, sent) is None, (i, layer.id)
                     checked += 1
     assert opened >= {"surface", "shame", "risk"}
     assert len(fake.chat_bodies) > 12 and checked > 15

@@ -18,7 +18,8 @@ from app.client.prompt import (
 from app.client.state import ClientState, ReplyPlan
 from app.config import PROJECT_ROOT
 from app.persona import Persona, load_library
-from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts
+from tests.fresh import in_fresh_process
+from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts, leaked, message_text
 
 PERSONA = Persona.model_validate(PERSONA_DATA)
 INJECTIONS = (
@@ -43,11 +44,17 @@ def _whole_session(turns: int = 12) -> list[list[dict[str, str]]]:
     return sent
 
 
+def first_prefix() -> str:
+    """The system prompt's stable part as sent on a session's first turn."""
+    return _system(_whole_session(1)[0]).split(TURN_MARKER)[0]
+
+
 def test_system_prefix_is_byte_identical_every_turn() -> None:
     sessions = _whole_session()
     prefixes = {_system(m).split(TURN_MARKER)[0] for m in sessions}
     assert len(prefixes) == 1
-    assert prefixes.pop() + TURN_MARKER == (stable_prefix(PERSONA) + TURN_MARKER)
+    # The same bytes from another worker process too, or a shared prompt cache misses.
+    assert prefixes.pop() == in_fresh_process("tests.test_prompt:first_prefix")
     # The per-turn part does change (trust rises, layers open), so the split is meaningful.
     assert len({_system(m).split(TURN_MARKER)[1] for m in sessions}) > 1
 
@@ -81,14 +88,15 @@ def test_locked_layers_never_appear_while_trust_rises() -> None:
     seen_open: set[str] = set()
     for i in range(10):
         request = driver.ask(f"You're carrying a lot, and it makes sense you feel worn out ({i}).")
-        sent = json.dumps(build_messages(request))
+        sent = message_text(build_messages(request))
         allowed = set(request.state.unlocked) | {request.plan.disclose}
         for layer in PERSONA.disclosures:
             if layer.id in allowed:
                 seen_open.add(layer.id)
+                assert leaked(layer.says, sent), "an open layer is sent (the check can see it)"
                 continue
             for line in layer_texts(PERSONA, layer.id):
-                assert json.dumps(line)[1:-1] not in sent, (i, layer.id, line)
+                assert leaked(line, sent) is None, (i, layer.id, line)
         driver.answer()
     assert seen_open == {"surface", "shame", "risk"}, "the session should open every layer"
 
@@ -218,12 +226,12 @@ def test_shipped_personas_never_send_a_locked_layer(persona: Persona) -> None:
         # Mostly reflections, so trust climbs through every layer; a judgement now and then.
         codes = ["judgement"] if i % 7 == 6 else ["reflection_complex", "validation"]
         request = driver.ask(f"That sounds really hard ({i}).", codes=codes)
-        sent = json.dumps(build_messages(request))
+        sent = message_text(build_messages(request))
         allowed = set(request.state.unlocked) | {request.plan.disclose}
         opened |= allowed
         for layer in persona.disclosures:
             if layer.id not in allowed:
                 for line in layer_texts(persona, layer.id):
-                    assert json.dumps(line)[1:-1] not in sent, (i, layer.id, line)
+                    assert leaked(line, sent) is None, (i, layer.id, line)
         driver.answer()
     assert len(opened - {None}) >= 2

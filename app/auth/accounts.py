@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -58,15 +60,19 @@ def create_user(
     role: str,
     password: str | None,
     actor: Actor,
+    hash_with: Callable[[str], str] = hash_password,
 ) -> User:
-    """A new account; without a password it cannot sign in until a set-password link is used."""
+    """A new account; without a password it cannot sign in until a set-password link is used.
+
+    `hash_with` computes the hash; the web app passes its bounded hashing pool.
+    """
     email = normalise_email(email)
     name = name.strip()
     if not name:
         raise AccountError("A name is required.")
     user = User(email=email, name=name[:200], role=_role(role))
     if password is not None:
-        user.password_hash = hash_password(check_password(password, email=email))
+        user.password_hash = hash_with(check_password(password, email=email))
     db.add(user)
     try:
         db.flush()
@@ -85,9 +91,16 @@ def revoke_sessions(*, db: Session, user_id: int) -> None:
     db.exec(delete(AuthSession).where(col(AuthSession.user_id) == user_id))
 
 
-def set_password(*, db: Session, user: User, password: str, actor: Actor) -> User:
+def set_password(
+    *,
+    db: Session,
+    user: User,
+    password: str,
+    actor: Actor,
+    hash_with: Callable[[str], str] = hash_password,
+) -> User:
     """Set a new password and end every sign-in the user had."""
-    user.password_hash = hash_password(check_password(password, email=user.email))
+    user.password_hash = hash_with(check_password(password, email=user.email))
     db.add(user)
     revoke_sessions(db=db, user_id=user.id or 0)
     record(db=db, actor=actor, action="user.password", target=f"user:{user.id}",

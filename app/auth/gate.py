@@ -28,6 +28,7 @@ from app.auth.tokens import (
 )
 from app.config import Settings
 from app.models import User
+from app.web.bodies import read_body, replay
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -110,37 +111,11 @@ def _same_origin(request: Request, settings: Settings) -> bool:
     return origin.lower() in ours
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the already-read body on once, then waits as the real one does."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 async def _form_token(scope: Scope, body: bytes, receive: Receive) -> str | None:
     content_type = Request(scope).headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         return dict(parse_qsl(body.decode("utf-8", "replace"))).get(CSRF_FIELD)
-    form = await Request(scope, _replay(body, receive)).form()
+    form = await Request(scope, replay(body, receive)).form()
     try:
         value = form.get(CSRF_FIELD)
         return value if isinstance(value, str) else None
@@ -188,7 +163,8 @@ class AuthGate:
         user: User | None = None
         if token and not path.startswith("/static/"):
             user = await starlette_app.state.database.run(
-                load_sign_in, token=token, idle_timeout=settings.session_idle_timeout
+                load_sign_in, token=token, idle_timeout=settings.session_idle_timeout,
+                now=starlette_app.state.clock(),
             )
             token = token if user is not None else None
         anon = request.cookies.get(ANON_COOKIE)
@@ -218,9 +194,9 @@ class AuthGate:
                 supplied = request.headers.get(CSRF_HEADER)
                 content_type = request.headers.get("content-type", "")
                 if supplied is None and content_type.startswith(_FORM_TYPES):
-                    body = await _read_body(receive)
+                    body = await read_body(receive)
                     supplied = await _form_token(scope, body, receive)
-                    receive = _replay(body, receive)
+                    receive = replay(body, receive)
                 if not signer.csrf_ok(token or anon or "", supplied):
                     await self._refuse(
                         scope, receive, send, 403,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
 from app.audit import Actor, record
 from app.auth.accounts import AccountError, create_user, set_password
+from app.auth.passwords import hash_password
 from app.auth.tokens import new_token, token_digest
 from app.models import OneTimeToken, User, utcnow
 
@@ -80,7 +82,9 @@ def pending_reset(*, db: Session, token: str) -> User | None:
     return db.get(User, found.user_id) if found and found.user_id else None
 
 
-def redeem_reset(*, db: Session, token: str, password: str) -> User:
+def redeem_reset(
+    *, db: Session, token: str, password: str, hash_with: Callable[[str], str] = hash_password
+) -> User:
     """Use a set-password link (once): the user's new password is set."""
     found = _live(db, token, "reset")
     user = db.get(User, found.user_id) if found and found.user_id else None
@@ -89,7 +93,7 @@ def redeem_reset(*, db: Session, token: str, password: str) -> User:
     found.used_at = utcnow()
     db.add(found)
     return set_password(db=db, user=user, password=password,
-                        actor=Actor(user_id=user.id, label=user.email))
+                        actor=Actor(user_id=user.id, label=user.email), hash_with=hash_with)
 
 
 def issue_setup(*, db: Session) -> str | None:
@@ -113,7 +117,15 @@ def setup_pending(*, db: Session, token: str) -> bool:
     return _live(db, token, "setup") is not None and not admin_exists(db=db)
 
 
-def redeem_setup(*, db: Session, token: str, email: str, name: str, password: str) -> User:
+def redeem_setup(
+    *,
+    db: Session,
+    token: str,
+    email: str,
+    name: str,
+    password: str,
+    hash_with: Callable[[str], str] = hash_password,
+) -> User:
     """Create the first admin with a first-run link (once)."""
     found = _live(db, token, "setup")
     if found is None or admin_exists(db=db):
@@ -123,4 +135,4 @@ def redeem_setup(*, db: Session, token: str, email: str, name: str, password: st
     found.used_at = utcnow()
     db.add(found)
     return create_user(db=db, email=email, name=name, role="admin", password=password,
-                       actor=Actor(user_id=None, label="first-run setup"))
+                       actor=Actor(user_id=None, label="first-run setup"), hash_with=hash_with)

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func
+from sqlalchemy import or_, text
 from sqlmodel import Session, col, delete, select
 
-from app.auth.passwords import verify
+from app.auth.passwords import PasswordHashing
 from app.auth.tokens import new_token, token_digest
+from app.config import Settings
 from app.models import AuthSession, LoginAttempt, User, utcnow
 
+if TYPE_CHECKING:
+    from app.web.deps import Database
+
 __all__ = [
+    "Attempt",
     "InvalidCredentials",
+    "Limits",
     "RateLimited",
     "SignIn",
     "attempt_key",
     "authenticate",
+    "begin_attempt",
     "end_sign_in",
+    "finish_attempt",
     "load_sign_in",
     "start_sign_in",
 ]
@@ -34,7 +44,7 @@ class InvalidCredentials(Exception):
 
 
 class RateLimited(Exception):
-    """Too many failed sign-ins for this email from this address."""
+    """Too many failed sign-ins for this account, or from this address."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after)
@@ -49,64 +59,173 @@ class SignIn:
     token: str
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many failed sign-ins are allowed per window, and the window in seconds."""
+
+    pair: int
+    account: int
+    address: int
+    window: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits a server is configured with."""
+        return cls(pair=settings.login_rate_limit, account=settings.login_account_limit,
+                   address=settings.login_address_limit, window=settings.login_rate_window)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A sign-in attempt let through the limits, counted as failed until it succeeds."""
+
+    attempt_id: int
+    pair_key: str
+    user_id: int | None
+    password_hash: str | None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 def attempt_key(email: str, address: str) -> str:
-    """The rate-limit key: a hash, so the table holds neither emails nor addresses."""
-    return hashlib.sha256(f"{email.strip().lower()}|{address}".encode()).hexdigest()
+    """The per-email-and-address key: a hash, so the table holds neither emails nor addresses."""
+    return _digest(email.strip().lower(), address)
 
 
-def _failures_since(db: Session, key: str, since: datetime) -> tuple[int, datetime | None]:
-    row = db.exec(
-        select(func.count(col(LoginAttempt.id)), func.min(col(LoginAttempt.created_at))).where(
-            LoginAttempt.key == key,
+def _keys(email: str, address: str) -> tuple[str, str, str]:
+    email = email.strip().lower()
+    return attempt_key(email, address), _digest("account", email), _digest("address", address)
+
+
+def _lock(db: Session, keys: tuple[str, ...]) -> None:
+    """Serialise attempts on the same account or address until this transaction ends.
+
+    PostgreSQL: transaction-scoped advisory locks (in a fixed order, so two attempts cannot
+    deadlock). SQLite: the INSERT that follows takes the database's single write lock first.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(keys):
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                    {"k": int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)})
+
+
+def _retry_after(now: datetime, since: datetime, window: int) -> int:
+    return max(1, int((since + timedelta(seconds=window) - now).total_seconds()) + 1)
+
+
+def _refusal(rows: list, keys: tuple[str, str, str], limits: Limits, now: datetime) -> int | None:
+    """Seconds to wait if these failures (the current attempt's own row included) are too many."""
+    pair, account, address = keys
+    by_pair = sorted(r.created_at for r in rows if r.key == pair)
+    by_account = sorted(r.created_at for r in rows if r.account_key == account)
+    by_address = sorted(r.created_at for r in rows if r.address_key == address)
+    if len(by_pair) > limits.pair:
+        return _retry_after(now, by_pair[-limits.pair - 1], limits.window)
+    if len(by_address) > limits.address:
+        return _retry_after(now, by_address[-limits.address - 1], limits.window)
+    over = len(by_account) - limits.account
+    if over > 0:
+        # Past the account's cap every further guess waits twice as long as the one before,
+        # from whichever address it comes: 1 s, 2 s, 4 s ... up to the whole window.
+        wait = min(float(limits.window), 2.0 ** (over - 1))
+        earlier = by_account[-2]  # the last failure before this attempt
+        ready = earlier + timedelta(seconds=wait)
+        if ready > now:
+            return max(1, int((ready - now).total_seconds()) + 1)
+    return None
+
+
+def begin_attempt(
+    *, db: Session, email: str, address: str, limits: Limits, now: datetime
+) -> Attempt:
+    """Count this attempt against the limits (RateLimited if over) and fetch what to verify.
+
+    The attempt is written before the count, in one transaction serialised per account and
+    address, so parallel guesses cannot all pass the same check.
+    """
+    keys = _keys(email, address)
+    pair, account, address_key = keys
+    _lock(db, (account, address_key))
+    row = LoginAttempt(key=pair, account_key=account, address_key=address_key, succeeded=False,
+                       created_at=now)
+    db.add(row)
+    db.flush()
+    since = now - timedelta(seconds=limits.window)
+    rows = db.exec(
+        select(LoginAttempt).where(
             col(LoginAttempt.succeeded).is_(False),
             col(LoginAttempt.created_at) >= since,
+            or_(LoginAttempt.key == pair, LoginAttempt.account_key == account,
+                LoginAttempt.address_key == address_key),
         )
-    ).one()
-    return int(row[0] or 0), row[1]
-
-
-def authenticate(
-    *,
-    db: Session,
-    email: str,
-    password: str,
-    address: str,
-    limit: int,
-    window: int,
-    max_age: int,
-) -> SignIn:
-    """Check a password (rate limited per email and address) and start a sign-in."""
-    now = utcnow()
-    key = attempt_key(email, address)
-    failures, oldest = _failures_since(db, key, now - timedelta(seconds=window))
-    if failures >= limit:
-        assert oldest is not None
-        retry = int((oldest + timedelta(seconds=window) - now).total_seconds()) + 1
-        raise RateLimited(max(1, retry))
+    ).all()
+    wait = _refusal(list(rows), keys, limits, now)
+    if wait is not None:
+        db.rollback()  # a refused attempt checks no password, so it is not a failure
+        raise RateLimited(wait)
+    # Old rows are pruned as we go, so the table stays the size of one window.
+    db.exec(delete(LoginAttempt).where(col(LoginAttempt.created_at) < now - timedelta(days=1)))
     user = db.exec(select(User).where(User.email == email.strip().lower())).first()
     usable = user is not None and user.is_active and bool(user.password_hash)
-    ok, new_hash = verify(password, user.password_hash if usable and user else None)
-    if not ok or user is None:
-        db.add(LoginAttempt(key=key, succeeded=False))
-        # Old rows are pruned as we go, so the table stays the size of one window.
-        db.exec(delete(LoginAttempt).where(col(LoginAttempt.created_at) < now - timedelta(days=1)))
-        db.commit()
+    attempt = Attempt(attempt_id=row.id or 0, pair_key=pair,
+                      user_id=user.id if usable and user else None,
+                      password_hash=user.password_hash if usable and user else None)
+    db.commit()
+    return attempt
+
+
+def finish_attempt(
+    *, db: Session, attempt: Attempt, new_hash: str | None, max_age: int, now: datetime
+) -> SignIn:
+    """Start the sign-in after a password matched; this email's failures from here are cleared."""
+    user = db.get(User, attempt.user_id)
+    if user is None or not user.is_active:
         raise InvalidCredentials
     if new_hash:
         user.password_hash = new_hash
     user.last_login_at = now
     db.add(user)
-    db.exec(delete(LoginAttempt).where(LoginAttempt.key == key))
-    token = start_sign_in(db=db, user_id=user.id or 0, max_age=max_age)
+    db.exec(delete(LoginAttempt).where(LoginAttempt.key == attempt.pair_key))
+    token = start_sign_in(db=db, user_id=user.id or 0, max_age=max_age, now=now)
     db.commit()
     db.refresh(user)
     return SignIn(user=user, token=token)
 
 
-def start_sign_in(*, db: Session, user_id: int, max_age: int) -> str:
+async def authenticate(
+    *,
+    database: Database,
+    hashing: PasswordHashing,
+    email: str,
+    password: str,
+    address: str,
+    limits: Limits,
+    max_age: int,
+    clock: Callable[[], datetime] = utcnow,
+) -> SignIn:
+    """Check a password, rate limited per email and address, account and address, and sign in.
+
+    The database work is two short calls; the argon2 check between them runs on the hashing
+    pool, never on the event loop.
+    """
+    attempt = await database.run(begin_attempt, email=email, address=address, limits=limits,
+                                 now=clock())
+    ok, new_hash = await hashing.verify(password, attempt.password_hash)
+    if not ok or attempt.user_id is None:
+        raise InvalidCredentials
+    return await database.run(finish_attempt, attempt=attempt, new_hash=new_hash,
+                              max_age=max_age, now=clock())
+
+
+def start_sign_in(
+    *, db: Session, user_id: int, max_age: int, now: datetime | None = None
+) -> str:
     """Record a sign-in (in the caller's transaction) and return its token for the cookie."""
     token = new_token()
-    now = utcnow()
+    now = now or utcnow()
     db.add(
         AuthSession(
             id=token_digest(token),
@@ -119,9 +238,17 @@ def start_sign_in(*, db: Session, user_id: int, max_age: int) -> str:
     return token
 
 
-def load_sign_in(*, db: Session, token: str, idle_timeout: int) -> User | None:
-    """The active user of a live sign-in, or None (unknown, expired, idle too long, inactive)."""
-    now = utcnow()
+def load_sign_in(
+    *, db: Session, token: str, idle_timeout: int, now: datetime | None = None
+) -> User | None:
+    """The active user of a live sign-in, or None (unknown, expired, idle too long, inactive).
+
+    The last-seen time is written at most every _TOUCH_EVERY, so requests in between are not
+    recorded: a sign-in ends only once it has certainly been idle for `idle_timeout`, that is
+    between `idle_timeout` and `idle_timeout + _TOUCH_EVERY` after the last request, never
+    early.
+    """
+    now = now or utcnow()
     found = db.exec(
         select(AuthSession, User)
         .join(User, col(User.id) == AuthSession.user_id)
@@ -130,7 +257,7 @@ def load_sign_in(*, db: Session, token: str, idle_timeout: int) -> User | None:
     if found is None:
         return None
     record, user = found
-    idle_since = now - timedelta(seconds=idle_timeout)
+    idle_since = now - timedelta(seconds=idle_timeout) - _TOUCH_EVERY
     if record.expires_at <= now or record.last_seen_at <= idle_since or not user.is_active:
         db.delete(record)
         db.commit()

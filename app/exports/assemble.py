@@ -11,7 +11,7 @@ from app.grading.records import Grade, latest_grade
 from app.models import CohortMember, PracticeSession, User
 from app.persona import Persona
 from app.practice import session_turns
-from app.review.marking import ReviewView, released_view, review_view, session_reviews
+from app.review.marking import ReviewView, released_view, session_reviews, visible_reviews
 from app.rubric import Rubric
 
 __all__ = ["cohort_rows", "session_report"]
@@ -22,10 +22,15 @@ def _date(value) -> str:
 
 
 def _review_for(db: Session, session: PracticeSession, viewer: User) -> ReviewView | None:
-    if can_review(db=db, user=viewer, session=session):
-        reviews = session_reviews(db=db, session_id=session.id)
-        return review_view(db, reviews[0]) if reviews else None
-    return released_view(db=db, session_id=session.id)
+    """The marking `viewer` may see, by the desk's rules: their own, else one not hidden from
+    them (the released one first), else nothing; students only a released review."""
+    if not can_review(db=db, user=viewer, session=session):
+        return released_view(db=db, session_id=session.id)
+    seen = visible_reviews(db=db, session=session, viewer=viewer)
+    if seen.mine is not None:
+        return seen.mine
+    released = [v for v in seen.others if v.review.status == "released"]
+    return (released or seen.others or [None])[0]
 
 
 def session_report(
@@ -85,9 +90,7 @@ def session_report(
         )
         for t in session_turns(db=db, session_id=session.id)
     ]
-    status = ""
-    if review is not None:
-        status = "released" if review.review.status == "released" else f"{review.review.status}"
+    status = review.review.status if review is not None else ""
     heading = (
         f"Grade: {rubric.title if rubric else grade.rubric_id} (version {grade.rubric_version})"
         + (f", review {status}" if status else "")
@@ -104,10 +107,26 @@ def session_report(
         comment=review.review.comment if review else "",
         notice=notice,
         turns=turns,
+        final_released=status == "released",
     )
 
 
-def cohort_rows(*, db: Session, cohort_id: int) -> tuple[list[CsvRow], list[str]]:
+def _csv_status(db: Session, session: PracticeSession, viewer: User, graded: bool) -> str:
+    """The marking status `viewer` may know of: never the progress of a review hidden from them."""
+    seen = visible_reviews(db=db, session=session, viewer=viewer)
+    if any(v.review.status == "released" for v in seen.all):
+        return "released"
+    shown = seen.mine or (seen.others[0] if seen.others else None)
+    if shown is not None:
+        return shown.review.status
+    if seen.blind:
+        return "marking"
+    return "graded" if graded else "ungraded"
+
+
+def cohort_rows(
+    *, db: Session, cohort_id: int, viewer: User
+) -> tuple[list[CsvRow], list[str]]:
     """A cohort's ended sessions with auto and released scores, and the criteria seen."""
     students = select(CohortMember.user_id).where(CohortMember.cohort_id == cohort_id)
     found = db.exec(
@@ -120,8 +139,8 @@ def cohort_rows(*, db: Session, cohort_id: int) -> tuple[list[CsvRow], list[str]
     rows: list[CsvRow] = []
     criteria: list[str] = []
     for session, student in found:
-        reviews = session_reviews(db=db, session_id=session.id)
         released = released_view(db=db, session_id=session.id)
+        reviews = session_reviews(db=db, session_id=session.id)
         grade = db.get(Grade, reviews[0].grade_id) if reviews else latest_grade(
             db=db, session_id=session.id
         )
@@ -138,8 +157,7 @@ def cohort_rows(*, db: Session, cohort_id: int) -> tuple[list[CsvRow], list[str]
                 started=_date(session.created_at),
                 ended=_date(session.ended_at),
                 rubric_id=grade.rubric_id if grade else "",
-                status=("released" if released else reviews[0].status if reviews
-                        else "graded" if grade else "ungraded"),
+                status=_csv_status(db, session, viewer, grade is not None),
                 auto_overall=grade.overall if grade else None,
                 auto=auto,
                 released_overall=released.overall if released else None,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass
 
 __all__ = ["CsvRow", "grades_csv"]
 
 # A cell starting with one of these is a formula to a spreadsheet: a student could type one.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading spaces and line breaks and read full-width forms (＝, ＋) as the
+# ASCII ones, so the first character is looked at after both.
+_FORMULA_START = frozenset("=+-@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +41,10 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    first = unicodedata.normalize("NFKC", text.lstrip()[:1])
+    if first in _FORMULA_START or text[:1] in ("\t", "\r", "\n"):
+        return "'" + text
+    return text
 
 
 def grades_csv(rows: list[CsvRow], criteria: list[str]) -> str:

@@ -9,12 +9,10 @@ from sqlmodel import Session
 from app.analysis import analyze_transcript
 from app.models import PracticeSession, Turn, utcnow
 from app.persona import Persona
-from app.practice import session_turns
+from app.practice import IMPORTED_ENGINE, session_turns
 from app.transcripts import Transcript
 
 __all__ = ["IMPORTED_ENGINE", "export_transcript", "import_transcript"]
-
-IMPORTED_ENGINE = "imported"
 
 
 def export_transcript(*, db: Session, session: PracticeSession) -> dict:

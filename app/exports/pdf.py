@@ -13,6 +13,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
+from app.bidi import reveal_bidi
+
 __all__ = ["FONT_DIR", "PdfCriterion", "PdfReport", "PdfTurn", "render_pdf"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -55,6 +57,9 @@ class PdfReport:
     comment: str = ""
     notice: str = ""
     turns: list[PdfTurn] = field(default_factory=list)
+    # Whether the marking shown is the released one; otherwise it is the reader's own (or a
+    # colleague's) work in progress and is labelled so.
+    final_released: bool = True
 
 
 def _score(value: float | None) -> str:
@@ -77,6 +82,7 @@ class _Writer:
         self.pdf.add_page()
 
     def clean(self, text: str) -> str:
+        text = reveal_bidi(text)  # a PDF reader would apply an override as typed
         if self.unicode:
             return text
         return text.translate(_ASCII).encode("latin-1", "replace").decode("latin-1")
@@ -106,15 +112,17 @@ def render_pdf(report: PdfReport) -> bytes:
         w.text(report.notice)
     if report.criteria:
         w.heading(report.grade_heading or "Grade")
+        word = "released" if report.final_released else "marked"
         line = f"Overall (auto-grader): {_score(report.overall_auto)}"
         if report.overall_final is not None or any(c.decision for c in report.criteria):
-            line += f"    Overall (released): {_score(report.overall_final)}"
+            label = "released" if report.final_released else "marked, not released"
+            line += f"    Overall ({label}): {_score(report.overall_final)}"
         w.text(line, bold=True)
         for c in report.criteria:
             row = f"{c.title}: auto {_score(c.auto)}"
             if c.decision:
                 how = "overridden" if c.decision == "override" else "accepted"
-                row += f", released {_score(c.final)} ({how})"
+                row += f", {word} {_score(c.final)} ({how})"
             w.text(row, bold=True, gap=0.5)
             if c.reason:
                 w.text(f"Assessor's reason: {c.reason}", size=9.5, gap=0.5)

@@ -27,6 +27,7 @@ __all__ = [
     "Disagreement",
     "MarkingError",
     "ReviewView",
+    "VisibleReviews",
     "add_note",
     "desk_view",
     "disagreements",
@@ -38,6 +39,7 @@ __all__ = [
     "save_review",
     "second_marking_on",
     "session_reviews",
+    "visible_reviews",
 ]
 
 # Scores this far apart (or one scored and one not) are listed as a disagreement.
@@ -347,28 +349,54 @@ def release_review(
     return first
 
 
-def desk_view(
-    *, db: Session, session: PracticeSession, grade: Grade | None, viewer: User
-) -> DeskView:
-    """The marking of a session as `viewer` may see it (blind until both markers submit)."""
+@dataclass(frozen=True, slots=True)
+class VisibleReviews:
+    """The reviews of a session one viewer may read: their own, the others', and what is hidden."""
+
+    all: list[ReviewView]
+    mine: ReviewView | None
+    others: list[ReviewView]
+    blind: bool
+    second_marking: bool
+
+
+def visible_reviews(*, db: Session, session: PracticeSession, viewer: User) -> VisibleReviews:
+    """The one rule for every view of a session's marking (desk, API, PDF, CSV).
+
+    A marker sees their own review; another marker's only once it is released, when the cohort
+    is not second-marked, or when both have submitted (blind second marking). Admins see all.
+    Anyone who may not review the session sees only a released review (`released_view`).
+    """
     second = second_marking_on(db=db, session=session)
     reviews = [review_view(db, r) for r in session_reviews(db=db, session_id=session.id)]
     mine = next((v for v in reviews if v.review.assessor_id == viewer.id), None)
-    view = DeskView(grade=grade, mine=mine, second_marking=second)
     mine_done = mine is not None and mine.review.status in _DONE
+    others: list[ReviewView] = []
+    blind = False
     for other in reviews:
         if other is mine:
             continue
-        visible = (
+        if (
             viewer.role == "admin"
             or other.review.status == "released"
             or not second
             or (mine_done and other.review.status in _DONE)
-        )
-        if visible:
-            view.others.append(other)
+        ):
+            others.append(other)
         else:
-            view.blind = True
+            blind = True
+    return VisibleReviews(all=reviews, mine=mine, others=others, blind=blind,
+                          second_marking=second)
+
+
+def desk_view(
+    *, db: Session, session: PracticeSession, grade: Grade | None, viewer: User
+) -> DeskView:
+    """The marking of a session as `viewer` may see it (blind until both markers submit)."""
+    seen = visible_reviews(db=db, session=session, viewer=viewer)
+    reviews, mine, second = seen.all, seen.mine, seen.second_marking
+    view = DeskView(grade=grade, mine=mine, others=seen.others, blind=seen.blind,
+                    second_marking=second)
     released = any(v.review.status == "released" for v in reviews)
     if mine is not None:
         view.can_mark = not released

@@ -29,10 +29,11 @@ from app.models import (
 )
 from app.persona import Persona
 from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
+from app.web.responses import COMMON, ENGINE_FAILURE, SSE, errors
 
 __all__ = ["persona_summary", "router", "session_public"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 logger = logging.getLogger("rapport")
 
 
@@ -106,15 +107,17 @@ def _owned_session(
     return visible_session(db=db, user=user, session_id=session_id, action=action)
 
 
-def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
-    engines: dict[str, ClientEngine] = request.app.state.engines
-    engine = engines.get(session.engine)
+def _require_engine(engine: ClientEngine | None, session: PracticeSession) -> ClientEngine:
     if engine is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"The '{session.engine}' client engine is not available on this server.",
         )
     return engine
+
+
+def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
+    return _require_engine(request.app.state.engines.get(session.engine), session)
 
 
 @router.get("/healthz", tags=["meta"])
@@ -220,7 +223,7 @@ def _end(
     )
 
 
-@router.post("/api/sessions/{session_id}/end", tags=["sessions"])
+@router.post("/api/sessions/{session_id}/end", tags=["sessions"], responses=errors(409))
 async def end_session(
     session_id: str, db: Db, user: CurrentUser, request: Request, personas: Personas
 ) -> dict:
@@ -243,7 +246,12 @@ def _validated_text(text: str, limit: int) -> str:
     return text.strip()
 
 
-@router.post("/api/sessions/{session_id}/turns", tags=["sessions"], response_model=TurnResult)
+@router.post(
+    "/api/sessions/{session_id}/turns",
+    tags=["sessions"],
+    response_model=TurnResult,
+    responses={**SSE, **errors(409, 503), **ENGINE_FAILURE},
+)
 async def add_turn(
     session_id: str,
     body: TurnCreate,
@@ -257,32 +265,47 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine]:
+    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine | None]:
         session = _owned_session(db, session_id, user)
-        engine = _engine_for(request, session)
+        engine = request.app.state.engines.get(session.engine)
         context = practice.load_turn_context(
             db=db,
             session=session,
             client_message_id=body.client_message_id,
-            window=engine.history_turns,
+            window=getattr(engine, "history_turns", practice.RECENT_TURNS),
         )
         return context, engine
+
+    def plan(context: practice.TurnContext) -> practice.PendingReply:
+        return practice.plan_student_turn(
+            context=context, persona=persona, text=text, client_message_id=body.client_message_id
+        )
 
     # Read, plan, write: only the short write queues behind other writers.
     context, engine = await db.read(load)
     persona = _persona_for(personas, context.session)
     try:
-        pending = practice.plan_student_turn(
-            context=context, persona=persona, text=text, client_message_id=body.client_message_id
-        )
+        pending = plan(context)
         if pending.is_new:
-            await db.run(practice.save_student_turn, pending=pending)
+            _require_engine(engine, context.session)
+            try:
+                await db.run(practice.save_student_turn, pending=pending)
+            except practice.DuplicateMessage:
+                # The same message arrived twice at once and the other copy was saved first.
+                context, engine = await db.read(load)
+                pending = plan(context)
     except practice.ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return await _respond(db, pending, engine, accept)
+    pending = await _secure_reply(db, pending)
+    return await _respond(db, pending, _require_engine(engine, context.session), accept)
 
 
-@router.post("/api/sessions/{session_id}/retry", tags=["sessions"], response_model=TurnResult)
+@router.post(
+    "/api/sessions/{session_id}/retry",
+    tags=["sessions"],
+    response_model=TurnResult,
+    responses={**SSE, **errors(409, 503), **ENGINE_FAILURE},
+)
 async def retry_reply(
     session_id: str,
     request: Request,
@@ -296,13 +319,14 @@ async def retry_reply(
     def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
         session = _owned_session(db, session_id, user)
         persona = _persona_for(personas, session)
-        engine = _engine_for(request, session)
         try:
-            return practice.pending_reply(db=db, session=session, persona=persona), engine
+            pending = practice.pending_reply(db=db, session=session, persona=persona)
         except practice.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        return pending, _engine_for(request, session)
 
-    pending, engine = await db.run(load)
+    pending, engine = await db.read(load)
+    pending = await _secure_reply(db, pending)
     return await _respond(db, pending, engine, accept)
 
 
@@ -362,3 +386,11 @@ async def _sse(events: AsyncIterator[practice.StreamEvent], pending) -> AsyncIte
                     "state": state_public(pending.state).model_dump(mode="json"),
                 },
             )
+
+
+async def _secure_reply(db: Database, pending: practice.PendingReply) -> practice.PendingReply:
+    """The pending reply with its saved reply or this request's claim to produce it (or 409)."""
+    try:
+        return await practice.secure_reply(runner=db, pending=pending)
+    except practice.ConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

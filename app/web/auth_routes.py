@@ -13,9 +13,10 @@ from app.audit import actor_of
 from app.auth.accounts import AccountError, set_password
 from app.auth.gate import AuthContext, clear_cookie_headers, session_cookie_headers
 from app.auth.links import pending_reset, redeem_reset, redeem_setup, setup_pending
-from app.auth.passwords import MIN_PASSWORD_LENGTH, PasswordTooWeak, verify
+from app.auth.passwords import MIN_PASSWORD_LENGTH, HashingBusy, PasswordHashing, PasswordTooWeak
 from app.auth.signin import (
     InvalidCredentials,
+    Limits,
     RateLimited,
     SignIn,
     authenticate,
@@ -24,12 +25,13 @@ from app.auth.signin import (
 )
 from app.cohorts import cohorts_of
 from app.models import User
-from app.web.deps import CurrentUser, Db, DbSession, SettingsDep
+from app.web.deps import CurrentUser, Database, Db, DbSession, SettingsDep
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["LoginRequest", "router", "user_public"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 WRONG_CREDENTIALS = "That email and password do not match an active account."
 
@@ -79,39 +81,50 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _sign_in(request: Request, settings, db: Session, email: str, password: str) -> SignIn:
-    return authenticate(
-        db=db,
+def _hashing(request: Request) -> PasswordHashing:
+    return request.app.state.hashing
+
+
+async def _sign_in(request: Request, settings, db: Database, email: str, password: str) -> SignIn:
+    return await authenticate(
+        database=db,
+        hashing=_hashing(request),
         email=email,
         password=password,
         address=_address(request),
-        limit=settings.login_rate_limit,
-        window=settings.login_rate_window,
+        limits=Limits.of(settings),
         max_age=settings.session_max_age,
+        clock=request.app.state.clock,
     )
 
 
 def _rate_message(exc: RateLimited) -> str:
-    minutes = max(1, round(exc.retry_after / 60))
-    return (
-        "Too many failed sign-ins for this account from your address. "
-        f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
-    )
+    wait = exc.retry_after
+    if wait < 90:
+        when = f"{wait} second{'s' if wait != 1 else ''}"
+    else:
+        minutes = round(wait / 60)
+        when = f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    return f"Too many failed sign-ins for this account or from your address. Try again in {when}."
+
+
+_BUSY_RETRY = "2"
 
 
 # ---- JSON -------------------------------------------------------------------------------
 
 
-@router.post("/api/auth/login", tags=["auth"])
+@router.post("/api/auth/login", tags=["auth"], responses=errors(429, 503))
 async def api_login(
     body: LoginRequest, request: Request, db: Db, settings: SettingsDep
 ) -> JSONResponse:
     """Sign in with email and password; sets the session cookie and returns the CSRF token."""
     _accounts_on(request)
     try:
-        signed = await db.run(
-            lambda *, db: _sign_in(request, settings, db, body.email, body.password)
-        )
+        signed = await _sign_in(request, settings, db, body.email, body.password)
+    except HashingBusy as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc),
+                            headers={"Retry-After": _BUSY_RETRY}) from exc
     except RateLimited as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -175,9 +188,9 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", include_in_schema=False)
-def login_form(
+async def login_form(
     request: Request,
-    db: DbSession,
+    db: Db,
     settings: SettingsDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -187,7 +200,10 @@ def login_form(
     _accounts_on(request)
     target = _safe_next(next)
     try:
-        signed = _sign_in(request, settings, db, email, password)
+        signed = await _sign_in(request, settings, db, email, password)
+    except HashingBusy as exc:
+        return _login_page(request, next_url=target, error=str(exc), email=email,
+                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     except RateLimited as exc:
         return _login_page(request, next_url=target, error=_rate_message(exc), email=email,
                            status_code=status.HTTP_429_TOO_MANY_REQUESTS)
@@ -243,8 +259,9 @@ def setup_form(
     """Create the first admin and sign them in."""
     _accounts_on(request)
     try:
-        user = redeem_setup(db=db, token=token, email=email, name=name, password=password)
-    except (AccountError, PasswordTooWeak) as exc:
+        user = redeem_setup(db=db, token=token, email=email, name=name, password=password,
+                            hash_with=_hashing(request).hash_blocking)
+    except (AccountError, PasswordTooWeak, HashingBusy) as exc:
         return _password_page(
             request,
             {"title": "Create the first admin", "mode": "setup", "action": f"/setup/{token}",
@@ -290,8 +307,9 @@ def reset_form(
     _accounts_on(request)
     user = pending_reset(db=db, token=token)
     try:
-        user = redeem_reset(db=db, token=token, password=password)
-    except (AccountError, PasswordTooWeak) as exc:
+        user = redeem_reset(db=db, token=token, password=password,
+                            hash_with=_hashing(request).hash_blocking)
+    except (AccountError, PasswordTooWeak, HashingBusy) as exc:
         return _password_page(
             request,
             {"title": "Set your password", "mode": "reset", "action": f"/reset/{token}",
@@ -327,14 +345,16 @@ def change_password(
     stored = db.get(User, user.id)
     assert stored is not None
     error = ""
-    ok, _ = verify(current, stored.password_hash)
-    if not ok:
-        error = "Your current password is not right."
-    else:
-        try:
-            set_password(db=db, user=stored, password=password, actor=actor_of(stored))
-        except PasswordTooWeak as exc:
-            error = str(exc)
+    hashing = _hashing(request)
+    try:
+        ok, _ = hashing.verify_blocking(current, stored.password_hash)
+        if not ok:
+            error = "Your current password is not right."
+        else:
+            set_password(db=db, user=stored, password=password, actor=actor_of(stored),
+                         hash_with=hashing.hash_blocking)
+    except (PasswordTooWeak, HashingBusy) as exc:
+        error = str(exc)
     if error:
         return render(
             request,

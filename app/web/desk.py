@@ -34,10 +34,11 @@ from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import AssessorUser, Db, DbSession, Personas
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["install_desk", "router"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 
 def _rubrics(request: Request) -> dict[str, Rubric]:
@@ -236,7 +237,7 @@ async def api_desk_session(
     return _context_json(ctx)
 
 
-@router.put("/api/desk/sessions/{session_id}/review", tags=["desk"])
+@router.put("/api/desk/sessions/{session_id}/review", tags=["desk"], responses=errors(409))
 async def api_save_review(
     session_id: str, body: ReviewIn, request: Request, db: Db, user: AssessorUser,
     personas: Personas,
@@ -249,7 +250,8 @@ async def api_save_review(
     return _context_json(ctx)
 
 
-@router.post("/api/desk/sessions/{session_id}/notes", tags=["desk"], status_code=201)
+@router.post("/api/desk/sessions/{session_id}/notes", tags=["desk"], responses=errors(409),
+             status_code=201)
 async def api_add_note(
     session_id: str, body: NoteIn, request: Request, db: Db, user: AssessorUser,
     personas: Personas,
@@ -259,7 +261,7 @@ async def api_add_note(
                         rubrics=_rubrics(request), body=body)
 
 
-@router.post("/api/desk/sessions/{session_id}/release", tags=["desk"])
+@router.post("/api/desk/sessions/{session_id}/release", tags=["desk"], responses=errors(409))
 async def api_release(
     session_id: str, request: Request, db: Db, user: AssessorUser, personas: Personas
 ) -> dict:
@@ -477,7 +479,7 @@ def agreement_page(
 def cohort_grades_csv(cohort_id: int, db: DbSession, user: AssessorUser) -> Response:
     """A cohort's ended sessions with auto and released scores, as CSV."""
     cohort = _own_cohort(db, user, cohort_id)
-    rows, criteria = cohort_rows(db=db, cohort_id=cohort_id)
+    rows, criteria = cohort_rows(db=db, cohort_id=cohort_id, viewer=user)
     filename = "".join(ch if ch.isalnum() else "-" for ch in cohort.name).strip("-") or "cohort"
     return Response(
         grades_csv(rows, criteria),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
@@ -18,16 +17,18 @@ from app.exports.interchange import export_transcript, import_transcript
 from app.exports.pdf import render_pdf
 from app.grading.records import grade_public
 from app.grading.service import UnknownRubric, grade_session, pick_rubric
+from app.input_checks import InputProblem, load_json, text_problem
 from app.library import rubrics_of
 from app.models import User
 from app.rubric import Rubric
 from app.transcripts import Transcript
 from app.web.deps import CurrentUser, Db, DbSession, Personas
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 IMPORT_HELP = (
     'A transcript object: {"id", "persona_id"?, "turns": [{"speaker": "counsellor"|"client", '
@@ -102,7 +103,7 @@ def _rubric(request: Request, rubric_id: str | None) -> Rubric:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
-@router.post("/api/import", tags=["sessions"], status_code=201)
+@router.post("/api/import", tags=["sessions"], status_code=201, responses=errors(409))
 async def api_import(
     transcript: Transcript,
     request: Request,
@@ -138,15 +139,24 @@ async def import_form(
 ) -> Response:
     """Import the uploaded transcript, grade it and open its report (or its desk page)."""
     raw = await transcript.read()
-    try:
-        parsed = Transcript.model_validate(json.loads(raw.decode("utf-8")))
-    except (UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
-        message = f"That file is not a transcript: {str(exc).splitlines()[0]} {IMPORT_HELP}"
+
+    def refuse(message: str) -> Response:
         return render(request, "import.html",
                       {"title": "Import a transcript", "error": message,
                        "rubrics": list(rubrics_of(request).values()), "help": IMPORT_HELP,
                        "me": user},
                       status_code=422)
+
+    for name, value in (("rubric_id", rubric_id), ("student_email", student_email)):
+        problem = text_problem(value)
+        if problem:
+            return refuse(f"{name}: {problem}.")
+    try:
+        parsed = Transcript.model_validate(load_json(raw, where="transcript"))
+    except InputProblem as exc:
+        return refuse(f"That file cannot be imported: {exc}.")
+    except (UnicodeDecodeError, ValueError, ValidationError) as exc:
+        return refuse(f"That file is not a transcript: {str(exc).splitlines()[0]} {IMPORT_HELP}")
     result = await db.run(_import, user=user, transcript=parsed,
                           rubric=_rubric(request, rubric_id), personas=personas,
                           student_email=student_email or None)

@@ -29,10 +29,17 @@ from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
 from app.web.pages import render, trust_curve
+from app.web.responses import COMMON, ErrorBody, errors
 
 __all__ = ["GradeRequest", "install_grading", "router"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
+
+
+class JudgeFailure(ErrorBody):
+    """502 from grading with the LLM judge: the failed grade, stored with its reason."""
+
+    grade: GradePublic
 
 
 class GradeRequest(BaseModel):
@@ -106,7 +113,13 @@ def _store(*, db: Session, session: PracticeSession, result: GradeResult) -> Gra
     return grade_public(store_grade(db=db, session=session, result=result))
 
 
-@router.post("/api/sessions/{session_id}/grade", tags=["grading"], response_model=GradePublic)
+@router.post(
+    "/api/sessions/{session_id}/grade",
+    tags=["grading"],
+    response_model=GradePublic,
+    responses={**errors(409, 503), 502: {"model": JudgeFailure,
+                                         "description": "The LLM judge failed; stored as such."}},
+)
 async def grade(
     session_id: str,
     request: Request,

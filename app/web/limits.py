@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["BodySizeLimit"]
@@ -42,7 +43,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         try:
@@ -51,9 +52,7 @@ class BodySizeLimit:
             await self._refuse(send, limit)
 
     async def _refuse(self, send: Send, limit: int) -> None:
-        body = json.dumps(
-            {"detail": f"Request body too large: the limit is {limit:,} bytes."}
-        ).encode()
+        body = json.dumps({"detail": _too_large(limit)}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -67,5 +66,13 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from `receive`: an HTTPException, so FastAPI's body parsing passes it on as 413
+    instead of turning it into "400 error parsing the body"."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    return f"Request body too large: the limit is {limit:,} bytes."

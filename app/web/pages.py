@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import practice
 from app.auth.policy import SessionAction, visible_session
+from app.bidi import reveal_bidi
 from app.charts import Canvas, PlotFrame, tick_step
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
@@ -215,6 +216,7 @@ def build_environment() -> jinja2.Environment:
     env.filters["date"] = _date
     env.filters["trust"] = _trust
     env.filters["ms"] = _ms
+    env.filters["reveal"] = reveal_bidi
     return env
 
 

@@ -16,10 +16,11 @@ from app.review.progress import student_progress
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, Db, DbSession, Personas
 from app.web.pages import render
+from app.web.responses import COMMON
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=COMMON)
 
 
 def _feedback(*, db: Session, session_id: str, user: User) -> dict:

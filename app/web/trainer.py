@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -38,6 +37,7 @@ from app.rubric import Rubric, validate_rubric_paths
 from app.web.api import persona_summary
 from app.web.deps import DbSession, TrainerUser
 from app.web.pages import render
+from app.yamldoc import compose
 
 __all__ = ["MAX_BODY_BYTES", "Draft", "check_text", "router"]
 
@@ -74,12 +74,8 @@ class Draft:
 
 def _declared_id(text: str) -> str | None:
     """The top-level `id:` of a YAML text, if it is a safe file name; never builds objects."""
-    try:
-        root = yaml.SafeLoader(text).get_single_node()
-    except yaml.YAMLError:
-        return None
-    except RecursionError:
-        return None
+    # The library's own bounded parse (app.yamldoc): a YAML bomb costs no more here.
+    root, _, _ = compose(Path("draft.yaml"), text)
     if not isinstance(root, MappingNode):
         return None
     for key, value in root.value:
@@ -301,7 +297,7 @@ def _page(
 
 def _kind(value: str) -> Kind:
     if value not in KINDS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "Choose what the file is: a persona or a rubric.")
     return value  # type: ignore[return-value]
 

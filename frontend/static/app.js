@@ -104,6 +104,15 @@
     return turnsList.querySelector('[data-index="' + String(index) + '"]');
   }
 
+  // Bidirectional overrides and isolates shown as visible markers, so a message cannot read
+  // differently on screen from what was typed (as app/bidi.py does on the server).
+  var BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+  function reveal(text) {
+    return (text || "").replace(BIDI_CONTROLS, function (c) {
+      return "[U+" + c.charCodeAt(0).toString(16).toUpperCase() + "]";
+    });
+  }
+
   function makeTurn(speaker, text, index) {
     var li = document.createElement("li");
     li.className = "turn " + (speaker === "counsellor" ? "turn--student" : "turn--client");
@@ -116,7 +125,7 @@
     who.textContent = speaker === "counsellor" ? "You" : clientName;
     var body = document.createElement("p");
     body.className = "turn__text";
-    body.textContent = text || "";
+    body.textContent = reveal(text);
     li.appendChild(who);
     li.appendChild(body);
     turnsList.appendChild(li);
@@ -321,14 +330,15 @@
             conversation.setAttribute("aria-busy", "true");
           }
           var text = bubble.querySelector(".turn__text");
-          text.textContent = name === "delta" ? text.textContent + data.text : data.text;
+          text.textContent = name === "delta" ? text.textContent + reveal(data.text)
+            : reveal(data.text);
           scrollToEnd(bubble);
         } else if (name === "done") {
           var turn = data.client_turn;
           if (!bubble) {
             bubble = findTurn(turn.index) || makeTurn("client", "");
           }
-          bubble.querySelector(".turn__text").textContent = turn.text;
+          bubble.querySelector(".turn__text").textContent = reveal(turn.text);
           bubble.dataset.index = String(turn.index);
           bubble.classList.remove("turn--streaming");
           outcome = "done";

@@ -13,7 +13,7 @@ from tests.browser.test_practice_browser import (
     wait_for_reply,
 )
 from tests.fake_openai import FakeOpenAI
-from tests.support import ServerProcess
+from tests.support import ServerProcess, llm_env
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +24,7 @@ SECOND = "It's the emails, mostly. I lie there going over them."
 def test_llm_reply_streams_and_retry_recovers_after_the_server_stops(server_env, page) -> None:
     fake = FakeOpenAI(model="fake-model", token_interval=0.03).start()
     port = fake.port
-    env = {
-        **server_env,
-        "RAPPORT_ENGINE": "llm",
-        "RAPPORT_LLM_BASE_URL": fake.base_url,
-        "RAPPORT_LLM_API_KEY": "test-key",
-        "RAPPORT_LLM_MODEL": "fake-model",
-        "RAPPORT_LLM_RETRIES": "0",
-        "RAPPORT_LLM_TIMEOUT": "5",
-    }
+    env = {**server_env, **llm_env(fake.base_url)}
     server = ServerProcess(env=env).start()
     try:
         session_id = start_session(page, server.url, PERSONA)

@@ -181,6 +181,23 @@ def test_script_in_a_message_shows_as_text(live_server, page) -> None:
     assert dialogs == []
 
 
+def test_a_bidi_override_is_shown_as_a_marker_not_applied(live_server, page, tmp_path) -> None:
+    # U+202E reverses what follows on screen: "I am fine" + RLO + "enif ton ma I" would
+    # display as "I am fine I am not fine". The page shows the character instead.
+    start_session(page, live_server.url, persona_card(live_server.url)["id"])
+    page.locator("#message").fill("I am fine \u202eenif ton ma I")
+    page.keyboard.press("Enter")
+    wait_for_reply(page, 3)
+    shown = "I am fine [U+202E]enif ton ma I"
+    student = page.locator("#turns > li.turn--student .turn__text").first
+    assert student.text_content() == shown, "while live"
+    page.screenshot(path=str(tmp_path / "bidi-1280.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.locator("#turns > li.turn--student .turn__text").first.text_content() == shown
+    page.screenshot(path=str(tmp_path / "bidi-390.png"))
+
+
 def test_sending_after_the_session_ended_elsewhere_keeps_the_text(live_server, page) -> None:
     card = persona_card(live_server.url)
     session_id = start_session(page, live_server.url, card["id"])
