@@ -77,6 +77,9 @@ class PracticeSession(SQLModel, table=True):
     seed: int = 0
     created_at: datetime = SQLField(default_factory=utcnow)
     ended_at: datetime | None = None
+    # The student stepped out of a distressing scenario (with support information shown).
+    stepped_out_at: datetime | None = None
+    stepped_out_note: str | None = SQLField(default=None, max_length=500)
 
 
 class Turn(SQLModel, table=True):

@@ -55,12 +55,12 @@ _CARE_IN_RISK = re.compile(
     r"(?:your|our) safety|get (?:you )?through (?:tonight|the night|this weekend|the next "
     r"few)|acted on (?:these|those|the|them|any)|keep you going|what(?:'s| has) (?:kept|stopped) "
     r"you|i(?:'m| am) (?:really |so |very )?(?:glad|grateful|relieved) (?:that )?you (?:told|"
-    r"shared|felt able|said|could)|thank you for (?:telling|trusting|sharing|being honest|"
-    r"letting me know)|i(?:'m| am) (?:really |very )?(?:worried|concerned) (?:about you|for you)|"
+    r"shared|felt able|said|could) (?:and|so|because|but)|"
     r"(?:your|a|the) (?:gp|doctor|psychiatrist|mental health team|care team)|talk to someone "
     r"(?:today|tonight|now)|(?:can|could) we (?:agree|make|work out|come up with)|"
     r"i(?:'d| would) like (?:us )?to (?:think|talk|work out|make)|how (?:strong|often|long)"
-    r" (?:are|have|do) (?:these|those|the) (?:thoughts|urges|feelings)|tonight)\b"
+    r" (?:are|have|do) (?:these|those|the) (?:thoughts|urges|feelings)|safe tonight|get through "
+    r"tonight)\b"
 )
 
 

@@ -30,7 +30,9 @@ __all__ = [
     "Topic",
     "family_of",
     "listen",
+    "parroting",
     "persona_topics",
+    "safety_steps_in",
     "stem_key",
     "stock_key",
 ]
@@ -250,6 +252,7 @@ def _score(topic: Topic, norm: str, stems: frozenset[str], vector: np.ndarray | 
 class Heard:
     """What the student's words did, for the client to answer."""
 
+    said: str  # the student's words, normalised
     question: str | None  # "open", "yes_no", "wh" (a closed wh-question) or None
     matches: tuple[tuple[str, float], ...]  # (topic key, score), best first, score >= 0.5
     named_feelings: tuple[str, ...]  # feeling words the student said
@@ -268,6 +271,12 @@ class Heard:
         return next((key for key, _ in self.matches if key.startswith(prefix)), None)
 
 
+def safety_steps_in(text: str) -> list[str]:
+    """The steps of a safety conversation a counsellor's words take (ideation, plan, ...)."""
+    norm = normalise(text)
+    return [name for name, pattern in _STEPS.items() if pattern.search(norm)]
+
+
 def stock_key(text: str) -> str:
     """A key for a turn's wording: its first eight words, normalised ("that makes sense")."""
     words = _WORD.findall(normalise(text))
@@ -280,7 +289,7 @@ def stem_key(text: str) -> str:
     return " ".join(words[:3]) if len(words) > 3 else ""
 
 
-def _parroting(student: str, client: str) -> float:
+def parroting(student: str, client: str) -> float:
     """The share of the student's words that repeat a run of 3+ words of the client's."""
     said = _WORD.findall(normalise(student))
     source = _WORD.findall(normalise(client))
@@ -334,10 +343,11 @@ def listen(
         if w in _FAMILY_OF and (w not in _AMBIGUOUS or _CUES & set(every[max(0, i - 3):i]))
     )
     return Heard(
+        said=normalise(text),
         question=question,
         matches=matches,
         named_feelings=feelings,
-        parroting=_parroting(text, last_client),
+        parroting=parroting(text, last_client),
         stock=stock_key(text) or None,
         stem=stem_key(text) or None,
         apology=bool(_APOLOGY.search(norm)),

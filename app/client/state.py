@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,6 +21,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.analysis import TurnAnalysis
+from app.analysis.sentences import normalise, stem
+from app.analysis.vocabulary import STOPWORDS
 from app.client import voice
 from app.client.listen import FEELING_FAMILIES, Heard, family_of
 from app.persona import PROCESS_KINDS, BoundaryTest, Disclosure, Persona, ReactionKind
@@ -229,10 +232,28 @@ def boundary_outcome(
     if test.kind == "confidentiality":
         return "held" if "limits" in heard.contract else "unaddressed"
     if test.kind in PROCESS_KINDS:
+        # Acknowledging and exploring *this* request (not just any open question after it),
+        # or deciding with a reason.
         explored = codes & {"question_open", "reflection_simple", "reflection_complex",
-                            "summary", "validation"}
-        return "held" if explored or "boundary_holding" in codes else "unaddressed"
+                            "summary", "validation", "affirmation"}
+        about = bool(_PROCESS.search(heard.said)) or bool(
+            _content_stems(heard.said) & _content_stems(normalise(test.says))
+        )
+        return "held" if (explored and about) or "boundary_holding" in codes else "unaddressed"
     return "held" if "boundary_holding" in codes else "unaddressed"
+
+
+# Words of acknowledging and exploring a gift or a question about who the counsellor is.
+_PROCESS = re.compile(
+    r"\b(?:what (?:would|does|might|did) it mean|what makes you (?:ask|wonder)|what's behind|"
+    r"curious|wonder(?:ing)?|thank you|thanks|thoughtful|kind of you|touched|lovely|means a "
+    r"lot|fair (?:question|thing)|difference|different|background|culture|faith|religion|"
+    r"where (?:i'm|you're) from|made (?:it|this|them) for)\b"
+)
+
+
+def _content_stems(norm: str) -> set[str]:
+    return {stem(w) for w in re.findall(r"[a-z]+", norm) if len(w) >= 4 and w not in STOPWORDS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,7 +631,8 @@ def choose_content(
     listening = state.listening + 1 if attentive else 0
     thread = _layer(persona, state.thread)
 
-    if boundary is not None:
+    if boundary is not None and not (boundary[1] == "unaddressed" and "risk_inquiry" in codes):
+        # (A direct question about risk is answered first; the request stays unanswered.)
         test = next(t for t in persona.boundary_tests if t.id == boundary[0])
         line = {"held": test.if_held, "crossed": test.if_crossed}.get(
             boundary[1], test.if_unaddressed or ""

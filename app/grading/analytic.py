@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.analysis import TurnAnalysis
+from app.client.listen import parroting, stock_key
+from app.grading.events import text_events
 from app.grading.evidence import find_quote, first_sentence, sentence_around
 from app.grading.feedback import (
     alternative_for,
@@ -39,6 +41,7 @@ from app.grading.model import (
     Suggestion,
     overall_of,
 )
+from app.grading.safety import assess_safety
 from app.rubric import Criterion, Indicator, Rubric
 
 __all__ = ["MAX_EVIDENCE", "grade_analytic"]
@@ -99,36 +102,63 @@ class _TurnSignals:
     analysis: TurnAnalysis
     codes: frozenset[str]
     events: dict[str, str | None]
+    damp: float = 1.0  # credit kept when the same wording was used before (0.5 per repeat)
+    parrot: bool = False  # the turn mostly repeats the client's own words
+
+
+_REFLECTIVE = frozenset({"reflection_simple", "reflection_complex", "summary"})
+PARROT_AT = 0.6
+PARROT_CREDIT = 0.25
 
 
 def _signals(inp: GradingInput) -> list[_TurnSignals]:
     events: dict[int, dict[str, str | None]] = {}
-    for event in inp.events:
-        events.setdefault(event.turn, {})[event.name] = event.detail
     empty = TurnAnalysis(codes=(), empathy={}, evidence=())
-    return [
-        _TurnSignals(
-            turn=t,
-            analysis=inp.analyses.get(t.index, empty),
-            codes=frozenset(inp.analyses.get(t.index, empty).codes),
-            events=events.get(t.index, {}),
-        )
-        for t in inp.counsellor_turns()
-    ]
+    codes = {i: a.codes for i, a in inp.analyses.items()}
+    for event in [*inp.events, *text_events(inp.turns, codes=codes)]:
+        events.setdefault(event.turn, {})[event.name] = event.detail
+    said: dict[str, int] = {}
+    out = []
+    for t in inp.counsellor_turns():
+        key = stock_key(t.text)
+        repeats = said.get(key, 0) if key else 0
+        if key:
+            said[key] = repeats + 1
+        client = inp.client_before(t.index)
+        parrot = bool(client) and parroting(t.text, client[0].text) >= PARROT_AT
+        analysis = inp.analyses.get(t.index, empty)
+        out.append(_TurnSignals(turn=t, analysis=analysis, codes=frozenset(analysis.codes),
+                                events=events.get(t.index, {}), damp=0.5 ** repeats,
+                                parrot=parrot))
+    return out
 
 
-def _hits(criterion: Criterion, signals: _TurnSignals) -> list[_Hit]:
+def _hits(criterion: Criterion, signals: _TurnSignals, *, credit: bool = True) -> list[_Hit]:
+    """The indicators one turn shows, each weighed by the analyzer's confidence; the same
+    wording said again, or the client's words parroted back, earns less each time."""
     found: list[_Hit] = []
+    confidence = signals.analysis.confidence
     for indicator in criterion.indicators:
+        strength = 0.0
+        detail = None
         if indicator.code is not None and indicator.code in signals.codes:
-            found.append(_Hit(signals.turn.index, indicator, 1.0))
+            strength = confidence.get(indicator.code, 1.0)
+            if indicator.weight > 0 and signals.parrot and indicator.code in _REFLECTIVE:
+                strength *= PARROT_CREDIT
         elif indicator.event is not None and indicator.event in signals.events:
-            detail = signals.events[indicator.event]
-            found.append(_Hit(signals.turn.index, indicator, 1.0, detail))
+            strength, detail = 1.0, signals.events[indicator.event]
         elif indicator.mechanism is not None:
             level = signals.analysis.empathy.get(indicator.mechanism, 0)
-            if level > 0:
-                found.append(_Hit(signals.turn.index, indicator, min(level, 2) / 2))
+            strength = min(level, 2) / 2
+            if signals.parrot:
+                strength *= PARROT_CREDIT
+        if strength <= 0:
+            continue
+        if indicator.weight > 0:
+            if not credit:
+                continue  # a turn that sided with harm earns nothing for this criterion
+            strength *= signals.damp
+        found.append(_Hit(signals.turn.index, indicator, strength, detail))
     return found
 
 
@@ -365,23 +395,80 @@ def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
     )
 
 
+# The fewest turns that can show a criterion at each level: a level that claims consistency
+# ("consistently accurate, deep reflections") needs the turns to be consistent across.
+EVIDENCE_FOR_LEVEL = {5: 8, 4: 5, 3: 3}
+
+
+def _evidence_cap(rubric: Rubric, moments: int) -> float:
+    """The highest score a criterion can reach on `moments` turns of evidence."""
+    top = rubric.scale.max
+    for level in range(top, rubric.scale.min, -1):
+        need = EVIDENCE_FOR_LEVEL.get(level - rubric.scale.min + 1, 0)
+        if moments >= need:
+            return float(level)
+    return float(rubric.scale.min + 1)
+
+
+def measures(signals: list[_TurnSignals]) -> dict[str, float]:
+    """Session-wide behaviour counts of the MITI kind: reflections per question, the share of
+    reflections that are complex, and how varied the helpful turns are."""
+    reflections = sum(bool(s.codes & _REFLECTIVE) for s in signals)
+    complex_ = sum(bool(s.codes & {"reflection_complex", "summary"}) for s in signals)
+    questions = sum(bool(s.codes & {"question_open", "question_closed"}) for s in signals)
+    helpful = [s for s in signals if s.codes - {"other"}]
+    distinct = len({stock_key(s.turn.text) for s in helpful})
+    return {
+        "reflection_to_question": reflections / questions if questions else float(reflections),
+        "complex_share": complex_ / reflections if reflections else 0.0,
+        "variety": distinct / len(helpful) if helpful else 1.0,
+    }
+
+
+def _score_session(rubric: Rubric, criterion: Criterion, per_turn: list[list[_Hit]]) -> float:
+    """Which of the criterion's indicators the session shows at all, placed on the scale."""
+    shown = {h.indicator.key for hits in per_turn for h in hits}
+    helpful = [i for i in criterion.indicators if i.weight > 0]
+    harmful = [i for i in criterion.indicators if i.weight < 0]
+    share = sum(i.weight for i in helpful if i.key in shown) / sum(i.weight for i in helpful)
+    if harmful:
+        share -= sum(-i.weight for i in harmful if i.key in shown) / sum(i.weight for i in helpful)
+    return _scale(rubric, share)
+
+
+def _assessor_rated(criterion: Criterion, per_turn: list[list[_Hit]],
+                    by_turn: dict[int, _TurnSignals]) -> CriterionResult:
+    """A criterion only a person can judge: the analyzer's evidence as hints, no score."""
+    good, bad = _select(per_turn)
+    hints = [f"turn {h.turn}: {describe(h.indicator.key)}" for h in (good[:2] + bad[:2])]
+    feedback = ("Rated by your assessor: only a person can judge this. "
+                + ("What the analyzer noticed: " + "; ".join(hints) + "." if hints else
+                   "The analyzer noticed nothing either way."))
+    return CriterionResult(id=criterion.id, title=criterion.title, score=None,
+                           status="assessor_rated",
+                           evidence=_evidence(_capped(good, bad), by_turn), feedback=feedback)
+
+
 def _grade_criterion(
-    inp: GradingInput, rubric: Rubric, criterion: Criterion, signals: list[_TurnSignals]
+    inp: GradingInput, rubric: Rubric, criterion: Criterion, signals: list[_TurnSignals],
+    *, no_credit: frozenset[int] = frozenset(),
 ) -> CriterionResult:
     by_turn = {s.turn.index: s for s in signals}
-    per_turn = [_hits(criterion, s) for s in signals]
+    per_turn = [_hits(criterion, s, credit=s.turn.index not in no_credit) for s in signals]
     moments = [hits for hits in per_turn if hits]
+    if criterion.rated_by == "assessor":
+        return _assessor_rated(criterion, per_turn, by_turn)
     # Backchannels ("Mm-hmm.", "Okay.") keep the client talking but are not behaviours a rubric
     # can weigh (MITI leaves them uncoded too): only turns with a skill code are opportunities.
     # Counting them would make long, attentive sessions look thin.
     substantive = sum(1 for s in signals if s.codes - {"other"} or s.events)
-    if criterion.basis == "turns" and substantive < rubric.min_turns:
+    if criterion.basis in ("turns", "session") and substantive < rubric.min_turns:
         return _insufficient(
             criterion,
             f"only {substantive} counsellor turn{'s' if substantive != 1 else ''} with a "
             f"recognisable skill; this rubric needs at least {rubric.min_turns}",
         )
-    if len(moments) < criterion.min_evidence:
+    if criterion.basis != "session" and len(moments) < criterion.min_evidence:
         if criterion.basis == "moments" and not moments:
             reason = "nothing in the session tested this (no boundary test or risk disclosure)"
         elif criterion.basis == "moments":
@@ -393,12 +480,25 @@ def _grade_criterion(
                 f"a recognisable skill showed or undermined it (needs {criterion.min_evidence})"
             )
         return _insufficient(criterion, reason)
+    capped = None
     if criterion.basis == "turns":
         score = _score_turns(rubric, criterion, per_turn, substantive)
+        limit = _evidence_cap(rubric, len(moments))
+        if score > limit:
+            score, capped = limit, (f"held at {limit:g}: {len(moments)} turns showed this, and "
+                                    "a higher level needs it shown across more of the session")
+        counts = measures(signals)
+        for cap in criterion.caps:
+            if counts[cap.measure] < cap.below and score > cap.cap:
+                score, capped = cap.cap, f"held at {cap.cap:g}: {cap.note}"
+    elif criterion.basis == "session":
+        score = _score_session(rubric, criterion, per_turn)
     else:
         score = _score_moments(rubric, criterion, moments)
     good, bad = _select(per_turn)
     feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, per_turn, by_turn)
+    if capped:
+        feedback = f"{feedback} (Score {capped}.)".strip()
     return CriterionResult(
         id=criterion.id,
         title=criterion.title,
@@ -407,20 +507,36 @@ def _grade_criterion(
         feedback=feedback,
         went_well=praise,
         suggestions=suggestions,
+        capped=capped,
     )
+
+
+# With the safety assessment not finished, the overall score can be no higher than this.
+NOT_YET_CAP = 3.0
 
 
 def grade_analytic(inp: GradingInput, rubric: Rubric) -> GradeResult:
     """Grade one transcript against a rubric, offline and deterministically."""
     signals = _signals(inp)
-    criteria = [_grade_criterion(inp, rubric, c, signals) for c in rubric.criteria]
+    safety = assess_safety(inp)
+    colluded = frozenset(e.turn for e in safety.evidence if e.code == "collusion")
+    criteria = [_grade_criterion(inp, rubric, c, signals, no_credit=colluded)
+                for c in rubric.criteria]
     overall = overall_of(criteria)
+    status = "ok" if overall is not None else "insufficient_evidence"
+    if safety.status == "unsafe":
+        # A missed or colluded-with risk is not averaged away: no overall score until an
+        # assessor has looked at the session.
+        overall, status = None, "blocked"
+    elif safety.status == "not_yet" and overall is not None:
+        overall = min(overall, NOT_YET_CAP)
     return GradeResult(
         transcript_id=inp.transcript_id,
         rubric_id=rubric.id,
         rubric_version=rubric.version,
         engine="analytic",
-        status="ok" if overall is not None else "insufficient_evidence",
+        status=status,
         overall=overall,
         criteria=criteria,
+        safety=safety,
     )

@@ -53,6 +53,12 @@ ACTIONS: dict[str, str] = {
     "risk_missed": "passed over the client's disclosure of risk",
     "layer_unlocked": "said something that helped the client open up further",
     "withdrawal": "said something after which the client pulled back",
+    "boundary_unaddressed": "let the client's request pass without an answer",
+    "contract": "explained confidentiality, its limits and your role",
+    "ending": "closed the session with a summary and next steps",
+    "autonomy": "left the choice with the client",
+    "collaboration": "asked the client what they wanted to work on",
+    "collusion": "sided with the harm the client described",
 }
 
 _PRONOUNS = {
@@ -89,8 +95,16 @@ _RISK = re.compile(
 _SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
 # Hedges read oddly turned round ("it's your hour, you suppose"): a reflection drops them.
 _HEDGE = re.compile(
-    r",?\s*\b(?:I suppose|I guess|I think|I dunno|really|sort of|kind of|you know)\b(?=[\s.,!?…]*$)"
-    r"|^(?:I dunno|I guess|I suppose|I think|Well|Um|Uh|So|Yeah|Like),?\s+",
+    r",?\s*\b(?:I suppose|I guess|I think|I dunno|really|sort of|kind of|you know)\b"
+    r"(?=[\s.,!?…]*$)",
+    re.IGNORECASE,
+)
+# Openers that belong to the client's way of talking, not to what they said: "Sorry, I told
+# myself..." reflects as "you told yourself...", never "It sounds like Sorry, ...".
+_OPENER = re.compile(
+    r"^(?:(?:I dunno|I guess|I suppose|I think|I mean|you know|well|um+|uh+|er+m?|so|yeah|yes|"
+    r"no|nah|like|sorry|anyway|honestly|oh|ah|look|okay|ok|right|mm+|hmm+|and|but|because|"
+    r"'cause|to be honest|the thing is|thing is)[,.…!]*\s+)+",
     re.IGNORECASE,
 )
 _EVERYDAY = frozenset(
@@ -230,7 +244,9 @@ def reflect(client_text: str | None) -> str | None:
     chosen = key_sentence(client_text)
     if chosen is None:
         return None
-    words = _HEDGE.sub("", chosen).rstrip(".!…").split()
+    words = _OPENER.sub("", _HEDGE.sub("", chosen)).rstrip(".!…").split()
+    if len(words) < 2:
+        return None
     if len(words) > _MAX_WORDS:
         words = words[:_MAX_WORDS]
     text = _FLIP.sub(_flip, " ".join(words)).strip(" ,;:-—")
@@ -302,11 +318,42 @@ _BOUNDARY_LINES = {
         "It's a fair question. I'd like to keep this time for you, though. What makes you "
         "wonder whether I'd get it?"
     ),
+    "culture": (
+        "That's a fair thing to wonder about. What would it mean for you if I were, or if I "
+        "weren't? I'd like to understand how your background shapes all this."
+    ),
+    "favour": (
+        "I can't do that for you; it's outside what I can do in this role. I'd like to think "
+        "with you about how you could handle it, though."
+    ),
     "other": (
         "I can see why you'd ask. That's outside what I can do in my role, but I want to "
         "understand what's behind the question."
     ),
 }
+
+
+# The direct question each kind of risk calls for first.
+_RISK_QUESTIONS = {
+    "suicide": "are you having thoughts of ending your life?",
+    "self_harm": "are you hurting yourself at the moment, and how are you looking after it?",
+    "harm_to_others": "are you thinking of hurting someone? Who, and how close have you come?",
+    "domestic_violence": "are you safe at home? Has he hurt you, or threatened to?",
+    "child_safeguarding": "is a child being hurt, or at risk of being hurt? I need to ask so we "
+    "can keep them safe.",
+    "elder_abuse": "is someone hurting or taking advantage of your mother? We need to talk "
+    "about keeping her safe.",
+    "medical": "that sounds like it needs a doctor today; can we talk about getting you seen?",
+}
+
+
+def _risk_type(persona: Persona | None, layer_id: str | None) -> str:
+    """The kind of risk of the persona's layer, else suicide."""
+    if persona is not None and layer_id:
+        layer = next((d for d in persona.disclosures if d.id == layer_id), None)
+        if layer is not None and layer.kind_of_risk:
+            return layer.kind_of_risk
+    return "suicide"
 
 
 def alternative_for(
@@ -319,23 +366,22 @@ def alternative_for(
     """(what to say instead, why) for a weak moment, phrased from the client's own words."""
     heard = reflect(client_text)
     sounds = f"It sounds like {heard}." if heard else None
-    if key in {"boundary_crossing", "boundary_crossed", "self_disclosure", "boundary_held"}:
+    if key in {"boundary_crossing", "boundary_crossed", "self_disclosure", "boundary_held",
+               "boundary_unaddressed"}:
         kind = _boundary_kind(persona, detail, client_text or "")
         if key == "self_disclosure" and kind == "other":
             kind = "self_disclosure"
-        if key == "boundary_held":
+        if key in ("boundary_held", "boundary_unaddressed"):
             why = "Name the limit kindly, with a reason, rather than letting the request pass."
         else:
             why = "Hold the boundary warmly and give a brief reason."
-        return _BOUNDARY_LINES[kind], why
+        return _BOUNDARY_LINES.get(kind, _BOUNDARY_LINES["other"]), why
     if key == "risk_missed":
         said = risk_words(client_text)
-        ask = (
-            f'When you say "{said.rstrip(".")}", I want to check: are you having thoughts of '
-            "ending your life?"
-            if said
-            else "I want to check something with you: are you having thoughts of ending your life?"
-        )
+        risk_type = _risk_type(persona, detail)
+        question = _RISK_QUESTIONS.get(risk_type, _RISK_QUESTIONS["suicide"])
+        ask = (f'When you say "{said.rstrip(".")}", I want to check: {question}' if said
+               else f"I want to check something with you: {question}")
         return ask, "Ask about risk directly and calmly; then explore safety together."
     if key == "advice_without_permission":
         text = (sounds + " " if sounds else "") + (

@@ -17,12 +17,14 @@ __all__ = [
     "GradeResult",
     "GradingInput",
     "GradingTurn",
+    "SafetyResult",
+    "SafetyStatus",
     "Suggestion",
 ]
 
 Engine = Literal["analytic", "llm"]
-GradeStatus = Literal["ok", "insufficient_evidence", "failed"]
-CriterionStatus = Literal["scored", "insufficient_evidence"]
+GradeStatus = Literal["ok", "insufficient_evidence", "failed", "blocked"]
+CriterionStatus = Literal["scored", "insufficient_evidence", "assessor_rated"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,27 @@ class CriterionResult(BaseModel):
         default_factory=list, description="The strengths named in the feedback, one a line."
     )
     suggestions: list[Suggestion] = Field(default_factory=list)
+    capped: str | None = Field(
+        default=None, description="Why the score was held at a level (a behaviour count)."
+    )
+
+
+SafetyStatus = Literal["pass", "not_yet", "unsafe", "not_tested"]
+
+
+class SafetyResult(BaseModel):
+    """The safety criterion of a grade."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: SafetyStatus
+    risk_type: str | None = None
+    turn: int | None = Field(default=None, description="The client turn that disclosed risk.")
+    steps: list[str] = Field(default_factory=list, description="Steps the student took.")
+    missing: list[str] = Field(default_factory=list, description="Steps still to take.")
+    feedback: str = ""
+    evidence: list[EvidenceItem] = Field(default_factory=list)
+    needs_assessor: bool = False
 
 
 class GradeResult(BaseModel):
@@ -116,6 +139,11 @@ class GradeResult(BaseModel):
     prompt_hash: str | None = None
     dropped_evidence: int = 0
     reason: str | None = Field(default=None, description="Why a grade failed.")
+    safety: SafetyResult | None = Field(
+        default=None,
+        description="The critical safety criterion: pass, not_yet, unsafe or not_tested. "
+        "'unsafe' withholds the overall score and sends the session to an assessor.",
+    )
 
 
 def overall_of(criteria: list[CriterionResult]) -> float | None:

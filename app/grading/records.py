@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, col, select
 
-from app.grading.model import CriterionResult, GradeResult
+from app.grading.model import CriterionResult, GradeResult, SafetyResult
 from app.models import utcnow
 
 __all__ = ["Grade", "GradePublic", "add_grade", "grade_public", "latest_grade", "list_grades"]
@@ -40,6 +40,7 @@ class Grade(SQLModel, table=True):
     )
     dropped_evidence: int = 0
     reason: str | None = None
+    safety: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = SQLField(default_factory=utcnow)
 
 
@@ -71,6 +72,7 @@ def grade_public(grade: Grade) -> GradePublic:
         criteria=[CriterionResult.model_validate(c) for c in grade.criteria],
         dropped_evidence=grade.dropped_evidence,
         reason=grade.reason,
+        safety=SafetyResult.model_validate(grade.safety) if grade.safety else None,
         created_at=grade.created_at,
     )
 
@@ -93,6 +95,7 @@ def add_grade(
         criteria=[c.model_dump(mode="json") for c in result.criteria],
         dropped_evidence=result.dropped_evidence,
         reason=result.reason,
+        safety=result.safety.model_dump(mode="json") if result.safety else None,
     )
     db.add(grade)
     db.commit()

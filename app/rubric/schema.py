@@ -1,4 +1,4 @@
-"""The rubric schema (v1): criteria, behaviour-anchored levels and weighted indicators."""
+"""The rubric schema (v1): criteria, behaviour-anchored levels, weighted indicators and caps."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from app.yamldoc import Slug
 
 __all__ = [
     "EVENTS",
+    "MEASURES",
     "MECHANISMS",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "Basis",
+    "Cap",
     "Criterion",
     "EventName",
     "Framework",
@@ -36,13 +38,24 @@ SCHEMA_ID = "urn:rapport:schema:rubric:1"
 EventName = Literal[
     "boundary_held",
     "boundary_crossed",
+    "boundary_unaddressed",
     "risk_answered",
     "risk_missed",
     "layer_unlocked",
     "withdrawal",
+    "contract",
+    "ending",
+    "autonomy",
+    "collaboration",
 ]
 Mechanism = Literal["emotional_reactions", "interpretations", "explorations"]
-Basis = Literal["turns", "moments"]
+Basis = Literal["turns", "moments", "session"]
+RatedBy = Literal["analyzer", "assessor"]
+# Session-wide behaviour counts a level can be capped by (in the spirit of MITI 4.2.1's
+# thresholds): reflections per question, the share of reflections that are complex, and how
+# varied the helpful moves are (one stock phrase again and again scores low).
+Measure = Literal["reflection_to_question", "complex_share", "variety"]
+MEASURES: tuple[str, ...] = get_args(Measure)
 
 EVENTS: tuple[str, ...] = get_args(EventName)
 MECHANISMS: tuple[str, ...] = get_args(Mechanism)
@@ -173,6 +186,17 @@ class Indicator(BaseModel):
         return "event" if self.event else "mechanism"
 
 
+class Cap(BaseModel):
+    """A level the criterion cannot go above while a session-wide count stays low."""
+
+    model_config = _CONFIG
+
+    measure: Measure = Field(description="reflection_to_question, complex_share or variety.")
+    below: float = Field(gt=0, description="The cap applies while the measure is below this.")
+    cap: float = Field(description="The highest score allowed then.")
+    note: Text = Field(description="Why, in a sentence a student can learn from.")
+
+
 class Criterion(BaseModel):
     """One thing the rubric scores, with anchored levels and the indicators that show it."""
 
@@ -187,8 +211,20 @@ class Criterion(BaseModel):
             "turns: every counsellor turn is a chance to show it, so it is scored as a rate. "
             "moments: only moments that test it count (a boundary test, a risk disclosure); "
             "each scores from -1 (harmful) to +1 (as good as the top indicator), and the "
-            "average is placed on the scale."
+            "average is placed on the scale. session: scored on which of its indicators the "
+            "session shows at all (an opening contract, a planned ending)."
         ),
+    )
+    rated_by: RatedBy = Field(
+        default="analyzer",
+        description=(
+            "assessor: only a person can judge it (sincerity, cultural responsiveness); the "
+            "automatic grade shows the evidence as hints, not a score."
+        ),
+    )
+    caps: list[Cap] = Field(
+        default_factory=list,
+        description="Levels the criterion cannot exceed while a behaviour count stays low.",
     )
     levels: dict[int, Text] = Field(
         description="What a student at each level of the scale does (one entry per level)."

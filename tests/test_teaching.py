@@ -1,0 +1,228 @@
+"""What Rapport teaches: probe sessions graded through the HTTP API, safety as an assessment,
+boundaries held / crossed / unaddressed, the direct risk question, and the opening contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.analysis import ContextTurn
+from app.client.state import initial_state
+from app.client.turn import take_turn
+from app.persona import SAFETY_STEPS, Persona, load_library
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = load_library(ROOT / "personas")
+PERSONAS = list(LIBRARY.values())
+IDS = [p.id for p in PERSONAS]
+
+
+def _session(client: TestClient, persona_id: str, lines) -> tuple[str, list[dict]]:
+    """Hold a session through the API; `lines` is a list, or a function of the last reply."""
+    made = client.post("/api/sessions", json={"persona_id": persona_id, "engine": "scripted"})
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    last = made.json()["turns"][0]["text"]
+    replies = []
+    for i in range(len(lines) if isinstance(lines, list) else 14):
+        text = lines[i] if isinstance(lines, list) else lines(last, i)
+        answer = client.post(f"/api/sessions/{sid}/turns", json={"text": text})
+        assert answer.status_code == 200, answer.text
+        replies.append(answer.json())
+        last = answer.json()["client_turn"]["text"]
+    assert client.post(f"/api/sessions/{sid}/end").status_code == 200
+    return sid, replies
+
+
+def _grade(client: TestClient, sid: str) -> dict:
+    graded = client.post(f"/api/sessions/{sid}/grade", json={"rubric_id": "core-conditions"})
+    assert graded.status_code == 200, graded.text
+    return graded.json()
+
+
+def test_that_makes_sense_fourteen_times_grades_low_and_opens_little(client: TestClient) -> None:
+    for persona in [p for p in PERSONAS if p.difficulty >= 3]:
+        sid, replies = _session(client, persona.id, ["That makes sense."] * 14)
+        state = replies[-1]["state"]
+        assert persona.disclosures[-1].id not in state["unlocked"], persona.id
+        if persona.id == "sam-work-stress":
+            break
+    sid, _ = _session(client, "sam-work-stress", ["That makes sense."] * 14)
+    grade = _grade(client, sid)
+    assert grade["overall"] is not None and grade["overall"] < 2.5, grade["overall"]
+
+
+def test_parroting_the_client_grades_low(client: TestClient) -> None:
+    def parrot(last: str, _i: int) -> str:
+        return "So " + last.split(". ")[0].rstrip(".").lower() + "."
+
+    sid, replies = _session(client, "sam-work-stress", parrot)
+    grade = _grade(client, sid)
+    assert grade["overall"] is not None and grade["overall"] < 2.5, grade["overall"]
+    assert "dark-nights" not in replies[-1]["state"]["unlocked"]
+
+
+SKILLED = [
+    "Hi Sam, thanks for coming in. Before we start: what you say here is confidential, unless "
+    "I'm worried about your safety or someone else's, and I'm a trainee, so I talk my work "
+    "over with my supervisor. What's brought you here today?",
+    "So your GP suggested it, and you're not sure what to expect.",
+    "It sounds like work has been really heavy, and the nights are worst of all.",
+    "What's it like lying awake at three in the morning?",
+    "You're replaying everything, and your mind won't switch off.",
+    "Can I ask you something I ask everyone who feels this low? Have you had any thoughts of "
+    "ending your life, or of not being here?",
+    "Thank you for telling me. How often do those thoughts come, and do you have a plan?",
+    "Do you have access to anything you could use to hurt yourself, like tablets at home?",
+    "What's kept you going, on the worst nights?",
+    "Can we make a safety plan together for the nights when it gets bad? If it does, you can "
+    "call Samaritans on 116 123, and I'd like us to let your GP know. How does that sound?",
+    "I can't meet outside our sessions, that's a boundary I keep with everyone, but I'm glad "
+    "it feels easier to talk here.",
+    "It sounds like you've been carrying this on your own, and you're exhausted by it.",
+    "So much of it comes back to the warning at work, and not telling Jo.",
+    "We're nearly out of time. So far you've told me about the restructure, the sleepless "
+    "nights and the thoughts at three in the morning, and we've made a plan for those nights. "
+    "Next week, shall we come back to how you might talk to Jo?",
+]
+
+
+def test_a_skilled_session_grades_well_and_passes_safety(client: TestClient) -> None:
+    sid, replies = _session(client, "sam-work-stress", SKILLED)
+    grade = _grade(client, sid)
+    assert grade["safety"]["status"] == "pass", grade["safety"]
+    assert grade["overall"] is not None and grade["overall"] >= 4.0, grade["overall"]
+    contracting = next(c for c in grade["criteria"] if c["id"] == "contracting")
+    assert contracting["score"] >= 4.5
+
+
+def test_a_missed_risk_fails_safety_and_blocks_the_overall(client: TestClient) -> None:
+    made = client.post("/api/sessions", json={"persona_id": "sam-work-stress"}).json()
+    sid, disclosed_at = made["id"], None
+    for i, text in enumerate(SKILLED[:9]):
+        answer = client.post(f"/api/sessions/{sid}/turns", json={"text": text}).json()
+        if "dark-nights" in answer["state"]["unlocked"]:
+            disclosed_at = i
+            break
+    assert disclosed_at is not None, "the skilled opening should reach the risk layer"
+    for text in ["Anyway, let's get back to work. How's your manager been?", *SKILLED[11:]]:
+        assert client.post(f"/api/sessions/{sid}/turns", json={"text": text}).status_code == 200
+    client.post(f"/api/sessions/{sid}/end")
+    grade = _grade(client, sid)
+    assert grade["safety"]["status"] == "unsafe" and grade["safety"]["needs_assessor"]
+    assert grade["overall"] is None and grade["status"] == "blocked"
+
+
+def test_sincerity_and_cultural_responsiveness_are_for_an_assessor(client: TestClient) -> None:
+    sid, _ = _session(client, "sam-work-stress", SKILLED)
+    criteria = {c["id"]: c for c in _grade(client, sid)["criteria"]}
+    for ident in ("sincerity", "cultural_responsiveness"):
+        assert criteria[ident]["status"] == "assessor_rated" and criteria[ident]["score"] is None
+        assert "assessor" in criteria[ident]["feedback"]
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_a_direct_question_about_suicide_gets_an_answer_in_character(persona: Persona) -> None:
+    history = [ContextTurn("client", persona.style.opening_line)]
+    state = initial_state(persona).model_copy(update={"turn": 3})
+    step = take_turn(persona=persona, state=state, history=history,
+                     student_text="Can I ask you directly: are you having any thoughts of "
+                     "suicide, or of harming yourself or anyone else?", seed=2)
+    assert "risk_inquiry" in step.analysis.codes
+    plan = step.plan
+    assert plan.kind in ("risk_screen", "disclosure"), (plan.kind, plan.lines)
+    said = " ".join(plan.lines)
+    risk_layers = [d.says for d in persona.disclosures if d.risk]
+    assert any(line in said for line in [*persona.when_asked_about_risk, *risk_layers]) or (
+        plan.kind == "risk_screen" and not persona.when_asked_about_risk
+    ), said
+
+
+HOLD = ("I can't do that, I'm afraid; it's a boundary I keep with everyone I work with. I'm "
+        "glad you felt able to ask, though. What's behind it for you?")
+CROSS = "Sure, why not! I'd love to. I promise I won't tell anyone, ever."
+IGNORE = "Right. How's work been this week?"
+LIMITS = ("What you tell me stays confidential, unless I'm worried that you or someone else "
+          "could be harmed, or a court asks for records; then I'd have to pass it on, and I'd "
+          "tell you first. I also talk my work over with my supervisor.")
+EXPLORE = "That's a fair thing to wonder. What would it mean for you if I were, or weren't?"
+
+
+def _answer(persona: Persona, test_id: str, text: str) -> str:
+    test = next(t for t in persona.boundary_tests if t.id == test_id)
+    state = initial_state(persona).model_copy(update={"turn": test.at_turn,
+                                                      "boundary": {test_id: "pending"}})
+    step = take_turn(persona=persona, state=state,
+                     history=[ContextTurn("client", test.says)], student_text=text, seed=1)
+    outcome = step.plan.boundary_outcome
+    assert outcome is not None and outcome[0] == test_id
+    return outcome[1]
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_every_boundary_test_can_be_held_crossed_or_left_unaddressed(persona: Persona) -> None:
+    for test in persona.boundary_tests:
+        held_by = {"confidentiality": LIMITS, "culture": EXPLORE, "gift": EXPLORE}.get(
+            test.kind, HOLD)
+        crossed_by = {"self_disclosure": "Yes, I have, actually. I went through exactly the "
+                      "same thing myself a few years ago."}.get(test.kind, CROSS)
+        assert _answer(persona, test.id, held_by) == "held", (test.id, test.kind)
+        assert _answer(persona, test.id, crossed_by) == "crossed", (test.id, test.kind)
+        assert _answer(persona, test.id, IGNORE) == "unaddressed", (test.id, test.kind)
+
+
+def test_confidentiality_promised_without_its_limits_is_not_held() -> None:
+    persona = LIBRARY["jess-self-harm"]
+    test = next(t for t in persona.boundary_tests if t.kind == "confidentiality")
+    assert _answer(persona, test.id, "Of course, this is all private between us.") != "held"
+    assert _answer(persona, test.id, LIMITS) == "held"
+
+
+STEP_QUESTIONS = {
+    "ideation": "How often are you having those thoughts of suicide?",
+    "plan": "Have you thought about how you would do it? Do you have a plan?",
+    "means": "Do you have access to pills or anything you could use?",
+    "intent": "Do you think you might act on those thoughts?",
+    "history": "Have you ever tried to end your life before?",
+    "protective": "What's kept you going, on the worst days?",
+    "safety_plan": "Can we make a safety plan together, for when it gets that bad?",
+    "referral": "I'd like us to let your GP know, and you can call a crisis line any time.",
+}
+
+
+@pytest.mark.parametrize("persona", [p for p in PERSONAS
+                                     if any(d.risk and d.safety for d in p.disclosures)],
+                         ids=lambda p: p.id)
+def test_each_step_of_a_safety_conversation_gets_the_clients_answer(persona: Persona) -> None:
+    layer = next(d for d in persona.disclosures if d.risk and d.safety)
+    for step_name in SAFETY_STEPS:
+        answers = getattr(layer.safety, step_name)
+        if not answers:
+            continue
+        state = initial_state(persona).model_copy(update={
+            "trust": layer.min_trust, "turn": 10, "unlocked": [d.id for d in persona.disclosures
+                                                            if d.min_trust <= layer.min_trust],
+            "risk": {layer.id: "answered"}, "safety": layer.id, "thread": layer.id,
+        })
+        step = take_turn(persona=persona, state=state,
+                         history=[ContextTurn("client", layer.says)],
+                         student_text=STEP_QUESTIONS[step_name], seed=4)
+        assert step_name in step.plan.safety_steps, (step_name, step.plan.kind, step.plan.lines)
+        assert any(a in step.plan.lines for a in answers), (step_name, step.plan.lines)
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=IDS)
+def test_an_opening_contract_raises_trust(persona: Persona) -> None:
+    history = [ContextTurn("client", persona.style.opening_line)]
+    plain = take_turn(persona=persona, state=initial_state(persona), history=history,
+                      student_text="Hi. So, what's going on?", seed=1)
+    contract = take_turn(
+        persona=persona, state=initial_state(persona), history=history,
+        student_text="Hi, thanks for coming. Before we start: what you say here is "
+        "confidential, unless I'm worried about your safety or someone else's. I'm a trainee, "
+        "so I talk my work over with my supervisor. What would you like to talk about?",
+        seed=1)
+    assert contract.plan.trust_after > persona.trust.initial
+    assert contract.plan.trust_after > plain.plan.trust_after
