@@ -1,9 +1,9 @@
 """The report page's content: scores as bars, evidence marked in the transcript, what was missed.
 
-"What you missed" names the layers the client had not yet disclosed and what would have opened
-them. It shows each layer's name (e.g. "shame", "dark nights"), whether it held a risk, and the
-trust and turn gaps in plain words, never the persona's locked lines: students practise with the
-same client again, and knowing the script would turn listening into waiting for cues.
+"What you missed" names what the client had not yet talked about (each layer's title), whether
+it held a risk, and a moment of this session where staying with the client might have helped,
+never the persona's locked lines: students practise with the same client again, and knowing
+the script would turn listening into waiting for cues.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from app.client.state import DEFAULT_WEIGHTS, ClientState, initial_state
 from app.grading.evidence import find_quote
-from app.grading.feedback import describe
+from app.grading.feedback import describe, has_feeling, key_sentence, reflect
 from app.grading.model import CriterionResult, GradeResult
 from app.models import Turn
 from app.persona import Persona
@@ -164,34 +164,6 @@ def _final_state(turns: Sequence[Turn], persona: Persona) -> ClientState:
     return initial_state(persona)
 
 
-_SKILLS: dict[str, tuple[str, str]] = {
-    "reflection_complex": ("complex reflection", "complex reflections"),
-    "reflection_simple": ("simple reflection", "simple reflections"),
-    "summary": ("summary", "summaries"),
-    "validation": ("validating response", "validating responses"),
-    "affirmation": ("affirmation", "affirmations"),
-    "question_open": ("open question", "open questions"),
-    "safety_response": ("safety response", "safety responses"),
-}
-
-
-def skill_name(code: str, *, plural: bool) -> str:
-    """A skill as a noun ("complex reflections"), for "about 2 more ..."."""
-    one, many = _SKILLS.get(code, (f"turn of {code.replace('_', ' ')}",) * 2)
-    return many if plural else one
-
-
-def _label(layer_id: str) -> str:
-    return layer_id.replace("-", " ").replace("_", " ")
-
-
-def _best_move(persona: Persona) -> tuple[str, float]:
-    """The skill that raises this client's trust most, and by how much per turn (capped)."""
-    weights = {**DEFAULT_WEIGHTS, **persona.trust.weights}
-    code, weight = max(weights.items(), key=lambda item: item[1])
-    return code, min(weight, persona.trust.max_step)
-
-
 def _drops(turns: Sequence[Turn]) -> list[str]:
     """The two turns where trust fell furthest, in words."""
     falls = []
@@ -207,55 +179,64 @@ def _drops(turns: Sequence[Turn]) -> list[str]:
     return [f"turn {pos} ({describe(code)}, {change:+.1f})" for change, pos, code in falls[:2]]
 
 
+def _moment(turns: Sequence[Turn]) -> tuple[int, str, str] | None:
+    """A late client turn worth having stayed with: (reply number, the client's words, a
+    reflection of them), from the last part of the session."""
+    replies = 0
+    found = None
+    for turn in turns:
+        if turn.speaker == "counsellor":
+            replies += 1
+            continue
+        if replies == 0:
+            continue
+        words = key_sentence(turn.text)
+        heard = reflect(turn.text)
+        if words and heard and has_feeling(turn.text):
+            found = (replies, words, heard)
+    return found
+
+
 def missed_layers(turns: Sequence[Turn], persona: Persona | None) -> list[MissedLayer]:
-    """The layers still locked when the session ended, each with what would have opened it."""
+    """What the client had not yet talked about when the session ended, told as moments: a
+    place in this session where staying with the client might have helped them go further,
+    and what got in the way (a drop in trust, too little time). Never a count of skills, as if
+    skills were tokens that unlock lines, and never the locked lines themselves."""
     if persona is None:
         return []
     state = _final_state(turns, persona)
     replies = sum(1 for t in turns if t.speaker == "counsellor")
-    code, step = _best_move(persona)
     drops = _drops(turns)
-    told_drops = False
+    moment = _moment(turns)
+    told_drops = told_moment = False
     missed: list[MissedLayer] = []
     for layer in persona.disclosures:
         if layer.id in state.unlocked:
             continue
-        reasons = []
-        gap = layer.min_trust - state.trust
-        if gap > 0:
-            turns_needed = max(1, math.ceil(gap / step)) if step > 0 else None
-            reasons.append(
-                f"it opens when trust reaches {layer.min_trust:g} out of 10; you finished at "
-                f"{state.trust:.1f}, {gap:.1f} short"
-                + (
-                    f"; for this client, about {turns_needed} more "
-                    f"{skill_name(code, plural=turns_needed != 1)} would have closed the gap"
-                    if turns_needed
-                    else ""
-                )
-            )
-        if layer.min_turn > replies:
-            reasons.append(
-                f"the client needs time before saying this: it cannot open before your reply "
-                f"{layer.min_turn}, and the session ended after {replies}"
-            )
-        if not reasons:
-            reasons.append(
-                "trust was high enough, but the client had not been invited to say more yet "
-                "(another open question or reflection would likely have opened it)"
-            )
-        text = "; ".join(reasons) + "."
-        if drops and gap > 0 and not told_drops:
-            text += " Trust fell most at " + " and ".join(drops) + "."
-            told_drops = True
+        parts = []
         if layer.risk:
-            text = (
-                "This layer holds a risk disclosure the client was not yet ready to share: " + text
-            )
+            parts.append("the client was not yet ready to talk about something that carries "
+                         "risk")
+        else:
+            parts.append("the client had not yet talked about this")
+        if moment and not told_moment:
+            number, words, heard = moment
+            parts.append(f'at reply {number} they had said "{words}"; staying with that '
+                         f'moment, for instance "It sounds like {heard}.", is the kind of '
+                         "response that helps a client go further")
+            told_moment = True
+        if drops and not told_drops and layer.min_trust > state.trust:
+            parts.append("trust fell most at " + " and ".join(drops)
+                         + ", and a client who has pulled back needs time before saying more")
+            told_drops = True
+        if layer.min_turn > replies:
+            parts.append(f"this client also needs time: it would not come before reply "
+                         f"{layer.min_turn}, and the session ended after {replies}")
+        text = "; ".join(parts) + "."
         missed.append(
             MissedLayer(
                 id=layer.id,
-                label=_label(layer.id),
+                label=layer.label,
                 risk=layer.risk,
                 next=not missed,
                 explanation=text[:1].upper() + text[1:],

@@ -105,6 +105,15 @@ def _risk_layers(persona: Persona | None) -> set[str]:
     return {d.id for d in persona.disclosures if d.risk} if persona else set()
 
 
+def layer_titles(persona: Persona | None) -> dict[str, str]:
+    """What students see for each layer and boundary test id: its human title."""
+    if persona is None:
+        return {}
+    titles = {d.id: d.label for d in persona.disclosures}
+    titles.update({t.id: t.label for t in persona.boundary_tests})
+    return titles
+
+
 def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
     """Trust (0-10) after each student turn, laid out for a 640×280 SVG with its summary."""
     pairs = _turn_pairs(turns)
@@ -119,6 +128,7 @@ def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
     x_edge = frame.left + frame.plot_width
 
     risky = _risk_layers(persona)
+    titles = layer_titles(persona)
     points: list[CurvePoint] = []
     opened: list[str] = []
     events: list[str] = []
@@ -128,16 +138,19 @@ def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
         if after is None and reply is not None:
             after = reply.trust_after
         trust = trust if after is None else after
-        disclosed = reply.disclosed if reply is not None else None
+        layer_id = reply.disclosed if reply is not None else None
+        disclosed = titles.get(layer_id, layer_id) if layer_id else None
         label = f"Turn {number}: trust {trust:.1f}"
         if disclosed:
-            label += f"; opened '{disclosed}'" + (" (risk)" if disclosed in risky else "")
-            opened.append(f"{disclosed} at turn {number}")
+            label += f"; opened \u201c{disclosed}\u201d" + (" (risk)" if layer_id in risky else "")
+            opened.append(f"\u201c{disclosed}\u201d at turn {number}")
         boundary = (student.events or {}).get("boundary")
         if isinstance(boundary, dict) and boundary.get("id"):
-            outcome = boundary.get("outcome", "met")
-            label += f"; boundary test '{boundary['id']}' {outcome}"
-            events.append(f"boundary test '{boundary['id']}' {outcome} at turn {number}")
+            outcome = {"held": "held", "crossed": "crossed", "unaddressed": "left unanswered"}.get(
+                boundary.get("outcome", ""), "met")
+            name = titles.get(boundary["id"], boundary["id"])
+            label += f"; boundary moment \u201c{name}\u201d {outcome}"
+            events.append(f"boundary moment \u201c{name}\u201d {outcome} at turn {number}")
         x = frame.x_at(number)
         # Layer names near the chart's edges grow inwards, so they are never clipped.
         anchor = "end" if x > x_edge - 40 else "start" if x < frame.left + 40 else "middle"
@@ -149,7 +162,7 @@ def trust_curve(turns: Sequence[Turn], persona: Persona | None) -> TrustCurve:
                 y=frame.y_at(trust),
                 label=label,
                 disclosed=disclosed,
-                risk=bool(disclosed and disclosed in risky),
+                risk=bool(layer_id and layer_id in risky),
                 anchor=anchor,
             )
         )
@@ -468,6 +481,7 @@ def transcript_page(
             "persona": persona_summary(persona) if persona else None,
             "client_name": _client_name(persona),
             "risk_layers": _risk_layers(persona),
+            "titles": layer_titles(persona),
             "curve": trust_curve(turns, persona),
             "voice": engine_label(request, session.engine),
             "accounting": session_accounting(turns),
