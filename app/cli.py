@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from app.command_settings import settings_or_exit
 from app.config import PROJECT_ROOT, Settings
 from app.rubric.cli import rubrics_app
 
@@ -49,7 +50,7 @@ def serve(
 
     from app.persona import PersonaLibraryError
 
-    settings = Settings()
+    settings = settings_or_exit()
     try:
         from app.persona import load_library
 
@@ -76,7 +77,7 @@ def personas_validate(
     from app.yamldoc import validation_report
 
     lines, ok = validation_report(
-        paths or [Settings().personas_dir], validate_paths, noun="persona"
+        paths or [settings_or_exit().personas_dir], validate_paths, noun="persona"
     )
     typer.echo("\n".join(lines))
     if not ok:
@@ -101,7 +102,7 @@ def db_upgrade() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from app.db import build_engine, migrate
 
-    settings = Settings()
+    settings = settings_or_exit()
     engine = build_engine(settings)
     migrate(engine)
     typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}")
@@ -184,7 +185,7 @@ def users_create(
     """Create an account; without a password, print a one-time set-password link."""
     from app.accounts_cli import create_account
 
-    settings = Settings()
+    settings = settings_or_exit()
     secret = _password_from(password, password_stdin)
     try:
         user, token = create_account(
@@ -209,7 +210,7 @@ def users_reset_password(
     """Set a new password (or print a one-time link); every sign-in of the account ends."""
     from app.accounts_cli import reset_account
 
-    settings = Settings()
+    settings = settings_or_exit()
     secret = _password_from(password, password_stdin)
     try:
         token = reset_account(settings=settings, email=email, password=secret)
@@ -226,7 +227,7 @@ def users_list() -> None:
     """Print every account: email, role, active, cohorts."""
     from app.accounts_cli import account_lines
 
-    for line in account_lines(settings=Settings()):
+    for line in account_lines(settings=settings_or_exit()):
         typer.echo(line)
 
 
@@ -240,7 +241,7 @@ def admin_bootstrap(
     """Create the first admin: with --email directly, else print a one-time setup link."""
     from app.accounts_cli import bootstrap
 
-    settings = Settings()
+    settings = settings_or_exit()
     secret = _password_from(password, password_stdin)
     try:
         message, kind, token = bootstrap(settings=settings, email=email, name=name, password=secret)

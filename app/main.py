@@ -16,12 +16,14 @@ from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
 from app.library import Library, persona_shelf
+from app.metrics import install_metrics
 from app.practice import get_or_create_local_user
 from app.web import api
 from app.web.deps import Database
 from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
+from app.web.health import install_health
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
 from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
@@ -67,8 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = build_engine(settings)
         migrate(engine)
-        with Session(engine) as db:
-            app.state.local_user = get_or_create_local_user(db=db)
+        # The local user owns everything in single-user mode only: with accounts on, nobody
+        # signs in as it, so it is never created (and never listed among the accounts).
+        app.state.local_user = None
+        if settings.auth == "off":
+            with Session(engine) as db:
+                app.state.local_user = get_or_create_local_user(db=db)
         app.state.db_engine = engine
         app.state.database = Database(engine)
         app.state.engines = await _start_engines(settings)
@@ -84,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The libraries, reloaded when their folders change (app.library); grading adds rubrics.
     app.state.library = Library(personas)
     install_error_handlers(app)
+    install_health(app)
+    install_metrics(app)
     install_auth(app)
     app.include_router(api.router)
     install_pages(app)

@@ -11,6 +11,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 __all__ = [
+    "LOCAL_USER_EMAIL",
     "ROLES",
     "AuditEvent",
     "AuthSession",
@@ -37,6 +38,8 @@ __all__ = [
 # student: practises; trainer: writes personas and rubrics; assessor: marks a cohort's sessions;
 # admin: everything, including accounts.
 ROLES = ("student", "trainer", "assessor", "admin")
+# The one user of single-user mode (accounts off); `.invalid` so it can never receive mail.
+LOCAL_USER_EMAIL = "local@rapport.invalid"
 
 
 def utcnow() -> datetime:
@@ -110,7 +113,7 @@ class Turn(SQLModel, table=True):
     guard_events: list[dict[str, Any]] = SQLField(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    created_at: datetime = SQLField(default_factory=utcnow)
+    created_at: datetime = SQLField(default_factory=utcnow, index=True)
 
 
 class Cohort(SQLModel, table=True):

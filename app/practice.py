@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.analysis import ContextTurn, TurnAnalysis, analyze_turn
 from app.client.engine import HistoryTurn, ReplyRequest
 from app.client.state import ClientState, ReplyPlan, advance, initial_state
-from app.models import PracticeSession, Turn, User, utcnow
+from app.models import LOCAL_USER_EMAIL, PracticeSession, Turn, User, utcnow
 from app.persona import Persona
 
 __all__ = [
@@ -37,8 +37,6 @@ __all__ = [
     "session_turns",
     "state_before",
 ]
-
-LOCAL_USER_EMAIL = "local@rapport.invalid"
 
 
 class ConflictError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from app.auth.policy import SessionAction, visible_session
 from app.client.engine import ClientEngine, EngineError
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
+from app.metrics import ENGINE_ERRORS, TURN_SECONDS, TURNS
 from app.models import (
     PracticeSession,
     SessionCreate,
@@ -115,12 +117,6 @@ def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
             f"The '{session.engine}' client engine is not available on this server.",
         )
     return engine
-
-
-@router.get("/healthz", tags=["meta"])
-def healthz() -> dict[str, str]:
-    """Liveness probe."""
-    return {"status": "ok"}
 
 
 @router.get("/api/personas", tags=["personas"])
@@ -277,6 +273,7 @@ async def add_turn(
         )
         if pending.is_new:
             await db.run(practice.save_student_turn, pending=pending)
+            TURNS.labels(speaker="counsellor", engine=engine.name).inc()
     except practice.ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return await _respond(db, pending, engine, accept)
@@ -392,14 +389,25 @@ async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[byt
 
 async def _stream_and_commit(db: Database, pending, engine: ClientEngine):
     """Yield SSE bytes for each delta/replace, then the committed client Turn."""
+    started = time.perf_counter()
     final_text: str | None = None
     meta: dict = {}
-    async for event in engine.reply(pending.request):
-        if event.kind == "done":
-            final_text, meta = event.text, event.meta
-        else:
-            yield _sse_event(event.kind, {"text": event.text})
-    if final_text is None:
-        raise EngineError("The client engine stopped without finishing its reply.")
+    try:
+        async for event in engine.reply(pending.request):
+            if event.kind == "done":
+                final_text, meta = event.text, event.meta
+            else:
+                yield _sse_event(event.kind, {"text": event.text})
+        if final_text is None:
+            raise EngineError("The client engine stopped without finishing its reply.")
+    except EngineError as exc:
+        # The student is told something plain; the operator's fix goes to the log (and to
+        # /healthz/ready, which runs the engine's own check).
+        ENGINE_ERRORS.labels(engine=engine.name, retryable=str(exc.retryable).lower()).inc()
+        logger.warning("client engine %s could not reply: %s", engine.name, exc.operator)
+        raise
 
-    yield await db.run(practice.add_client_turn, pending=pending, text=final_text, meta=meta)
+    turn = await db.run(practice.add_client_turn, pending=pending, text=final_text, meta=meta)
+    TURNS.labels(speaker="client", engine=engine.name).inc()
+    TURN_SECONDS.labels(engine=engine.name).observe(time.perf_counter() - started)
+    yield turn
