@@ -17,6 +17,9 @@ import httpx
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
+# Two shared cores under a parallel suite can take far longer than an idle laptop to import
+# and migrate; a server that is merely slow must not fail a test.
+START_TIMEOUT = 120.0
 PG_URL_ENV = "RAPPORT_DATABASE_URL"
 
 
@@ -75,7 +78,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    def start(self, timeout: float = START_TIMEOUT) -> ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -88,8 +91,11 @@ class ServerProcess:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
+                # Info keeps uvicorn's start-up lines, so a server that never came up says
+                # how far it got.
                 "--log-level",
-                "warning",
+                "info",
+                "--no-access-log",
             ],
             cwd=ROOT,
             env=self.env,

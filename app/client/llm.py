@@ -180,7 +180,7 @@ class LLMEngine:
             # The first reply was unusable and the model is now failing: the persona's own
             # words keep the session going rather than losing the turn.
             guard_events.append(
-                {"kind": "regenerate_failed", "detail": exc.message, "action": "fallback"}
+                {"kind": "regenerate_failed", "detail": exc.operator, "action": "fallback"}
             )
             return await _fallback(request), "fallback"
         text = _tidy(retry, request)
