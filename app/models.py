@@ -285,9 +285,9 @@ class TurnPublic(BaseModel):
 
 
 class SessionState(BaseModel):
-    """The client's state as the student may see it."""
+    """The client's state as the student may see it (trust is null while grades are held)."""
 
-    trust: float
+    trust: float | None
     unlocked: list[str]
     turn: int
 

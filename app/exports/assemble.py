@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from app.auth.policy import auto_grades_visible, can_review
+from app.auth.policy import analysis_visible, can_review
 from app.exports.cohort_csv import CsvRow
 from app.exports.pdf import PdfCriterion, PdfReport, PdfTurn
 from app.grading.records import Grade, latest_grade
@@ -39,9 +39,7 @@ def session_report(
     """The PDF's content for `viewer`: auto-grade only where they may see it."""
     persona = personas.get(session.persona_id)
     owner = db.get(User, session.owner_id)
-    auto_ok = can_review(db=db, user=viewer, session=session) or auto_grades_visible(
-        db=db, session=session
-    )
+    auto_ok = analysis_visible(db=db, user=viewer, session=session)
     review = _review_for(db, session, viewer)
     grade = db.get(Grade, review.review.grade_id) if review else None
     grade = grade or latest_grade(db=db, session_id=session.id)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from app import practice
-from app.auth.policy import SessionAction, visible_session
+from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine, EngineError
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
@@ -59,18 +59,25 @@ def persona_summary(persona: Persona) -> dict:
     }
 
 
-def turn_public(turn: Turn) -> TurnPublic:
-    """A stored turn as the API shows it."""
+def turn_public(turn: Turn, *, reveal: bool = True) -> TurnPublic:
+    """A stored turn as the API shows it; only its words while the analysis is held back."""
+    if not reveal:
+        return TurnPublic(index=turn.index, speaker=turn.speaker, text=turn.text,
+                          created_at=turn.created_at)
     return TurnPublic.model_validate(turn, from_attributes=True)
 
 
-def state_public(state: practice.ClientState) -> SessionState:
-    """The part of the client state a student may see."""
+def state_public(state: practice.ClientState, *, reveal: bool = True) -> SessionState:
+    """The part of the client state a student may see (none of it while grades are held)."""
+    if not reveal:
+        return SessionState(trust=None, unlocked=[], turn=state.turn)
     return SessionState(trust=state.trust, unlocked=list(state.unlocked), turn=state.turn)
 
 
-def session_public(session: PracticeSession, turns: list[Turn], persona: Persona) -> SessionPublic:
-    """A session with its turns and current state."""
+def session_public(
+    session: PracticeSession, turns: list[Turn], persona: Persona, *, reveal: bool = True
+) -> SessionPublic:
+    """A session with its turns and current state (`reveal`: app.auth.policy.analysis_visible)."""
     state = practice.state_before(turns, persona)
     return SessionPublic(
         id=session.id,
@@ -80,8 +87,8 @@ def session_public(session: PracticeSession, turns: list[Turn], persona: Persona
         engine=session.engine,
         created_at=session.created_at,
         ended_at=session.ended_at,
-        turns=[turn_public(t) for t in turns],
-        state=state_public(state),
+        turns=[turn_public(t, reveal=reveal) for t in turns],
+        state=state_public(state, reveal=reveal),
         awaiting_reply=bool(turns) and turns[-1].speaker == "counsellor",
     )
 
@@ -159,10 +166,18 @@ async def create_session(
             f"engine: '{body.engine}' is not available here "
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
-    session, turns = await db.run(
-        practice.create_session, persona=persona, owner_id=user.id, engine=engine
+    session, turns, reveal = await db.run(
+        _create, persona=persona, user=user, engine=engine
     )
-    return session_public(session, turns, persona)
+    return session_public(session, turns, persona, reveal=reveal)
+
+
+def _create(
+    *, db: Session, persona: Persona, user: CurrentUser, engine: str
+) -> tuple[PracticeSession, list[Turn], bool]:
+    session, turns = practice.create_session(db=db, persona=persona, owner_id=user.id,
+                                             engine=engine)
+    return session, turns, analysis_visible(db=db, user=user, session=session)
 
 
 @router.get("/api/sessions", tags=["sessions"])
@@ -186,9 +201,10 @@ async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[S
 
 def _load_owned(
     *, db: Session, session_id: str, user: CurrentUser
-) -> tuple[PracticeSession, list[Turn]]:
+) -> tuple[PracticeSession, list[Turn], bool]:
     session = _owned_session(db, session_id, user, "read")
-    return session, practice.session_turns(db=db, session_id=session.id)
+    reveal = analysis_visible(db=db, user=user, session=session)
+    return session, practice.session_turns(db=db, session_id=session.id), reveal
 
 
 @router.get("/api/sessions/{session_id}", tags=["sessions"])
@@ -196,11 +212,11 @@ async def get_session(
     session_id: str, db: Db, user: CurrentUser, personas: Personas
 ) -> SessionPublic:
     """A session with every turn."""
-    session, turns = await db.run(_load_owned, session_id=session_id, user=user)
+    session, turns, reveal = await db.run(_load_owned, session_id=session_id, user=user)
     persona = personas.get(session.persona_id)
     if persona is None:
         raise _not_found("persona", session.persona_id)
-    return session_public(session, turns, persona)
+    return session_public(session, turns, persona, reveal=reveal)
 
 
 def _end(
@@ -253,7 +269,7 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine]:
+    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine, bool]:
         session = _owned_session(db, session_id, user)
         engine = _engine_for(request, session)
         context = practice.load_turn_context(
@@ -262,10 +278,10 @@ async def add_turn(
             client_message_id=body.client_message_id,
             window=getattr(engine, "history_turns", practice.RECENT_TURNS),
         )
-        return context, engine
+        return context, engine, analysis_visible(db=db, user=user, session=session)
 
     # Read, plan, write: only the short write queues behind other writers.
-    context, engine = await db.read(load)
+    context, engine, reveal = await db.read(load)
     persona = _persona_for(personas, context.session)
     try:
         pending = practice.plan_student_turn(
@@ -276,7 +292,7 @@ async def add_turn(
             TURNS.labels(speaker="counsellor", engine=engine.name).inc()
     except practice.ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return await _respond(db, pending, engine, accept)
+    return await _respond(db, pending, engine, accept, reveal=reveal)
 
 
 @router.post("/api/sessions/{session_id}/retry", tags=["sessions"], response_model=TurnResult)
@@ -290,26 +306,32 @@ async def retry_reply(
 ):
     """Ask again for the client's reply to the last, unanswered student message."""
 
-    def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
+    def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine, bool]:
         session = _owned_session(db, session_id, user)
         persona = _persona_for(personas, session)
         engine = _engine_for(request, session)
+        reveal = analysis_visible(db=db, user=user, session=session)
         try:
-            return practice.pending_reply(db=db, session=session, persona=persona), engine
+            return practice.pending_reply(db=db, session=session, persona=persona), engine, reveal
         except practice.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
-    pending, engine = await db.run(load)
-    return await _respond(db, pending, engine, accept)
+    pending, engine, reveal = await db.run(load)
+    return await _respond(db, pending, engine, accept, reveal=reveal)
 
 
 async def _respond(
-    db: Database, pending: practice.PendingReply, engine: ClientEngine, accept: str | None
+    db: Database,
+    pending: practice.PendingReply,
+    engine: ClientEngine,
+    accept: str | None,
+    *,
+    reveal: bool,
 ):
     """Run the engine for a saved student turn and answer as JSON or SSE."""
     if accept and "text/event-stream" in accept:
         return StreamingResponse(
-            _sse(db, pending, engine),
+            _sse(db, pending, engine, reveal=reveal),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -324,13 +346,15 @@ async def _respond(
                 content={
                     "detail": exc.message,
                     "retryable": exc.retryable,
-                    "student_turn": turn_public(pending.student_turn).model_dump(mode="json"),
+                    "student_turn": turn_public(
+                        pending.student_turn, reveal=reveal
+                    ).model_dump(mode="json"),
                 },
             )
     result = TurnResult(
-        student_turn=turn_public(pending.student_turn),
-        client_turn=turn_public(client_turn),
-        state=state_public(pending.state),
+        student_turn=turn_public(pending.student_turn, reveal=reveal),
+        client_turn=turn_public(client_turn, reveal=reveal),
+        state=state_public(pending.state, reveal=reveal),
     )
     # Already a validated TurnResult: serialise it once rather than have FastAPI check it again
     # (the route still declares response_model for the OpenAPI schema). This is the hot path.
@@ -351,9 +375,13 @@ def _sse_event(name: str, data: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[bytes]:
+async def _sse(
+    db: Database, pending, engine: ClientEngine, *, reveal: bool
+) -> AsyncIterator[bytes]:
     """The reply as Server-Sent Events: student, delta..., done (or error)."""
-    yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
+    yield _sse_event(
+        "student", turn_public(pending.student_turn, reveal=reveal).model_dump(mode="json")
+    )
     if pending.existing_reply is not None:
         turn = pending.existing_reply
     else:
@@ -381,8 +409,8 @@ async def _sse(db: Database, pending, engine: ClientEngine) -> AsyncIterator[byt
     yield _sse_event(
         "done",
         {
-            "client_turn": turn_public(turn).model_dump(mode="json"),
-            "state": state_public(pending.state).model_dump(mode="json"),
+            "client_turn": turn_public(turn, reveal=reveal).model_dump(mode="json"),
+            "state": state_public(pending.state, reveal=reveal).model_dump(mode="json"),
         },
     )
 

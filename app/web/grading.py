@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app import practice
-from app.auth.policy import visible_session
+from app.auth.policy import HELD_MESSAGE, analysis_visible, visible_session
 from app.config import Settings
 from app.grading.judge import JudgeNotConfigured, judge_from_settings
 from app.grading.model import GradeResult, GradingInput
@@ -187,8 +187,22 @@ def report_page(
     grade: int | None = None,
 ) -> HTMLResponse:
     """The graded session: scores, evidence in the transcript, feedback, what was missed."""
-    session = _owned(db, session_id, user)
+    session = visible_session(db=db, user=user, session_id=session_id, action="read")
     persona = personas.get(session.persona_id)
+    if not analysis_visible(db=db, user=user, session=session):
+        # Ending a session lands here: a held grade is a page that says when feedback comes,
+        # never an error.
+        return render(
+            request,
+            "report_held.html",
+            {
+                "title": f"Session with {persona.client.name if persona else 'the client'} ended",
+                "session": session,
+                "persona": persona_summary(persona) if persona else None,
+                "client_name": persona.client.name if persona else "The client",
+                "message": HELD_MESSAGE,
+            },
+        )
     rubrics = get_rubrics(request)
     all_grades = list_grades(db=db, session_id=session.id)
     if grade is not None:

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import practice
-from app.auth.policy import SessionAction, visible_session
+from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.charts import Canvas, PlotFrame, tick_step
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
@@ -455,6 +455,7 @@ def transcript_page(
     persona = personas.get(session.persona_id)
     pairs = _turn_pairs(turns)
     numbers = {student.index: n for n, (student, _) in enumerate(pairs, start=1)}
+    reveal = analysis_visible(db=db, user=user, session=session)
     return render(
         request,
         "transcript.html",
@@ -469,5 +470,6 @@ def transcript_page(
             "curve": trust_curve(turns, persona),
             "voice": engine_label(request, session.engine),
             "accounting": session_accounting(turns),
+            "reveal": reveal,
         },
     )
