@@ -25,6 +25,7 @@ from app.grading.service import (
 )
 from app.library import rubric_shelf
 from app.models import PracticeSession
+from app.numbering import TurnNumbers
 from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
@@ -241,6 +242,7 @@ def report_page(
             "curve": trust_curve(turns, persona),
             "missed": missed_layers(turns, persona),
             "other_grades": [grade_public(g) for g in all_grades if g.id != chosen.id],
+            "tn": TurnNumbers.of(turns),
         },
     )
 

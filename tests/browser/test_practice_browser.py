@@ -85,7 +85,7 @@ def wait_for_reply(page, turns: int) -> None:
     page.wait_for_function(
         "() => !document.querySelector('.turn--streaming') "
         "&& document.getElementById('typing').hidden "
-        "&& !document.getElementById('send').disabled"
+        "&& document.getElementById('send').getAttribute('aria-disabled') !== 'true'"
     )
 
 
