@@ -44,10 +44,18 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL for > 1).")] = 1,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(help="Trust X-Forwarded-For/-Proto from --forwarded-allow-ips (a proxy)."),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option(help="Proxies whose forwarded headers are trusted (comma-separated).")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the web app (settings come from RAPPORT_* environment variables)."""
     import uvicorn
 
+    from app.logs import log_config
     from app.persona import PersonaLibraryError
 
     settings = settings_or_exit()
@@ -60,10 +68,26 @@ def serve(
         raise typer.Exit(1) from exc
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         typer.echo("note: several workers share one SQLite file; use PostgreSQL for real load.")
+    if workers > 1 and settings.prometheus_multiproc_dir is None:
+        _pool_metrics(settings)
     typer.echo(f"Rapport on http://{host}:{port} (engine: {settings.engine})")
     uvicorn.run(
-        "app.asgi:app", host=host, port=port, workers=workers, reload=reload, log_level="info"
+        "app.asgi:app", host=host, port=port, workers=workers, reload=reload,
+        log_config=log_config(settings), log_level=settings.log_level,
+        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
     )
+
+
+def _pool_metrics(settings: Settings) -> None:
+    """Give worker processes one folder to pool their metrics in (prometheus multiprocess)."""
+    import os
+    import shutil
+
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)  # counts from a previous run would add up
+    folder.mkdir(parents=True, exist_ok=True)
+    # Read by prometheus_client in each worker, and by Settings there (not here again).
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 @personas_app.command("validate")
@@ -106,6 +130,48 @@ def db_upgrade() -> None:
     engine = build_engine(settings)
     migrate(engine)
     typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}")
+
+
+@db_app.command("backup")
+def db_backup(
+    out: Annotated[Path, typer.Argument(help="The backup file to write (e.g. rapport.jsonl.gz).")],
+) -> None:
+    """Write a consistent backup of the database while it serves (gzip JSON lines)."""
+    from app.backup import BackupError, backup
+    from app.db import build_engine
+
+    engine = build_engine(settings_or_exit())
+    try:
+        summary = backup(engine=engine, out=out)
+    except BackupError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    typer.echo(f"backed up {sum(summary.rows.values())} rows (migration {summary.revision}) "
+               f"to {out}: " + ", ".join(f"{k} {v}" for k, v in summary.rows.items() if v))
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A file written by `rapport db backup`.")],
+    replace: Annotated[
+        bool, typer.Option(help="Delete everything in the database first (it must be empty).")
+    ] = False,
+) -> None:
+    """Load a backup into an empty database (SQLite or PostgreSQL, whichever it came from)."""
+    from app.backup import BackupError, restore
+    from app.db import build_engine
+
+    engine = build_engine(settings_or_exit())
+    try:
+        summary = restore(engine=engine, source=source, replace=replace)
+    except BackupError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    typer.echo(f"restored {sum(summary.rows.values())} rows from {source} "
+               f"(taken {summary.created_at}) into {where}")
 
 
 @app.command()

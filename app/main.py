@@ -16,6 +16,7 @@ from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
 from app.library import Library, persona_shelf
+from app.logs import RequestIdMiddleware
 from app.metrics import install_metrics
 from app.practice import get_or_create_local_user
 from app.web import api
@@ -101,4 +102,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
                        wider={"/trainer/": TRAINER_MAX_BODY})
+    # Outermost, so every answer (refusals by the gate and the size limit too) has its id.
+    app.add_middleware(RequestIdMiddleware)
     return app

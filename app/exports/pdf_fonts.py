@@ -3,8 +3,9 @@
 DejaVu Sans (Debian's fonts-dejavu-core) covers Latin, Greek, Cyrillic, Armenian, Georgian,
 Hebrew and basic Arabic; Noto Sans fonts (fonts-noto-core) cover the scripts of South and
 South-East Asia, Ethiopic and more; Droid Sans Fallback (fonts-droid-fallback) covers Chinese
-and Japanese, Nanum Gothic (fonts-nanum) Korean. A fallback font is added to a document only when its text needs it:
-loading every Noto file for an English transcript would cost a second per export. With
+and Japanese, Nanum Gothic (fonts-nanum) Korean. A fallback font is added to a document only
+when its text needs it: loading every Noto file for an English transcript would cost a second
+per export. With
 uharfbuzz installed, text is shaped (Arabic letters join, Devanagari conjuncts form).
 """
 
