@@ -124,12 +124,22 @@ def personas_schema(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the latest migration."""
+    from sqlalchemy.exc import OperationalError
+
     from app.db import build_engine, migrate
 
     settings = settings_or_exit()
     engine = build_engine(settings)
-    migrate(engine)
-    typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}")
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        # One line: the entrypoint calls this in a loop while the database starts.
+        reason = str(exc.orig or exc).strip().splitlines()[0][:200]
+        _fail(ConnectionError(f"cannot reach the database at {where}: {reason}"))
+    finally:
+        engine.dispose()
+    typer.echo(f"database up to date: {where}")
 
 
 @db_app.command("backup")
