@@ -307,6 +307,39 @@ def users_list() -> None:
         typer.echo(line)
 
 
+@users_app.command("erase")
+def users_erase(
+    email: Annotated[str, typer.Option(help="The account whose data is to be deleted.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do it (without: say what would go).")] = False,
+) -> None:
+    """Delete a person and everything of theirs (a data-deletion request); audited."""
+    from app.accounts_cli import erase_account
+
+    try:
+        report = erase_account(settings=settings_or_exit(), email=email, really=yes)
+    except ValueError as exc:
+        _fail(exc)
+    typer.echo(report)
+
+
+@db_app.command("prune")
+def db_prune(
+    older_than_days: Annotated[
+        int, typer.Option(min=1, help="Delete sessions with no turn for this many days.")
+    ],
+) -> None:
+    """Delete practice sessions past the retention period, with their grades and reviews."""
+    from datetime import timedelta
+
+    from app.accounts_cli import CLI, database
+    from app.retention import prune_sessions
+
+    with database(settings_or_exit()) as db:
+        count = prune_sessions(db=db, older_than=timedelta(days=older_than_days), actor=CLI)
+    typer.echo(f"deleted {count} session{'s' if count != 1 else ''} with no turn in "
+               f"{older_than_days} days")
+
+
 @admin_app.command("bootstrap")
 def admin_bootstrap(
     email: Annotated[str | None, typer.Option(help="Create this admin now.")] = None,
