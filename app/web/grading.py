@@ -190,20 +190,15 @@ def report_page(
     """The graded session: scores, evidence in the transcript, feedback, what was missed."""
     session = visible_session(db=db, user=user, session_id=session_id, action="read")
     persona = personas.get(session.persona_id)
+    client_name = persona.client.name if persona else "The client"
+    about = {"session": session, "persona": persona_summary(persona) if persona else None,
+             "client_name": client_name}
     if not analysis_visible(db=db, user=user, session=session):
         # Ending a session lands here: a held grade is a page that says when feedback comes,
         # never an error.
-        return render(
-            request,
-            "report_held.html",
-            {
-                "title": f"Session with {persona.client.name if persona else 'the client'} ended",
-                "session": session,
-                "persona": persona_summary(persona) if persona else None,
-                "client_name": persona.client.name if persona else "The client",
-                "message": HELD_MESSAGE,
-            },
-        )
+        return render(request, "report_held.html",
+                      {**about, "title": f"Session with {client_name} ended",
+                       "message": HELD_MESSAGE})
     rubrics = get_rubrics(request)
     all_grades = list_grades(db=db, session_id=session.id)
     if grade is not None:
@@ -225,15 +220,12 @@ def report_page(
         all_grades = [chosen, *all_grades]
     public = grade_public(chosen)
     turns = practice.session_turns(db=db, session_id=session.id)
-    client_name = persona.client.name if persona else "The client"
     return render(
         request,
         "report.html",
         {
+            **about,
             "title": f"Report: session with {client_name}",
-            "session": session,
-            "persona": persona_summary(persona) if persona else None,
-            "client_name": client_name,
             "grade": public,
             "rubric": rubrics.get(public.rubric_id),
             "rubrics": list(rubrics.values()),

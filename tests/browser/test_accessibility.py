@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,12 +19,12 @@ from sqlmodel import Session
 from app.audit import Actor
 from app.auth.accounts import create_user
 from app.auth.links import issue_reset
-from app.cohorts import add_member, create_cohort
 from app.config import Settings
-from app.db import build_engine, migrate
+from app.db import build_engine
 from app.models import Turn
-from tests.accounts import LINES, PASSWORD, PERSONA, SECRET
+from tests.accounts import LINES, PASSWORD, PERSONA, SECRET, seed_people
 from tests.browser.audit import audit_state, axe_source
+from tests.browser.conftest import watched_context
 from tests.support import ROOT, ServerProcess, database_url
 
 pytestmark = pytest.mark.browser
@@ -62,14 +63,9 @@ def accounts(tmp_path_factory) -> Iterator[tuple[ServerProcess, str]]:
     """Accounts on: one person of each role in an after-release cohort; a set-password link."""
     tmp = tmp_path_factory.mktemp("accounts")
     with database_url(tmp) as url:
+        seed_people(tmp, url, PEOPLE)
         engine = build_engine(Settings(data_dir=tmp, database_url=url))
-        migrate(engine)
         with Session(engine) as db:
-            cohort = create_cohort(db=db, name="Evening", actor=SETUP, auto_grades="after_release")
-            for email, role in PEOPLE:
-                user = create_user(db=db, email=email, name=email.split("@")[0].title(),
-                                   role=role, password=PASSWORD, actor=SETUP)
-                add_member(db=db, cohort=cohort, user=user, actor=SETUP)
             newcomer = create_user(db=db, email="new@example.org", name="New", role="student",
                                    password=None, actor=SETUP)
             token = issue_reset(db=db, user=newcomer, actor=SETUP)
@@ -109,27 +105,26 @@ def _unanswered(db_url: str, tmp: Path, sid: str) -> None:
     engine.dispose()
 
 
-def _page(browser, page_errors):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(15_000)
-    context.on("weberror", lambda error: page_errors.append(str(error.error)))
-    context.on("console", lambda m: page_errors.append(m.text)
-               if m.type == "error" and "Content Security Policy" in m.text else None)
-    return context, context.new_page()
-
-
-def _sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/$|/desk|/trainer|/admin|/progress"))
+@contextmanager
+def _browsing(browser, page_errors, base: str = "", email: str = "") -> Iterator:
+    """A page in a fresh browser profile, signed in as `email` if given; closed afterwards."""
+    context = watched_context(browser, page_errors, timeout=15_000)
+    page = context.new_page()
+    try:
+        if email:
+            page.goto(f"{base}/login")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{base}/")
+        yield page
+    finally:
+        context.close()
 
 
 def test_single_user_pages(solo, browser, page_errors, problems, tmp_path) -> None:
     base = solo.url
-    context, page = _page(browser, page_errors)
-    try:
+    with _browsing(browser, page_errors) as page:
         page.goto(f"{base}/history")
         audit_state(page, "history-empty", problems)
         page.goto(f"{base}/")
@@ -190,8 +185,6 @@ def test_single_user_pages(solo, browser, page_errors, problems, tmp_path) -> No
         audit_state(page, "not-found", problems)
         page.goto(f"{base}/desk")
         audit_state(page, "needs-accounts", problems)
-    finally:
-        context.close()
     assert not page_errors, f"script errors or CSP violations: {page_errors}"
 
 
@@ -202,8 +195,7 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
     released = _hold(ana_api)
     held = _hold(ana_api)
 
-    context, page = _page(browser, page_errors)
-    try:
+    with _browsing(browser, page_errors) as page:
         page.goto(f"{base}/login")
         audit_state(page, "login", problems)
         page.get_by_label("Email").fill("ana@example.org")
@@ -213,13 +205,9 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         audit_state(page, "login-error", problems)
         page.goto(f"{base}/reset/{token}")
         audit_state(page, "set-password", problems)
-    finally:
-        context.close()
 
     # The assessor marks one of Ana's sessions and releases it.
-    context, page = _page(browser, page_errors)
-    try:
-        _sign_in(page, base, "mo@example.org")
+    with _browsing(browser, page_errors, base, "mo@example.org") as page:
         page.goto(f"{base}/desk")
         audit_state(page, "desk-queue", problems)
         page.goto(f"{base}/desk/sessions/{released}")
@@ -231,12 +219,8 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         audit_state(page, "desk-released", problems)
         page.goto(f"{base}/desk/agreement")
         audit_state(page, "agreement", problems)
-    finally:
-        context.close()
 
-    context, page = _page(browser, page_errors)
-    try:
-        _sign_in(page, base, "ana@example.org")
+    with _browsing(browser, page_errors, base, "ana@example.org") as page:
         audit_state(page, "student-library", problems)
         page.goto(f"{base}/sessions/{held}/report")
         audit_state(page, "report-held-for-release", problems)
@@ -252,12 +236,8 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         audit_state(page, "account", problems)
         page.goto(f"{base}/history")
         audit_state(page, "student-history", problems)
-    finally:
-        context.close()
 
-    context, page = _page(browser, page_errors)
-    try:
-        _sign_in(page, base, "tess@example.org")
+    with _browsing(browser, page_errors, base, "tess@example.org") as page:
         page.goto(f"{base}/trainer")
         audit_state(page, "trainer", problems)
         page.locator("#text").fill("id: broken\nversion: one\n")
@@ -273,12 +253,8 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         page.get_by_role("button", name="Check").click()
         page.locator(".alert, .notice").first.wait_for()
         audit_state(page, "trainer-rubric-preview", problems)
-    finally:
-        context.close()
 
-    context, page = _page(browser, page_errors)
-    try:
-        _sign_in(page, base, "root@example.org")
+    with _browsing(browser, page_errors, base, "root@example.org") as page:
         page.goto(f"{base}/admin/users")
         audit_state(page, "admin-users", problems)
         page.locator('tr[data-user-id]').filter(has_text="new@example.org").get_by_role(
@@ -289,8 +265,6 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         audit_state(page, "admin-cohorts", problems)
         page.goto(f"{base}/admin/audit")
         audit_state(page, "admin-audit", problems)
-    finally:
-        context.close()
     assert not page_errors, f"script errors or CSP violations: {page_errors}"
 
 

@@ -7,17 +7,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import Session
 
-from app.audit import Actor
-from app.auth.accounts import create_user
-from app.cohorts import add_member, create_cohort
-from app.config import Settings
-from app.db import build_engine, migrate
-from tests.accounts import LINES, PASSWORD, SECRET
+from tests.accounts import LINES, PASSWORD, SECRET, seed_people
+from tests.browser.conftest import watched_context
 
 pytestmark = pytest.mark.browser
-SETUP = Actor(user_id=None, label="test")
 
 
 @pytest.fixture
@@ -25,17 +19,9 @@ def server_env(server_env: dict[str, str]) -> dict[str, str]:
     """Accounts on; a student, a trainer, an assessor and an admin in an after-release cohort."""
     env = {**server_env, "RAPPORT_AUTH": "on", "RAPPORT_SECRET_KEY": SECRET,
            "RAPPORT_STREAM_DELAY": "0"}
-    engine = build_engine(Settings(data_dir=env["RAPPORT_DATA_DIR"],
-                                   database_url=env["RAPPORT_DATABASE_URL"]))
-    migrate(engine)
-    with Session(engine) as db:
-        cohort = create_cohort(db=db, name="Evening", actor=SETUP, auto_grades="after_release")
-        for email, role in (("ana@example.org", "student"), ("tess@example.org", "trainer"),
-                            ("mo@example.org", "assessor"), ("root@example.org", "admin")):
-            user = create_user(db=db, email=email, name=email.split("@")[0].title(), role=role,
-                               password=PASSWORD, actor=SETUP)
-            add_member(db=db, cohort=cohort, user=user, actor=SETUP)
-    engine.dispose()
+    seed_people(env["RAPPORT_DATA_DIR"], env["RAPPORT_DATABASE_URL"],
+                (("ana@example.org", "student"), ("tess@example.org", "trainer"),
+                 ("mo@example.org", "assessor"), ("root@example.org", "admin")))
     return env
 
 
@@ -45,11 +31,7 @@ def person(browser, page_errors) -> Iterator:
     contexts = []
 
     def sign_in(url: str, email: str):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        context.set_default_timeout(10_000)
-        context.on("weberror", lambda error: page_errors.append(str(error.error)))
-        context.on("console", lambda m: page_errors.append(m.text)
-                   if m.type == "error" and "Content Security Policy" in m.text else None)
+        context = watched_context(browser, page_errors)
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{url}/login")
