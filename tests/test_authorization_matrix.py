@@ -183,6 +183,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/healthz/live"): on("/healthz/live", PUBLIC),
     ("GET", "/healthz/ready"): on("/healthz/ready", PUBLIC),
     ("GET", "/metrics"): on("/metrics", PUBLIC),
+    ("GET", "/favicon.ico"): on("/favicon.ico", PUBLIC),
     ("GET", "/api/personas"): on("/api/personas", ANY),
     ("GET", "/api/personas/{persona_id}"): on(f"/api/personas/{PERSONA}", ANY),
     ("POST", "/api/sessions"): on("/api/sessions", ANY,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,12 @@ def test_complex_scripts_get_fonts_that_have_them(client) -> None:
     fonts = " ".join(_fonts(_pdf(client, sid)))
     assert "Devanagari" in fonts
     assert "Arabic" in fonts or "DejaVu" in fonts
+
+
+def test_text_shaping_and_the_local_engine_load_in_one_process() -> None:
+    # A server may make a PDF (uharfbuzz) and run the local engine (xllamacpp) in one process:
+    # two Cython modules whose shared types disagree make the second import fail.
+    code = "import uharfbuzz\ntry:\n    import xllamacpp\nexcept ImportError:\n    pass\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -134,7 +134,7 @@ class LocalEngine:
         try:
             await self.start()
         except EngineError as exc:
-            return exc.message
+            return exc.operator
         return None
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
