@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.audit import Actor
 from app.auth.accounts import create_user
@@ -98,7 +98,7 @@ def _unanswered(db_url: str, tmp: Path, sid: str) -> None:
     """A student message with no reply saved (what an engine failure leaves)."""
     engine = build_engine(Settings(data_dir=tmp, database_url=db_url))
     with Session(engine) as db:
-        last = max(t.index for t in db.query(Turn).filter(Turn.session_id == sid))
+        last = max(db.exec(select(Turn.index).where(Turn.session_id == sid)).all())
         db.add(Turn(session_id=sid, index=last + 1, speaker="counsellor",
                     text="And how are the nights now?"))
         db.commit()
