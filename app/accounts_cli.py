@@ -15,9 +15,17 @@ from app.config import Settings
 from app.db import build_engine, migrate
 from app.models import User
 
-__all__ = ["account_lines", "bootstrap", "create_account", "reset_account"]
+__all__ = ["CLI", "account_lines", "bootstrap", "create_account", "database", "erase_account",
+           "reset_account"]
 
 CLI = Actor(user_id=None, label="command line")
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Session]:
+    """A session on the configured (and migrated) database, for one command."""
+    with _db(settings) as db:
+        yield db
 
 
 @contextmanager
@@ -87,3 +95,25 @@ def bootstrap(
         token = issue_setup(db=db)
         assert token is not None
         return "no admin yet", "setup", token
+
+
+def erase_account(*, settings: Settings, email: str, really: bool) -> str:
+    """Erase a person's account and data; without `really`, say what would be erased."""
+    from sqlmodel import select
+
+    from app.models import PracticeSession
+    from app.retention import erase_user
+
+    with _db(settings) as db:
+        user = find_user(db=db, email=email)
+        if user is None:
+            raise ValueError(f"no account with email {email.strip().lower()}")
+        sessions = len(db.exec(select(PracticeSession.id).where(
+            PracticeSession.owner_id == user.id)).all())
+        if not really:
+            return (f"would delete {user.email} ({user.role}) and {sessions} session"
+                    f"{'s' if sessions != 1 else ''} with their turns, grades and reviews; "
+                    "run again with --yes to do it")
+        gone = erase_user(db=db, user=user, actor=CLI)
+        return (f"erased {email.strip().lower()}: {gone['sessions']} sessions deleted, "
+                f"{gone['audit_entries_scrubbed']} audit entries scrubbed")

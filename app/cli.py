@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from app.analysis.cli import analyzer_app
+from app.command_settings import settings_or_exit
 from app.config import PROJECT_ROOT, Settings
 from app.rubric.cli import rubrics_app
 
@@ -49,9 +50,10 @@ def serve(
     """Serve the web app (settings come from RAPPORT_* environment variables)."""
     import uvicorn
 
+    from app.logs import log_config
     from app.persona import PersonaLibraryError
 
-    settings = Settings()
+    settings = settings_or_exit()
     try:
         from app.persona import load_library
 
@@ -61,13 +63,27 @@ def serve(
         raise typer.Exit(1) from exc
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         typer.echo("note: several workers share one SQLite file; use PostgreSQL for real load.")
+    if workers > 1 and settings.prometheus_multiproc_dir is None:
+        _pool_metrics(settings)
     typer.echo(f"Rapport on http://{host}:{port} (engine: {settings.engine})")
     # Forwarded headers are believed only from RAPPORT_TRUSTED_PROXIES, by the app itself
     # (app.main); uvicorn's own handling would believe any client on 127.0.0.1.
     uvicorn.run(
-        "app.asgi:app", host=host, port=port, workers=workers, reload=reload, log_level="info",
-        proxy_headers=False,
+        "app.asgi:app", host=host, port=port, workers=workers, reload=reload,
+        log_config=log_config(settings), log_level=settings.log_level, proxy_headers=False,
     )
+
+
+def _pool_metrics(settings: Settings) -> None:
+    """Give worker processes one folder to pool their metrics in (prometheus multiprocess)."""
+    import os
+    import shutil
+
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)  # counts from a previous run would add up
+    folder.mkdir(parents=True, exist_ok=True)
+    # Read by prometheus_client in each worker, and by Settings there (not here again).
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 @personas_app.command("validate")
@@ -81,7 +97,7 @@ def personas_validate(
     from app.yamldoc import validation_report
 
     lines, ok = validation_report(
-        paths or [Settings().personas_dir], validate_paths, noun="persona"
+        paths or [settings_or_exit().personas_dir], validate_paths, noun="persona"
     )
     typer.echo("\n".join(lines))
     if not ok:
@@ -160,12 +176,64 @@ def personas_schema(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the latest migration."""
+    from sqlalchemy.exc import OperationalError
+
     from app.db import build_engine, migrate
 
-    settings = Settings()
+    settings = settings_or_exit()
     engine = build_engine(settings)
-    migrate(engine)
-    typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}")
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        # One line: the entrypoint calls this in a loop while the database starts.
+        reason = str(exc.orig or exc).strip().splitlines()[0][:200]
+        _fail(ConnectionError(f"cannot reach the database at {where}: {reason}"))
+    finally:
+        engine.dispose()
+    typer.echo(f"database up to date: {where}")
+
+
+@db_app.command("backup")
+def db_backup(
+    out: Annotated[Path, typer.Argument(help="The backup file to write (e.g. rapport.jsonl.gz).")],
+) -> None:
+    """Write a consistent backup of the database while it serves (gzip JSON lines)."""
+    from app.backup import BackupError, backup
+    from app.db import build_engine
+
+    engine = build_engine(settings_or_exit())
+    try:
+        summary = backup(engine=engine, out=out)
+    except BackupError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    typer.echo(f"backed up {sum(summary.rows.values())} rows (migration {summary.revision}) "
+               f"to {out}: " + ", ".join(f"{k} {v}" for k, v in summary.rows.items() if v))
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A file written by `rapport db backup`.")],
+    replace: Annotated[
+        bool, typer.Option(help="Delete everything in the database first (it must be empty).")
+    ] = False,
+) -> None:
+    """Load a backup into an empty database (SQLite or PostgreSQL, whichever it came from)."""
+    from app.backup import BackupError, restore
+    from app.db import build_engine
+
+    engine = build_engine(settings_or_exit())
+    try:
+        summary = restore(engine=engine, source=source, replace=replace)
+    except BackupError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    typer.echo(f"restored {sum(summary.rows.values())} rows from {source} "
+               f"(taken {summary.created_at}) into {where}")
 
 
 @app.command()
@@ -245,7 +313,7 @@ def users_create(
     """Create an account; without a password, print a one-time set-password link."""
     from app.accounts_cli import create_account
 
-    settings = Settings()
+    settings = settings_or_exit()
     secret = _password_from(password, password_stdin)
     try:
         user, token = create_account(
@@ -270,7 +338,7 @@ def users_reset_password(
     """Set a new password (or print a one-time link); every sign-in of the account ends."""
     from app.accounts_cli import reset_account
 
-    settings = Settings()
+    settings = settings_or_exit()
     secret = _password_from(password, password_stdin)
     try:
         token = reset_account(settings=settings, email=email, password=secret)
@@ -287,8 +355,41 @@ def users_list() -> None:
     """Print every account: email, role, active, cohorts."""
     from app.accounts_cli import account_lines
 
-    for line in account_lines(settings=Settings()):
+    for line in account_lines(settings=settings_or_exit()):
         typer.echo(line)
+
+
+@users_app.command("erase")
+def users_erase(
+    email: Annotated[str, typer.Option(help="The account whose data is to be deleted.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do it (without: say what would go).")] = False,
+) -> None:
+    """Delete a person and everything of theirs (a data-deletion request); audited."""
+    from app.accounts_cli import erase_account
+
+    try:
+        report = erase_account(settings=settings_or_exit(), email=email, really=yes)
+    except ValueError as exc:
+        _fail(exc)
+    typer.echo(report)
+
+
+@db_app.command("prune")
+def db_prune(
+    older_than_days: Annotated[
+        int, typer.Option(min=1, help="Delete sessions with no turn for this many days.")
+    ],
+) -> None:
+    """Delete practice sessions past the retention period, with their grades and reviews."""
+    from datetime import timedelta
+
+    from app.accounts_cli import CLI, database
+    from app.retention import prune_sessions
+
+    with database(settings_or_exit()) as db:
+        count = prune_sessions(db=db, older_than=timedelta(days=older_than_days), actor=CLI)
+    typer.echo(f"deleted {count} session{'s' if count != 1 else ''} with no turn in "
+               f"{older_than_days} days")
 
 
 @admin_app.command("bootstrap")
@@ -301,7 +402,7 @@ def admin_bootstrap(
     """Create the first admin: with --email directly, else print a one-time setup link."""
     from app.accounts_cli import bootstrap
 
-    settings = Settings()
+    settings = settings_or_exit()
     secret = _password_from(password, password_stdin)
     try:
         message, kind, token = bootstrap(settings=settings, email=email, name=name, password=secret)

@@ -6,8 +6,17 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PROJECT_ROOT", "Settings", "SettingsError", "load_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,6 +129,21 @@ class Settings(BaseSettings):
         description="The address people use (https://rapport.example.ac.uk), for printed links.",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: lines for a person at a terminal; json: one JSON object a line, "
+        "with the request id, for a log collector.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="The least severe log records written."
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="Folder where worker processes pool their metrics (prometheus_client's "
+        "multiprocess mode); `rapport serve --workers N` sets it up itself.",
+    )
+
     @field_validator("data_dir", "personas_dir", "rubrics_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -149,3 +173,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'rapport.db').as_posix()}"
+
+
+class SettingsError(ValueError):
+    """The environment holds a setting Rapport cannot use; the message names it and the fix."""
+
+
+def _describe(error: dict) -> str:
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    field = next((str(p) for p in error.get("loc", ()) if p), None)
+    if field is None:
+        return message  # a check across settings, already phrased with the variables' names
+    name = field.upper()
+    name = name if name.startswith(("RAPPORT_", "OPENAI_")) else f"RAPPORT_{name}"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
+    return f"{name}{shown}: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or a SettingsError of one line per bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None

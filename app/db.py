@@ -63,15 +63,15 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to date; safe when several workers start at once."""
+def migrate(engine: Engine, *, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (the latest); safe when several workers start at once."""
     config = alembic_config(engine)
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             try:
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
                 conn.commit()
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
@@ -79,7 +79,7 @@ def migrate(engine: Engine) -> None:
     else:
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

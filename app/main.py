@@ -19,6 +19,8 @@ from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
 from app.library import Library, persona_shelf
+from app.logs import RequestIdMiddleware
+from app.metrics import install_metrics
 from app.models import utcnow
 from app.practice import get_or_create_local_user
 from app.web import api
@@ -26,6 +28,7 @@ from app.web.deps import Database
 from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
+from app.web.health import install_health
 from app.web.input_guard import InputGuard
 from app.web.limits import BodySizeLimit
 from app.web.pages import install_pages
@@ -77,8 +80,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = build_engine(settings)
         migrate(engine)
-        with Session(engine) as db:
-            app.state.local_user = get_or_create_local_user(db=db)
+        # The local user owns everything in single-user mode only: with accounts on, nobody
+        # signs in as it, so it is never created (and never listed among the accounts).
+        app.state.local_user = None
+        if settings.auth == "off":
+            with Session(engine) as db:
+                app.state.local_user = get_or_create_local_user(db=db)
         app.state.db_engine = engine
         app.state.database = Database(engine)
         # argon2 runs here, a few at a time, never on the event loop (app.auth.passwords).
@@ -98,6 +105,8 @@ def create_app(
     # The libraries, reloaded when their folders change (app.library); grading adds rubrics.
     app.state.library = Library(personas)
     install_error_handlers(app)
+    install_health(app)
+    install_metrics(app)
     # Inside the sign-in gate (so an error page knows who is asking), outside every route:
     # hostile bytes never reach one.
     app.add_middleware(InputGuard)
@@ -113,6 +122,8 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
                        wider={"/trainer/": TRAINER_MAX_BODY, "/api/import": imports,
                               "/import": imports})
+    # Every answer (refusals by the gate and the size limit too) carries a request id.
+    app.add_middleware(RequestIdMiddleware)
     if settings.trusted_proxy_list:
         # Outermost, so every part of the app (sign-in limits above all) sees the real client.
         # `rapport serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default.

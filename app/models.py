@@ -11,6 +11,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 __all__ = [
+    "LOCAL_USER_EMAIL",
     "ROLES",
     "AuditEvent",
     "AuthSession",
@@ -37,6 +38,8 @@ __all__ = [
 # student: practises; trainer: writes personas and rubrics; assessor: marks a cohort's sessions;
 # admin: everything, including accounts.
 ROLES = ("student", "trainer", "assessor", "admin")
+# The one user of single-user mode (accounts off); `.invalid` so it can never receive mail.
+LOCAL_USER_EMAIL = "local@rapport.invalid"
 
 
 def utcnow() -> datetime:
@@ -113,7 +116,7 @@ class Turn(SQLModel, table=True):
     guard_events: list[dict[str, Any]] = SQLField(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    created_at: datetime = SQLField(default_factory=utcnow)
+    created_at: datetime = SQLField(default_factory=utcnow, index=True)
     # On a student turn: which request is producing its reply, and since when. Taken with a
     # conditional UPDATE, so duplicates and concurrent retries never run the engine twice.
     reply_claim: str | None = SQLField(default=None, max_length=32)
@@ -294,9 +297,9 @@ class TurnPublic(BaseModel):
 
 
 class SessionState(BaseModel):
-    """The client's state as the student may see it."""
+    """The client's state as the student may see it (trust is null while grades are held)."""
 
-    trust: float
+    trust: float | None
     unlocked: list[str]
     turn: int
 

@@ -20,7 +20,8 @@ from app.analysis import TurnAnalysis
 from app.client.engine import ClientEngine, EngineError, HistoryTurn, ReplyRequest
 from app.client.state import ClientState, ReplyPlan, initial_state
 from app.client.turn import take_turn
-from app.models import PracticeSession, Turn, User, utcnow
+from app.metrics import ENGINE_ERRORS, TURN_SECONDS, TURNS
+from app.models import LOCAL_USER_EMAIL, PracticeSession, Turn, User, utcnow
 from app.persona import Persona
 from app.reply_claims import (
     HEARTBEAT_SECONDS,
@@ -57,7 +58,6 @@ __all__ = [
     "stream_reply",
 ]
 
-LOCAL_USER_EMAIL = "local@rapport.invalid"
 logger = logging.getLogger("rapport")
 # The engine name of a session stored from an imported transcript: read and graded only.
 IMPORTED_ENGINE = "imported"
@@ -482,6 +482,8 @@ class StreamEvent:
     data: dict = field(default_factory=dict)
 
 
+SERVER_ERROR = "Something went wrong on the server. Try again."
+
 # How long a repeated message or a second Retry waits for the request already producing the
 # reply before it answers 409; replies that take longer are fetched with another repeat.
 REPLY_WAIT_SECONDS = 30.0
@@ -555,6 +557,7 @@ async def stream_reply(
         yield StreamEvent(kind="done", turn=pending.existing_reply)
         return
     turn: Turn | None = None
+    started = time.perf_counter()
     try:
         final_text: str | None = None
         meta: dict = {}
@@ -569,15 +572,20 @@ async def stream_reply(
                 raise EngineError("The client engine stopped without finishing its reply.")
             turn = await runner.run(add_client_turn, pending=pending, text=final_text,
                                     meta=meta)
+            TURNS.labels(speaker="client", engine=engine.name).inc()
+            TURN_SECONDS.labels(engine=engine.name).observe(time.perf_counter() - started)
         except EngineError as exc:
+            # The student is told something plain; the operator's fix goes to the log (and to
+            # /healthz/ready, which runs the engine's own check).
+            ENGINE_ERRORS.labels(engine=engine.name, retryable=str(exc.retryable).lower()).inc()
+            logger.warning("client engine %s could not reply: %s", engine.name, exc.operator)
             yield StreamEvent(kind="error", message=exc.message, retryable=exc.retryable)
             return
         except Exception:
             # A response may have started, so no error handler can answer: log it with its
             # traceback and end the stream in its own terms. The turn is saved.
             logger.exception("unhandled error while producing a reply")
-            yield StreamEvent(kind="error",
-                              message="Something went wrong on the server. Try again.")
+            yield StreamEvent(kind="error", message=SERVER_ERROR, data={"unexpected": True})
             return
     finally:
         if turn is None:

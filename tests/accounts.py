@@ -91,3 +91,22 @@ def hold_session(client: TestClient, *, end: bool = True, lines: list[str] = LIN
     if end:
         assert client.post(f"/api/sessions/{sid}/end").status_code == 200
     return sid
+
+
+def seed_people(
+    data_dir: str | Path, db_url: str, people: tuple[tuple[str, str], ...], *,
+    cohort: str = "Evening", auto_grades: str = "after_release",
+) -> None:
+    """Before a real server starts: migrate its database and put `people` (email, role) in one
+    cohort, each with PASSWORD."""
+    from app.db import build_engine, migrate
+
+    engine = build_engine(Settings(data_dir=Path(data_dir), database_url=db_url))
+    migrate(engine)
+    with Session(engine) as db:
+        group = create_cohort(db=db, name=cohort, actor=TEST_ACTOR, auto_grades=auto_grades)
+        for email, role in people:
+            user = create_user(db=db, email=email, name=email.split("@")[0].title(), role=role,
+                               password=PASSWORD, actor=TEST_ACTOR)
+            add_member(db=db, cohort=group, user=user, actor=TEST_ACTOR)
+    engine.dispose()

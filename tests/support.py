@@ -17,6 +17,9 @@ import httpx
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
+# Two shared cores under a parallel suite can take far longer than an idle laptop to import
+# and migrate; a server that is merely slow must not fail a test.
+START_TIMEOUT = 120.0
 PG_URL_ENV = "RAPPORT_DATABASE_URL"
 
 
@@ -91,7 +94,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    def start(self, timeout: float = START_TIMEOUT) -> ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         if self.cli:
@@ -99,8 +102,11 @@ class ServerProcess:
                        "--port", str(self.port), "--workers", str(self.workers)]
         else:
             # As `rapport serve` runs it: forwarded headers are the app's business.
+            # As `rapport serve` runs it: forwarded headers are the app's business. Info keeps
+            # uvicorn's start-up lines, so a server that never came up says how far it got.
             command = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
-                       "--port", str(self.port), "--log-level", "warning", "--no-proxy-headers"]
+                       "--port", str(self.port), "--log-level", "info", "--no-access-log",
+                       "--no-proxy-headers"]
         self.proc = subprocess.Popen(
             command,
             cwd=ROOT,

@@ -80,7 +80,31 @@ def test_the_agreement_page_counts_released_reviews_per_criterion(app) -> None:
     expected = sum(abs(auto - (1.0 + i)) for i, auto in enumerate(empathy_autos)) / 3
     assert empathy["mad"] == pytest.approx(expected)
     assert rows["respect"]["mad"] == 0 and rows["respect"]["overridden"] == 0
-    assert rows["all"]["n"] == sum(r["n"] for k, r in rows.items() if k != "all")
+    assert rows["overall"]["n"] == 3  # sessions, not criteria times sessions
     page = marker.get("/desk/agreement", params={"cohort": a.id})
     assert page.status_code == 200 and "ICC(2,1)" in page.text
     assert '<tr data-criterion="empathy">' in page.text
+
+
+def test_one_session_is_too_few_overall_as_for_each_criterion(app) -> None:
+    a = add_cohort(app, "A")
+    add_user(app, "ana@example.org", cohorts=(a,))
+    add_user(app, "marker@example.org", role="assessor", cohorts=(a,))
+    ana = sign_in(app, "ana@example.org")
+    marker = sign_in(app, "marker@example.org")
+    sid = hold_session(ana)
+    desk = marker.get(f"/api/desk/sessions/{sid}").json()
+    marks = [{"criterion": c["id"], "decision": "override", "score": 1.0 + i % 4,
+              "reason": "spread"} for i, c in enumerate(desk["grade"]["criteria"])]
+    assert len(marks) >= 2
+    answer = marker.put(f"/api/desk/sessions/{sid}/review", json={"marks": marks})
+    assert answer.status_code == 200, answer.text
+    assert marker.post(f"/api/desk/sessions/{sid}/release").status_code == 200
+    rows = {r["criterion"]: r
+            for r in marker.get("/api/desk/agreement", params={"cohort": a.id}).json()["criteria"]}
+    assert all(rows[m["criterion"]]["weighted_kappa"] is None for m in marks)
+    overall = rows["overall"]
+    assert overall["n"] == 1
+    assert overall["weighted_kappa"] is None and overall["icc"] is None
+    page = marker.get("/desk/agreement", params={"cohort": a.id}).text
+    assert "All criteria" not in page and "Overall" in page

@@ -195,14 +195,22 @@ def test_repeated_message_id_never_duplicates(client: TestClient) -> None:
 
 
 class FailingEngine:
-    """A client engine that fails mid-stream, as a model server might."""
+    """A client engine that fails mid-stream, as a model server might (the whole interface of
+    app.client.engine.ClientEngine)."""
 
     name = "scripted"
     model = None
     demo_quality = False
+    history_turns = 6
 
     def __init__(self) -> None:
         self.calls = 0
+
+    async def check(self) -> str | None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
     async def reply(self, request):
         self.calls += 1

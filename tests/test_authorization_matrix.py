@@ -180,6 +180,10 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/account/password"): on("/account/password", expect(422), body=lambda w, r: _form(
         w, {"current": "not my password", "password": PASSWORD})),
     ("GET", "/healthz"): on("/healthz", PUBLIC),
+    ("GET", "/healthz/live"): on("/healthz/live", PUBLIC),
+    ("GET", "/healthz/ready"): on("/healthz/ready", PUBLIC),
+    ("GET", "/metrics"): on("/metrics", PUBLIC),
+    ("GET", "/favicon.ico"): on("/favicon.ico", PUBLIC),
     ("GET", "/api/personas"): on("/api/personas", ANY),
     ("GET", "/api/personas/{persona_id}"): on(f"/api/personas/{PERSONA}", ANY),
     ("POST", "/api/sessions"): on("/api/sessions", ANY,

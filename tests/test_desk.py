@@ -106,9 +106,12 @@ def test_marking_notes_and_release_reach_the_student_and_the_audit_log(app) -> N
     ana = sign_in(app, "ana@example.org")
     sid = hold_session(ana)
     # Held for release: the student cannot see the auto-grade or grade it themselves yet.
-    for path in (f"/api/sessions/{sid}/grades", f"/sessions/{sid}/report"):
-        held = ana.get(path)
-        assert held.status_code == 403 and "released by an assessor" in held.text
+    held = ana.get(f"/api/sessions/{sid}/grades")
+    assert held.status_code == 403 and "released by an assessor" in held.text
+    # The report page says when feedback comes (ending a session lands there).
+    held = ana.get(f"/sessions/{sid}/report")
+    assert held.status_code == 200 and "released by an assessor" in held.text
+    assert "score-chart" not in held.text
     assert ana.post(f"/api/sessions/{sid}/grade").status_code == 403
     assert ana.get(f"/api/sessions/{sid}/feedback").status_code == 404
     marker = sign_in(app, "marker@example.org")

@@ -11,11 +11,18 @@ from app.config import Settings
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
+def _variables(name: str, field) -> list[str]:
+    """The environment variables a setting is read from (its aliases, else RAPPORT_<NAME>)."""
+    alias = field.validation_alias
+    choices = getattr(alias, "choices", None) or ([alias] if isinstance(alias, str) else [])
+    return [str(c) for c in choices] or [f"RAPPORT_{name.upper()}"]
+
+
 def test_every_setting_is_documented() -> None:
     missing = [
-        f"RAPPORT_{name.upper()}"
-        for name in Settings.model_fields
-        if f"RAPPORT_{name.upper()}" not in README
+        _variables(name, field)[0]
+        for name, field in Settings.model_fields.items()
+        if not any(variable in README for variable in _variables(name, field))
     ]
     assert not missing, f"settings missing from README.md: {missing}"
 

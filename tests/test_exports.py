@@ -65,7 +65,7 @@ def test_the_pdf_holds_the_transcript_grade_reasons_comment_and_notes(app) -> No
     assert answer.headers["content-type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF-")
     text = _pdf_text(answer.content)
-    assert "Session report: Sam" in text
+    assert "practice session report" in text and "Sam — work stress" in text
     assert "Ana (ana@example.org)" in text
     turns = ana.get(f"/api/sessions/{sid}").json()["turns"]
     assert [t["text"] for t in turns if t["speaker"] == "counsellor"] == LINES
@@ -77,8 +77,8 @@ def test_the_pdf_holds_the_transcript_grade_reasons_comment_and_notes(app) -> No
     assert "Slow down and reflect first — “Zoë”." in text  # not Latin-1: the font carries it
     assert "Assessor's note: Premature advice." in text
     first = desk["grade"]["criteria"][0]
-    assert f"{first['title']}: auto {first['score']:.1f}, released 2.5 (overridden)" in text
-    assert "Overall (auto-grader)" in text
+    assert f"{first['title']} — {first['score']:.1f} · released 2.5 (overridden)" in text
+    assert "(auto-grader)" in text and "released by the assessor" in text
 
 
 def test_a_held_grade_stays_out_of_the_students_pdf(app) -> None:
@@ -87,16 +87,16 @@ def test_a_held_grade_stays_out_of_the_students_pdf(app) -> None:
     ana = sign_in(app, "ana@example.org")
     sid = hold_session(ana)
     text = _pdf_text(ana.get(f"/sessions/{sid}/export.pdf").content)
-    assert "none has been released yet" in text and "Overall (auto-grader)" not in text
+    assert "none has been released yet" in text and "auto-grader" not in text
     assert LINES[0][:40] in text
 
 
 def test_the_pdf_writer_falls_back_to_latin_1_without_dejavu(monkeypatch, tmp_path) -> None:
-    import app.exports.pdf as pdf
+    import app.exports.pdf_fonts as fonts
 
-    monkeypatch.setattr(pdf, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(fonts, "primary_font", lambda: None)
     data = render_pdf(PdfReport(title="Report “quoted”", meta=[("Student", "Zoë 学生")],
-                                turns=[PdfTurn(number=1, speaker="Client", text="I’m fine")]))
+                                turns=[PdfTurn(label="", speaker="Client", text="I’m fine")]))
     text = _pdf_text(data)
     assert 'Report "quoted"' in text and "Zoë" in text and "I'm fine" in text
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from app.client.engine import EngineError, ReplyEvent, ReplyRequest
+from app.client.engine import NOT_SET_UP, EngineError, ReplyEvent, ReplyRequest
 from app.client.engines import build_engine, check_engine, close_engine
 from app.client.llm import LLMEngine
 from app.client.local import LocalEngine
@@ -227,8 +227,12 @@ async def test_each_failure_is_an_engine_error_with_a_clear_message(
     fake.enqueue(script)
     seen, error = await _until_error(engine, _request())
     assert error.retryable is retryable
-    assert words in error.message
-    assert "Traceback" not in error.message and len(error.message) < 300
+    # The operator's text names the fix; the student's never names a setting.
+    assert words in error.operator
+    assert "RAPPORT_" not in error.message
+    if not retryable:
+        assert error.message == NOT_SET_UP
+    assert "Traceback" not in error.operator and len(error.operator) < 300
     assert all(e.kind == "delta" for e in seen), "no done: nothing may be committed"
 
 
@@ -236,9 +240,9 @@ async def test_server_down_is_retryable_and_names_the_url(tmp_path: Path) -> Non
     url = f"http://127.0.0.1:{free_port()}/v1"
     engine = LLMEngine(settings=_settings(tmp_path, url))
     seen, error = await _until_error(engine, _request())
-    assert (
-        seen == [] and error.retryable and "Cannot reach" in error.message and url in error.message
-    )
+    assert seen == [] and error.retryable
+    assert "Cannot reach" in error.operator and url in error.operator
+    assert url not in error.message and "not answering" in error.message
 
 
 async def test_transient_failures_are_retried_by_the_client(
@@ -256,7 +260,8 @@ async def test_missing_key_for_openai_is_reported_before_any_request(tmp_path: P
     problem = await check_engine(settings=settings, engine=engine)
     assert problem is not None and "RAPPORT_LLM_API_KEY" in problem
     _, error = await _until_error(engine, _request())
-    assert not error.retryable and "RAPPORT_LLM_API_KEY" in error.message
+    assert not error.retryable and "RAPPORT_LLM_API_KEY" in error.operator
+    assert error.message == NOT_SET_UP
 
 
 async def test_self_hosted_server_needs_no_key(tmp_path: Path, fake: FakeOpenAI) -> None:

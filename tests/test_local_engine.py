@@ -58,13 +58,22 @@ async def test_missing_model_file_is_named_with_the_fix(tmp_path: Path) -> None:
     settings = _settings(tmp_path, local_model=tmp_path / "nope.gguf")
     engine = LocalEngine(settings=settings)
     problem = await check_engine(settings=settings, engine=engine)
-    assert problem is not None and "RAPPORT_LOCAL_MODEL" in problem
-    if xllamacpp_installed():
-        assert "nope.gguf" in problem
+    # Named whether or not the optional runtime is installed: `make test` without `[local]`.
+    assert problem is not None and "RAPPORT_LOCAL_MODEL" in problem and "nope.gguf" in problem
     with pytest.raises(EngineError) as info:
         async for _ in engine.reply(SessionDriver(PERSONA).ask("Hello.")):
             pass
     assert info.value.retryable is False
+
+
+async def test_missing_runtime_and_missing_file_are_both_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "xllamacpp_installed", lambda: False)
+    problem = local.local_problem(tmp_path / "nope.gguf")
+    assert problem is not None
+    assert "xllamacpp" in problem and "[local]" in problem
+    assert "RAPPORT_LOCAL_MODEL" in problem and "nope.gguf" in problem
 
 
 async def test_missing_xllamacpp_is_named_with_the_install_command(

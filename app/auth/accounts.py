@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.audit import Actor, record
 from app.auth.passwords import check_password, hash_password
-from app.models import ROLES, AuthSession, User
+from app.models import LOCAL_USER_EMAIL, ROLES, AuthSession, User
 
 __all__ = [
     "AccountError",
@@ -48,8 +48,9 @@ def find_user(*, db: Session, email: str) -> User | None:
 
 
 def list_users(*, db: Session) -> list[User]:
-    """Every account, by email."""
-    return list(db.exec(select(User).order_by(col(User.email))).all())
+    """Every account, by email; never the single-user mode's local user, who cannot sign in."""
+    query = select(User).where(User.email != LOCAL_USER_EMAIL).order_by(col(User.email))
+    return list(db.exec(query).all())
 
 
 def create_user(

@@ -39,7 +39,12 @@ __all__ = [
     "session_cookie_headers",
 ]
 
-PUBLIC_PATHS = frozenset({"/healthz", "/login", "/logout", "/api/auth/login", "/api/auth/logout"})
+# Probes and metrics answer without a sign-in (orchestrators and Prometheus have no account);
+# the shipped proxy (deploy/Caddyfile) keeps /metrics and /healthz/ready off the public side.
+PUBLIC_PATHS = frozenset({
+    "/healthz", "/healthz/live", "/healthz/ready", "/metrics", "/favicon.ico",
+    "/login", "/logout", "/api/auth/login", "/api/auth/logout",
+})
 PUBLIC_PREFIXES = ("/static/", "/setup/", "/reset/")
 # Pages with a form for people who are not signed in: they get an anonymous CSRF cookie.
 _ANON_FORM_PAGES = ("/login", "/setup/", "/reset/")

@@ -2,6 +2,12 @@
 
 A student (or anyone) is told 404 for a session they may not see, exactly as for one that does
 not exist, so session ids cannot be probed.
+
+A student in a cohort whose grades appear only after release sees, until an assessor releases
+the marking, the words of their sessions and nothing the analysis made of them: no scores or
+feedback, and no skill codes, empathy levels, trust figures or curve, disclosure, boundary or
+risk events, or engine accounting (the grade is built from exactly these, so they would give
+it away). `analysis_visible` is the one test every page, API answer and export asks.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from app.cohorts import cohort_ids_of
 from app.models import Cohort, PracticeSession, Review, User
 
 __all__ = [
+    "HELD_MESSAGE",
     "REVIEWER_ROLES",
     "SessionAction",
+    "analysis_visible",
     "auto_grades_visible",
     "can_review",
     "released_review",
@@ -26,6 +34,10 @@ __all__ = [
 
 SessionAction = Literal["practice", "read", "grades", "review"]
 REVIEWER_ROLES = ("assessor", "admin")
+HELD_MESSAGE = (
+    "Your cohort's feedback is released by an assessor: this session's scores and feedback "
+    "appear on your progress page once it is released."
+)
 
 
 def reviewable_cohort_ids(*, db: Session, user: User) -> set[int] | None:
@@ -63,6 +75,20 @@ def auto_grades_visible(*, db: Session, session: PracticeSession) -> bool:
     return released_review(db=db, session_id=session.id) is not None
 
 
+def analysis_visible(*, db: Session, user: User, session: PracticeSession) -> bool:
+    """Whether `user` may see what the analysis and the grader made of a session they can read.
+
+    Reviewers always; staff test-driving their own sessions always (release gates marking for
+    students, not the trainers who write the personas); a student once their cohort shows
+    auto-grades at once or the session's review is released.
+    """
+    if session.owner_id != user.id:
+        return can_review(db=db, user=user, session=session)
+    if user.role != "student" or can_review(db=db, user=user, session=session):
+        return True
+    return auto_grades_visible(db=db, session=session)
+
+
 def visible_session(
     *, db: Session, user: User, session_id: str, action: SessionAction
 ) -> PracticeSession:
@@ -77,11 +103,7 @@ def visible_session(
         if action == "read" and owner:
             return session
         if action == "grades" and owner:
-            if auto_grades_visible(db=db, session=session):
+            if analysis_visible(db=db, user=user, session=session):
                 return session
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                "Your cohort's grades are released by an assessor; this session's feedback "
-                "appears on your progress page once it is released.",
-            )
+            raise HTTPException(status.HTTP_403_FORBIDDEN, HELD_MESSAGE)
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"No session with id '{session_id}'.")

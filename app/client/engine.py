@@ -9,7 +9,21 @@ from typing import Literal, Protocol
 from app.client.state import ClientState, ReplyPlan
 from app.persona import Persona
 
-__all__ = ["ClientEngine", "EngineError", "HistoryTurn", "ReplyEvent", "ReplyRequest"]
+__all__ = [
+    "NOT_SET_UP",
+    "ClientEngine",
+    "EngineError",
+    "HistoryTurn",
+    "ReplyEvent",
+    "ReplyRequest",
+    "setup_error",
+]
+
+# What a student reads when the server is misconfigured: nothing they can act on but to tell
+# someone; the fix itself goes to the log and /healthz/ready, where an operator looks.
+NOT_SET_UP = (
+    "The simulated client is not set up on this server yet; please tell your course team."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +60,24 @@ class ReplyEvent:
 
 
 class EngineError(Exception):
-    """A reply could not be produced; `retryable` says whether Retry may help."""
+    """A reply could not be produced; `retryable` says whether Retry may help.
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    `message` is for the student; `operator` is what the server's operator needs to fix it
+    (the setting to change), logged and shown on /healthz/ready but never to a student.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool = True, operator: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        self.operator = operator or message
+
+
+def setup_error(operator: str) -> EngineError:
+    """A configuration problem: a plain sentence for the student, the fix for the operator."""
+    return EngineError(NOT_SET_UP, retryable=False, operator=operator)
 
 
 class ClientEngine(Protocol):

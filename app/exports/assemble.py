@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from app.auth.policy import auto_grades_visible, can_review
+from app.auth.policy import analysis_visible, can_review
 from app.exports.cohort_csv import CsvRow
-from app.exports.pdf import PdfCriterion, PdfReport, PdfTurn
+from app.exports.pdf import (
+    PdfCriterion,
+    PdfEvidence,
+    PdfReport,
+    PdfSuggestion,
+    PdfTrustPoint,
+    PdfTurn,
+)
 from app.grading.records import Grade, latest_grade
-from app.models import CohortMember, PracticeSession, User
+from app.models import LOCAL_USER_EMAIL, CohortMember, PracticeSession, Turn, User
+from app.numbering import TurnNumbers
 from app.persona import Persona
 from app.practice import session_turns
 from app.review.marking import ReviewView, released_view, session_reviews, visible_reviews
@@ -33,6 +41,51 @@ def _review_for(db: Session, session: PracticeSession, viewer: User) -> ReviewVi
     return (released or seen.others or [None])[0]
 
 
+def _criterion(c: dict, mark, numbers: TurnNumbers, *, auto_ok: bool) -> PdfCriterion:
+    """One criterion as the PDF shows it; the auto-grade's parts only where they may be seen."""
+    return PdfCriterion(
+        title=c.get("title") or c["id"],
+        auto=c.get("score") if auto_ok else None,
+        final=mark.score if mark else None,
+        decision=mark.decision if mark else "",
+        reason=mark.reason if mark else "",
+        feedback=numbers.rewrite(c.get("feedback", "")) if auto_ok else "",
+        went_well=[numbers.rewrite(line) for line in c.get("went_well", [])] if auto_ok else [],
+        suggestions=[
+            PdfSuggestion(turn=numbers.label(s["turn"]), said=s["said"],
+                          alternative=s["alternative"], why=s.get("why", ""))
+            for s in c.get("suggestions", [])
+        ] if auto_ok else [],
+        evidence=[
+            PdfEvidence(turn=numbers.label(e["turn"]), effect=e["effect"],
+                        skill=e["code"].replace("_", " "), quote=e["quote"])
+            for e in c.get("evidence", [])
+        ] if auto_ok else [],
+    )
+
+
+def _trust(turns: list[Turn], persona: Persona | None) -> tuple[float | None, list[PdfTrustPoint]]:
+    """Trust at the start and after each student turn, with the layer each reply opened."""
+    opening = next((t for t in turns if t.speaker == "client"), None)
+    start = opening.trust_after if opening and opening.trust_after is not None else (
+        persona.trust.initial if persona else None)
+    points: list[PdfTrustPoint] = []
+    trust = start
+    for position, turn in enumerate(turns):
+        if turn.speaker != "counsellor":
+            continue
+        reply = turns[position + 1] if position + 1 < len(turns) else None
+        after = turn.trust_after if turn.trust_after is not None else (
+            reply.trust_after if reply is not None and reply.speaker == "client" else None)
+        trust = after if after is not None else trust
+        if trust is None:
+            continue
+        opened = reply.disclosed if reply is not None and reply.speaker == "client" else None
+        points.append(PdfTrustPoint(turn=len(points) + 1, trust=trust,
+                                    opened=(opened or "").replace("-", " ")))
+    return start, points
+
+
 def session_report(
     *,
     db: Session,
@@ -44,37 +97,31 @@ def session_report(
     """The PDF's content for `viewer`: auto-grade only where they may see it."""
     persona = personas.get(session.persona_id)
     owner = db.get(User, session.owner_id)
-    auto_ok = can_review(db=db, user=viewer, session=session) or auto_grades_visible(
-        db=db, session=session
-    )
+    auto_ok = analysis_visible(db=db, user=viewer, session=session)
     review = _review_for(db, session, viewer)
     grade = db.get(Grade, review.review.grade_id) if review else None
     grade = grade or latest_grade(db=db, session_id=session.id)
     rubric = rubrics.get(grade.rubric_id) if grade else None
     client = persona.client.name if persona else "Client"
-    student = owner.name if owner else "Counsellor"
+    single_user = owner is None or owner.email == LOCAL_USER_EMAIL
+    student = "You" if single_user else owner.name
     meta = [
-        ("Student", f"{student} ({owner.email})" if owner else student),
+        *([] if single_user else [("Student", f"{owner.name} ({owner.email})")]),
         ("Client", persona.title if persona else session.persona_id),
         ("Started", _date(session.created_at)),
         ("Ended", _date(session.ended_at) or "not ended"),
         ("Session", session.id),
     ]
+    stored = session_turns(db=db, session_id=session.id)
+    numbers = TurnNumbers.of(stored)
     criteria: list[PdfCriterion] = []
     notice = ""
     if grade is not None and (auto_ok or review is not None):
-        for c in grade.criteria:
-            mark = review.marks.get(c["id"]) if review else None
-            criteria.append(
-                PdfCriterion(
-                    title=c.get("title") or c["id"],
-                    auto=c.get("score") if auto_ok else None,
-                    final=mark.score if mark else None,
-                    decision=mark.decision if mark else "",
-                    reason=mark.reason if mark else "",
-                    feedback=c.get("feedback", "") if auto_ok else "",
-                )
-            )
+        criteria = [
+            _criterion(c, review.marks.get(c["id"]) if review else None, numbers,
+                       auto_ok=auto_ok)
+            for c in grade.criteria
+        ]
     elif grade is not None:
         notice = "Your cohort's grades are released by an assessor; none has been released yet."
     notes: dict[int, list[str]] = {}
@@ -82,14 +129,17 @@ def session_report(
         notes.setdefault(note.turn_index, []).append(note.text)
     turns = [
         PdfTurn(
-            number=t.index,
+            label=("Turn " + str(numbers.number(t.index)) if t.speaker == "counsellor"
+                   else "Opening" if numbers.number(t.index) == 0 else ""),
             speaker=(f"{student} (counsellor)" if t.speaker == "counsellor"
                      else f"{client} (client)"),
             text=t.text,
+            student=t.speaker == "counsellor",
             notes=notes.get(t.index, []),
         )
-        for t in session_turns(db=db, session_id=session.id)
+        for t in stored
     ]
+    start_trust, trust = _trust(stored, persona) if auto_ok else (None, [])
     status = review.review.status if review is not None else ""
     heading = (
         f"Grade: {rubric.title if rubric else grade.rubric_id} (version {grade.rubric_version})"
@@ -98,14 +148,17 @@ def session_report(
         else "Grade"
     )
     return PdfReport(
-        title=f"Session report: {persona.title if persona else session.persona_id}",
+        title=persona.title if persona else session.persona_id,
         meta=meta,
         grade_heading=heading,
+        scale=(rubric.scale.min, rubric.scale.max) if rubric else (1, 5),
         overall_auto=grade.overall if grade and auto_ok else None,
         overall_final=review.overall if review else None,
         criteria=criteria,
         comment=review.review.comment if review else "",
         notice=notice,
+        start_trust=start_trust,
+        trust=trust,
         turns=turns,
         final_released=status == "released",
     )

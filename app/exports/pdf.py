@@ -1,30 +1,65 @@
-"""A session's transcript and grade report as a PDF (fpdf2).
+"""A session report as a PDF a portfolio can hold (fpdf2).
 
-DejaVu Sans (Debian's fonts-dejavu-core) is used when present, so any script a student types
-prints as typed; without it the built-in Helvetica is used and text outside Latin-1 is replaced.
+Cover, the scores as a bar chart, the trust curve, each criterion's feedback and evidence, the
+assessor's comments, and the transcript with the assessor's notes. Lines break between words
+(a word longer than a line is the only thing ever split), and every script prints in a font
+that has it (app.exports.pdf_fonts). Turns are numbered as on the pages (app.numbering).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
+from fpdf.enums import XPos, YPos
 
 from app.bidi import reveal_bidi
 
-__all__ = ["FONT_DIR", "PdfCriterion", "PdfReport", "PdfTurn", "render_pdf"]
+__all__ = [
+    "PdfCriterion",
+    "PdfEvidence",
+    "PdfReport",
+    "PdfSuggestion",
+    "PdfTrustPoint",
+    "PdfTurn",
+    "render_pdf",
+]
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _ASCII = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                        "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2192": "->"})
+                        "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2192": "->",
+                        "\u2212": "-", "\u00b7": "-"})
+_INK = (27, 37, 48)
+_MUTED = (85, 96, 108)
+_ACCENT = (29, 92, 112)
+_SOFT = (213, 219, 225)
+_PLUS = (43, 100, 71)
+_MINUS = (155, 44, 44)
+
+
+@dataclass(frozen=True, slots=True)
+class PdfEvidence:
+    """One quote that counts for (+) or against (-) a criterion."""
+
+    turn: str
+    effect: str
+    skill: str
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class PdfSuggestion:
+    """A weak moment with something to try instead."""
+
+    turn: str
+    said: str
+    alternative: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
 class PdfCriterion:
-    """One criterion's row: the auto score, the released (final) score and why it changed."""
+    """One criterion: the auto score, the released (final) score and why it changed."""
 
     title: str
     auto: float | None
@@ -32,15 +67,28 @@ class PdfCriterion:
     decision: str = ""
     reason: str = ""
     feedback: str = ""
+    went_well: list[str] = field(default_factory=list)
+    suggestions: list[PdfSuggestion] = field(default_factory=list)
+    evidence: list[PdfEvidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PdfTrustPoint:
+    """Trust after one student turn, and the layer it opened, if any."""
+
+    turn: int
+    trust: float
+    opened: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class PdfTurn:
-    """One turn with any assessor notes on it."""
+    """One turn with any assessor notes on it; `label` is "Turn 3", "Opening" or ""."""
 
-    number: int
+    label: str
     speaker: str
     text: str
+    student: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -51,90 +99,257 @@ class PdfReport:
     title: str
     meta: list[tuple[str, str]]
     grade_heading: str = ""
+    scale: tuple[int, int] = (1, 5)
     overall_auto: float | None = None
     overall_final: float | None = None
     criteria: list[PdfCriterion] = field(default_factory=list)
     comment: str = ""
     notice: str = ""
+    start_trust: float | None = None
+    trust: list[PdfTrustPoint] = field(default_factory=list)
     turns: list[PdfTurn] = field(default_factory=list)
-    # Whether the marking shown is the released one; otherwise it is the reader's own (or a
-    # colleague's) work in progress and is labelled so.
+    # A marking the reader may see but that is not released yet (the marker's own view).
     final_released: bool = True
 
 
 def _score(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    return "–" if value is None else f"{value:.1f}"
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self.pdf = FPDF(format="A4")
-        self.pdf.set_margins(18, 18, 18)
-        self.pdf.set_auto_page_break(True, margin=18)
-        regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
-        self.unicode = regular.exists() and bold.exists()
-        if self.unicode:
-            self.pdf.add_font("DejaVu", "", str(regular))
-            self.pdf.add_font("DejaVu", "B", str(bold))
-            self.family = "DejaVu"
-        else:
-            self.family = "Helvetica"
-        self.pdf.add_page()
+def _all_text(report: PdfReport) -> str:
+    parts = [report.title, report.grade_heading, report.comment, report.notice]
+    parts += [f"{k} {v}" for k, v in report.meta]
+    for c in report.criteria:
+        parts += [c.title, c.reason, c.feedback, *c.went_well]
+        parts += [f"{s.said} {s.alternative} {s.why}" for s in c.suggestions]
+        parts += [f"{e.skill} {e.quote}" for e in c.evidence]
+    parts += [p.opened for p in report.trust]
+    for t in report.turns:
+        parts += [t.speaker, t.text, *t.notes]
+    return " ".join(parts)
+
+
+class _Document(FPDF):
+    """A4 with margins, a running footer, and the fonts the report's text needs."""
+
+    def __init__(self, report: PdfReport) -> None:
+        super().__init__(format="A4")
+        from app.exports.pdf_fonts import Fonts  # fontTools loads only when a PDF is made
+
+        self.report_title = report.title
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(True, margin=18)
+        self.typefaces = Fonts(self, _all_text(report))
+        self.alias_nb_pages()
 
     def clean(self, text: str) -> str:
         text = reveal_bidi(text)  # a PDF reader would apply an override as typed
-        if self.unicode:
+        if self.typefaces.unicode:
             return text
         return text.translate(_ASCII).encode("latin-1", "replace").decode("latin-1")
 
-    def text(self, text: str, *, size: float = 10, bold: bool = False, gap: float = 1.5) -> None:
-        self.pdf.set_font(self.family, "B" if bold else "", size)
-        self.pdf.multi_cell(0, size * 0.5, self.clean(text), new_x=XPos.LMARGIN,
-                            new_y=YPos.NEXT, wrapmode=WrapMode.CHAR)
-        self.pdf.ln(gap)
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.typefaces.family, "", 8)
+        self.set_text_color(*_MUTED)
+        self.cell(0, 5, self.clean(f"Rapport · {self.report_title}"), align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"page {self.page_no()} of {{nb}}", align="R")
+        self.set_text_color(*_INK)
 
-    def heading(self, text: str) -> None:
-        self.pdf.ln(2)
-        self.text(text, size=13, bold=True, gap=1)
+    # ---- text ------------------------------------------------------------------------------
+
+    def para(self, text: str, *, size: float = 10, bold: bool = False, color=_INK,
+             gap: float = 1.5, indent: float = 0) -> None:
+        self.set_font(self.typefaces.family, "B" if bold else "", size)
+        self.set_text_color(*color)
+        self.set_x(self.l_margin + indent)
+        self.multi_cell(self.epw - indent, size * 0.5, self.clean(text), new_x=XPos.LMARGIN,
+                        new_y=YPos.NEXT, align="L")
+        self.set_text_color(*_INK)
+        self.ln(gap)
+
+    def heading(self, text: str, *, size: float = 14) -> None:
+        if self.get_y() > self.h - 45:
+            self.add_page()
+        self.ln(3)
+        self.para(text, size=size, bold=True, color=_ACCENT, gap=2)
+
+    def labelled(self, label: str, value: str) -> None:
+        self.set_font(self.typefaces.family, "B", 10)
+        self.set_text_color(*_MUTED)
+        self.cell(38, 6, self.clean(label))
+        self.set_text_color(*_INK)
+        self.set_font(self.typefaces.family, "", 10)
+        self.multi_cell(self.epw - 38, 6, self.clean(value), new_x=XPos.LMARGIN,
+                        new_y=YPos.NEXT, align="L")
+
+    # ---- charts ----------------------------------------------------------------------------
+
+    def score_bars(self, report: PdfReport) -> None:
+        low, high = report.scale
+        name_w, bar_w, row_h = 58.0, 90.0, 9.0
+        released = any(c.final is not None for c in report.criteria)
+        if self.get_y() + row_h * (len(report.criteria) + 1) > self.h - 20:
+            self.add_page()
+        for c in report.criteria:
+            y = self.get_y()
+            self.set_font(self.typefaces.family, "", 9.5)
+            self.set_xy(self.l_margin, y)
+            self.multi_cell(name_w - 2, 4.5, self.clean(c.title), new_x=XPos.LMARGIN,
+                            new_y=YPos.NEXT, align="L")
+            x = self.l_margin + name_w
+            self.set_fill_color(*_SOFT)
+            self.rect(x, y + 1, bar_w, 3, style="F")
+            for value, colour, offset in ((c.auto, _ACCENT, 1), (c.final, _PLUS, 4.5)):
+                if value is None or (offset == 4.5 and not released):
+                    continue
+                self.set_fill_color(*colour)
+                length = bar_w * max(0.0, min(1.0, (value - low) / max(1, high - low)))
+                self.rect(x, y + offset, length, 3 if offset == 1 else 2, style="F")
+            self.set_xy(x + bar_w + 3, y)
+            value = _score(c.auto) + (f" → {_score(c.final)}" if c.final is not None else "")
+            self.cell(0, 5, self.clean(value if c.auto is not None or c.final is not None
+                                       else "not enough evidence"))
+            self.set_y(max(self.get_y(), y + row_h))
+        self.set_font(self.typefaces.family, "", 8.5)
+        self.set_text_color(*_MUTED)
+        key = f"Bars run from {low} to {high}: the auto-grader's score"
+        word = "released" if report.final_released else "marked (not released)"
+        key += f"; the thin green bar is the score the assessor {word}." if released else "."
+        self.multi_cell(0, 4.5, self.clean(key), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+        self.set_text_color(*_INK)
+
+    def trust_chart(self, report: PdfReport) -> None:
+        width, height = self.epw, 62.0
+        if self.get_y() + height + 14 > self.h - 20:
+            self.add_page()
+        left, top = self.l_margin + 10, self.get_y() + 2
+        plot_w, plot_h = width - 14, height - 14
+        count = max(1, len(report.trust))
+        self.set_font(self.typefaces.family, "", 7.5)
+        self.set_text_color(*_MUTED)
+        self.set_draw_color(*_SOFT)
+        self.set_line_width(0.2)
+        for level in range(0, 11, 2):
+            y = top + plot_h * (1 - level / 10)
+            self.line(left, y, left + plot_w, y)
+            self.set_xy(left - 8, y - 2)
+            self.cell(6, 4, str(level), align="R")
+        step = next((s for s in (1, 2, 5, 10) if count / s <= 12), 20)
+
+        def x_at(turn: float) -> float:
+            return left + plot_w * (turn / count)
+
+        for turn in range(0, count + 1, step):
+            self.set_xy(x_at(turn) - 4, top + plot_h + 1)
+            self.cell(8, 4, str(turn), align="C")
+        self.set_xy(left, top + plot_h + 5)
+        self.cell(plot_w, 4, "turn", align="C")
+        start = report.start_trust if report.start_trust is not None else 0.0
+        points = [(x_at(0), top + plot_h * (1 - start / 10))]
+        points += [(x_at(p.turn), top + plot_h * (1 - max(0, min(10, p.trust)) / 10))
+                   for p in report.trust]
+        self.set_draw_color(*_ACCENT)
+        self.set_line_width(0.6)
+        self.polyline(points)
+        self.set_fill_color(*_ACCENT)
+        for point, (x, y) in zip(report.trust, points[1:], strict=True):
+            self.circle(x - 0.9, y - 0.9, 1.8, style="F")
+            if point.opened:
+                self.set_text_color(*_INK)
+                self.set_xy(min(x - 2, left + plot_w - 30), max(top, y - 6))
+                self.cell(30, 4, self.clean(point.opened))
+        self.set_text_color(*_INK)
+        self.set_draw_color(0, 0, 0)
+        self.set_line_width(0.2)
+        self.set_y(top + height)
+
+
+def _cover(doc: _Document, report: PdfReport) -> None:
+    doc.set_y(40)
+    doc.para("Rapport · practice session report", size=10, color=_MUTED, gap=4)
+    doc.para(report.title, size=22, bold=True, gap=8)
+    for label, value in report.meta:
+        doc.labelled(label, value)
+    doc.ln(8)
+    if report.criteria:
+        high = report.scale[1]
+        doc.para(report.grade_heading, size=11, color=_MUTED, gap=2)
+        line = f"Overall {_score(report.overall_auto)} out of {high} (auto-grader)"
+        if report.overall_final is not None:
+            word = "released" if report.final_released else "marked, not released,"
+            line += f" · {_score(report.overall_final)} {word} by the assessor"
+        doc.para(line, size=15, bold=True, gap=4)
+    elif report.notice:
+        doc.para(report.notice, size=11, gap=4)
+    doc.para("The client in this session is simulated: no real person's story is told here.",
+             size=9, color=_MUTED)
+
+
+def _feedback(doc: _Document, report: PdfReport) -> None:
+    doc.heading("Feedback and evidence")
+    for c in report.criteria:
+        score = _score(c.auto) if c.auto is not None else "not enough evidence"
+        if c.final is not None:
+            how = "overridden" if c.decision == "override" else "accepted"
+            word = "released" if report.final_released else "marked, not released:"
+            score += f" · {word} {_score(c.final)} ({how})"
+        doc.heading(f"{c.title} — {score}", size=11.5)
+        if c.reason:
+            doc.para(f"Assessor's reason: {c.reason}", size=9.5, bold=True)
+        if c.went_well:
+            doc.para("Went well", size=9.5, bold=True, gap=0.5)
+            for line in c.went_well:
+                doc.para(f"• {line}", size=9.5, indent=3, gap=0.8)
+        elif c.feedback and not c.suggestions:
+            doc.para(c.feedback, size=9.5)
+        if c.suggestions:
+            doc.para("To work on", size=9.5, bold=True, gap=0.5)
+            for s in c.suggestions:
+                doc.para(f"{s.turn}: you said “{s.said}”", size=9.5, indent=3, gap=0.3)
+                doc.para(f"You could try: “{s.alternative}” {s.why}", size=9.5, indent=6,
+                         color=_MUTED, gap=1)
+        if c.evidence:
+            doc.para("Evidence", size=9.5, bold=True, gap=0.5)
+            for e in c.evidence:
+                sign = "+" if e.effect == "+" else "−"
+                colour = _PLUS if e.effect == "+" else _MINUS
+                doc.para(f"{sign} {e.turn} · {e.skill}: “{e.quote}”", size=9, indent=3,
+                         color=colour, gap=0.6)
+
+
+def _transcript(doc: _Document, report: PdfReport) -> None:
+    doc.add_page()
+    doc.heading("Transcript", size=14)
+    for turn in report.turns:
+        head = f"{turn.label} · {turn.speaker}" if turn.label else turn.speaker
+        doc.para(head, size=8.5, bold=True, color=_ACCENT if turn.student else _MUTED, gap=0)
+        doc.para(turn.text, size=10, indent=0 if turn.student else 4, gap=1.2)
+        for note in turn.notes:
+            doc.para(f"Assessor's note: {note}", size=9, bold=True, indent=4, gap=1.2)
 
 
 def render_pdf(report: PdfReport) -> bytes:
     """The report as PDF bytes."""
-    w = _Writer()
-    w.pdf.set_title(w.clean(report.title))
-    w.pdf.set_author("Rapport")
-    w.pdf.set_creation_date(datetime.now(UTC))
-    w.text(report.title, size=16, bold=True, gap=2)
-    for label, value in report.meta:
-        w.text(f"{label}: {value}", size=9.5, gap=0.5)
-    if report.notice:
-        w.heading("Grade")
-        w.text(report.notice)
+    doc = _Document(report)
+    doc.set_title(doc.clean(report.title))
+    doc.set_author("Rapport")
+    doc.set_creation_date(datetime.now(UTC))
+    doc.add_page()
+    _cover(doc, report)
+    if report.criteria or report.trust:
+        doc.add_page()
     if report.criteria:
-        w.heading(report.grade_heading or "Grade")
-        word = "released" if report.final_released else "marked"
-        line = f"Overall (auto-grader): {_score(report.overall_auto)}"
-        if report.overall_final is not None or any(c.decision for c in report.criteria):
-            label = "released" if report.final_released else "marked, not released"
-            line += f"    Overall ({label}): {_score(report.overall_final)}"
-        w.text(line, bold=True)
-        for c in report.criteria:
-            row = f"{c.title}: auto {_score(c.auto)}"
-            if c.decision:
-                how = "overridden" if c.decision == "override" else "accepted"
-                row += f", {word} {_score(c.final)} ({how})"
-            w.text(row, bold=True, gap=0.5)
-            if c.reason:
-                w.text(f"Assessor's reason: {c.reason}", size=9.5, gap=0.5)
-            if c.feedback:
-                w.text(c.feedback, size=9.5, gap=1.5)
+        doc.heading("Scores")
+        doc.score_bars(report)
+    if report.trust:
+        doc.heading("Trust over the session")
+        doc.trust_chart(report)
+    if report.criteria:
+        _feedback(doc, report)
     if report.comment:
-        w.heading("Assessor's comment")
-        w.text(report.comment)
-    w.heading("Transcript")
-    for turn in report.turns:
-        w.text(f"{turn.number}. {turn.speaker}", size=9, bold=True, gap=0)
-        w.text(turn.text, size=10, gap=1)
-        for note in turn.notes:
-            w.text(f"Assessor's note: {note}", size=9.5, gap=1)
-    return bytes(w.pdf.output())
+        doc.heading("Assessor's comment")
+        doc.para(report.comment)
+    _transcript(doc, report)
+    return bytes(doc.output())

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import typer
 
-from app.config import Settings
+from app.command_settings import settings_or_exit
 from app.grading.analytic import grade_analytic
 from app.grading.inputs import input_from_transcript
 from app.grading.judge import Judge, JudgeNotConfigured, judge_from_settings
@@ -58,7 +58,7 @@ def _load(file: str, rubric_id: str | None, engine: str) -> tuple[Rubric, list[T
     """Everything the command needs, checked before any line is printed."""
     if engine not in ENGINES:
         raise _fail(f"--engine must be one of: {', '.join(ENGINES)} (got '{engine}')")
-    settings = Settings()
+    settings = settings_or_exit()
     try:
         rubrics = load_rubrics(settings.rubrics_dir)
         rubric = pick_rubric(rubrics, rubric_id)
@@ -103,7 +103,7 @@ def grade_command(file: str, rubric: str | None, engine: str) -> None:
                 tick()
             return
         try:
-            judge = judge_from_settings(Settings())
+            judge = judge_from_settings(settings_or_exit())
         except JudgeNotConfigured as exc:
             raise _fail(str(exc)) from exc
         failed = asyncio.run(_judge_all(judge, chosen, transcripts, tick))

@@ -18,6 +18,7 @@ from app.grading.evidence import find_quote
 from app.grading.feedback import describe, has_feeling, key_sentence, reflect
 from app.grading.model import CriterionResult, GradeResult
 from app.models import Turn
+from app.numbering import TurnNumbers
 from app.persona import Persona
 from app.rubric import Rubric
 
@@ -165,7 +166,8 @@ def _final_state(turns: Sequence[Turn], persona: Persona) -> ClientState:
 
 
 def _drops(turns: Sequence[Turn]) -> list[str]:
-    """The two turns where trust fell furthest, in words."""
+    """The two turns where trust fell furthest, in words (numbered as people read them)."""
+    numbers = TurnNumbers.of(turns)
     falls = []
     for position, turn in enumerate(turns):
         if turn.speaker != "counsellor" or turn.trust_before is None or turn.trust_after is None:
@@ -176,7 +178,10 @@ def _drops(turns: Sequence[Turn]) -> list[str]:
             worst = min(turn.codes or ["other"], key=lambda c: DEFAULT_WEIGHTS.get(c, 0.0))
             falls.append((change, position, worst))
     falls.sort()
-    return [f"turn {pos} ({describe(code)}, {change:+.1f})" for change, pos, code in falls[:2]]
+    return [
+        f"turn {numbers.number(pos)} ({describe(code)}, {change:+.1f})"
+        for change, pos, code in falls[:2]
+    ]
 
 
 def _moment(turns: Sequence[Turn]) -> tuple[int, str, str] | None:

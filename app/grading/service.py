@@ -10,6 +10,7 @@ from app.grading.analytic import grade_analytic
 from app.grading.inputs import input_from_session
 from app.grading.model import GradeResult, GradingInput
 from app.grading.records import Grade, add_grade, latest_grade
+from app.metrics import GRADES
 from app.models import PracticeSession
 from app.persona import Persona
 from app.rubric import DEFAULT_RUBRIC_ID, Rubric
@@ -58,13 +59,15 @@ def session_input(
 
 def store_grade(*, db: Session, session: PracticeSession, result: GradeResult) -> Grade:
     """Save a grade for a session with the persona version the session was held with."""
-    return add_grade(
+    grade = add_grade(
         db=db,
         session_id=session.id,
         persona_id=session.persona_id,
         persona_version=session.persona_version,
         result=result,
     )
+    GRADES.labels(engine=result.engine, status=result.status).inc()
+    return grade
 
 
 def grade_session(

@@ -3,6 +3,10 @@
 Pairs come from released reviews: the auto score each criterion had, and the score the assessor
 released (the same when accepted). κ needs categories, so scores are rounded to the rubric's
 whole levels for it; the MAD and ICC use the scores as they are.
+
+The overall row compares each session's mean over its criteria, one pair per session. Pooling
+every criterion's pairs instead would count one session six times, as if six sessions had
+been marked, and print a κ for a cohort where each criterion alone has too few sessions.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -17,7 +22,9 @@ from app.grading.records import Grade
 from app.models import CohortMember, PracticeSession, Review, ReviewMark
 
 __all__ = [
+    "OVERALL",
     "AgreementRow",
+    "ScorePair",
     "agreement_rows",
     "icc_2_1",
     "mean_absolute_difference",
@@ -26,9 +33,21 @@ __all__ = [
 ]
 
 
+OVERALL = "overall"
+
+
+class ScorePair(NamedTuple):
+    """One released criterion mark: the auto score, the released score, and whose session."""
+
+    auto: float
+    released: float
+    overridden: bool
+    session_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class AgreementRow:
-    """Agreement on one criterion (or all pooled) with the number of sessions behind it."""
+    """Agreement on one criterion (or the sessions' overall) with the sessions behind it."""
 
     criterion: str
     n: int
@@ -96,13 +115,11 @@ def icc_2_1(ratings: Sequence[Sequence[float]]) -> float | None:
     return (ms_rows - ms_error) / denominator
 
 
-def score_pairs(
-    *, db: Session, cohort_id: int, rubric_id: str
-) -> dict[str, list[tuple[float, float, bool]]]:
-    """Per criterion: (auto, released, overridden) for released reviews in a cohort and rubric."""
+def score_pairs(*, db: Session, cohort_id: int, rubric_id: str) -> dict[str, list[ScorePair]]:
+    """Per criterion, the pairs of the released reviews in a cohort and rubric."""
     students = select(CohortMember.user_id).where(CohortMember.cohort_id == cohort_id)
     rows = db.exec(
-        select(ReviewMark)
+        select(ReviewMark, Review.session_id)
         .join(Review, col(Review.id) == ReviewMark.review_id)
         .join(PracticeSession, col(PracticeSession.id) == Review.session_id)
         .join(Grade, col(Grade.id) == Review.grade_id)
@@ -112,33 +129,50 @@ def score_pairs(
             col(PracticeSession.owner_id).in_(students),
         )
     ).all()
-    pairs: dict[str, list[tuple[float, float, bool]]] = {}
-    for mark in rows:
+    pairs: dict[str, list[ScorePair]] = {}
+    for mark, session_id in rows:
         if mark.auto_score is None or mark.score is None:
             continue
         pairs.setdefault(mark.criterion_id, []).append(
-            (mark.auto_score, mark.score, mark.decision == "override")
+            ScorePair(mark.auto_score, mark.score, mark.decision == "override", session_id)
         )
     return pairs
 
 
-def agreement_rows(
-    pairs: dict[str, list[tuple[float, float, bool]]], *, order: Sequence[str], low: int, high: int
-) -> list[AgreementRow]:
-    """One row per criterion (in rubric order), then all criteria pooled."""
+def overall_pairs(pairs: dict[str, list[ScorePair]]) -> list[ScorePair]:
+    """One pair per session: the mean auto and mean released score over its criteria."""
+    by_session: dict[str, list[ScorePair]] = {}
+    for items in pairs.values():
+        for pair in items:
+            by_session.setdefault(pair.session_id, []).append(pair)
+    return [
+        ScorePair(
+            auto=sum(p.auto for p in marks) / len(marks),
+            released=sum(p.released for p in marks) / len(marks),
+            overridden=any(p.overridden for p in marks),
+            session_id=session_id,
+        )
+        for session_id, marks in by_session.items()
+    ]
 
-    def row(name: str, items: list[tuple[float, float, bool]]) -> AgreementRow:
-        plain = [(a, b) for a, b, _ in items]
+
+def agreement_rows(
+    pairs: dict[str, list[ScorePair]], *, order: Sequence[str], low: int, high: int
+) -> list[AgreementRow]:
+    """One row per criterion (in rubric order), then the sessions' overall scores."""
+
+    def row(name: str, items: list[ScorePair]) -> AgreementRow:
+        plain = [(p.auto, p.released) for p in items]
         return AgreementRow(
             criterion=name,
-            n=len(items),
+            n=len({p.session_id for p in items}),
             mad=mean_absolute_difference(plain),
             kappa=weighted_kappa(plain, low=low, high=high),
             icc=icc_2_1([[a, b] for a, b in plain]),
-            overridden=sum(1 for *_, o in items if o),
+            overridden=sum(1 for p in items if p.overridden),
         )
 
     rows = [row(c, pairs.get(c, [])) for c in order]
     rows += [row(c, v) for c, v in pairs.items() if c not in order]
-    rows.append(row("all", [p for v in pairs.values() for p in v]))
+    rows.append(row(OVERALL, overall_pairs(pairs)))
     return rows

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 from sqlmodel import Session, col, select
 
-from app.auth.policy import auto_grades_visible
+from app.auth.policy import analysis_visible
 from app.charts import Canvas, PlotFrame, tick_step
 from app.grading.records import Grade, latest_grade
 from app.models import PracticeSession, Turn, User
@@ -79,13 +79,13 @@ def _minutes(turns: list[Turn]) -> float:
 
 
 def _visible_scores(
-    db: Session, session: PracticeSession
+    db: Session, session: PracticeSession, student: User
 ) -> tuple[dict[str, float], float | None, str, ReviewView | None]:
     released = released_view(db=db, session_id=session.id)
     if released is not None:
         scores = {k: m.score for k, m in released.marks.items() if m.score is not None}
         return scores, released.overall, "released", released
-    if not auto_grades_visible(db=db, session=session):
+    if not analysis_visible(db=db, user=student, session=session):
         return {}, None, "", None
     grade: Grade | None = latest_grade(db=db, session_id=session.id)
     if grade is None:
@@ -142,7 +142,7 @@ def student_progress(
         persona = personas.get(session.persona_id)
         title = persona.title if persona else session.persona_id
         tried[title] += 1
-        scores, overall, source, feedback = _visible_scores(db, session)
+        scores, overall, source, feedback = _visible_scores(db, session, student)
         minutes = _minutes(turns)
         progress.minutes += minutes
         progress.sessions.append(

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from app.config import PROJECT_ROOT, Settings
+from app.command_settings import settings_or_exit
+from app.config import PROJECT_ROOT
 
 __all__ = ["rubrics_app"]
 
@@ -25,7 +26,7 @@ def rubrics_validate(
     from app.yamldoc import validation_report
 
     lines, ok = validation_report(
-        paths or [Settings().rubrics_dir], validate_rubric_paths, noun="rubric"
+        paths or [settings_or_exit().rubrics_dir], validate_rubric_paths, noun="rubric"
     )
     typer.echo("\n".join(lines))
     if not ok:

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from app import practice
-from app.auth.policy import SessionAction, visible_session
+from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
+from app.metrics import TURNS
 from app.models import (
     PracticeSession,
     SessionCreate,
@@ -58,18 +59,25 @@ def persona_summary(persona: Persona) -> dict:
     }
 
 
-def turn_public(turn: Turn) -> TurnPublic:
-    """A stored turn as the API shows it."""
+def turn_public(turn: Turn, *, reveal: bool = True) -> TurnPublic:
+    """A stored turn as the API shows it; only its words while the analysis is held back."""
+    if not reveal:
+        return TurnPublic(index=turn.index, speaker=turn.speaker, text=turn.text,
+                          created_at=turn.created_at)
     return TurnPublic.model_validate(turn, from_attributes=True)
 
 
-def state_public(state: practice.ClientState) -> SessionState:
-    """The part of the client state a student may see."""
+def state_public(state: practice.ClientState, *, reveal: bool = True) -> SessionState:
+    """The part of the client state a student may see (none of it while grades are held)."""
+    if not reveal:
+        return SessionState(trust=None, unlocked=[], turn=state.turn)
     return SessionState(trust=state.trust, unlocked=list(state.unlocked), turn=state.turn)
 
 
-def session_public(session: PracticeSession, turns: list[Turn], persona: Persona) -> SessionPublic:
-    """A session with its turns and current state."""
+def session_public(
+    session: PracticeSession, turns: list[Turn], persona: Persona, *, reveal: bool = True
+) -> SessionPublic:
+    """A session with its turns and current state (`reveal`: app.auth.policy.analysis_visible)."""
     state = practice.state_before(turns, persona)
     return SessionPublic(
         id=session.id,
@@ -79,8 +87,8 @@ def session_public(session: PracticeSession, turns: list[Turn], persona: Persona
         engine=session.engine,
         created_at=session.created_at,
         ended_at=session.ended_at,
-        turns=[turn_public(t) for t in turns],
-        state=state_public(state),
+        turns=[turn_public(t, reveal=reveal) for t in turns],
+        state=state_public(state, reveal=reveal),
         awaiting_reply=bool(turns) and turns[-1].speaker == "counsellor",
     )
 
@@ -118,12 +126,6 @@ def _require_engine(engine: ClientEngine | None, session: PracticeSession) -> Cl
 
 def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
     return _require_engine(request.app.state.engines.get(session.engine), session)
-
-
-@router.get("/healthz", tags=["meta"])
-def healthz() -> dict[str, str]:
-    """Liveness probe."""
-    return {"status": "ok"}
 
 
 @router.get("/api/personas", tags=["personas"])
@@ -166,10 +168,18 @@ async def create_session(
             f"engine: '{body.engine}' is not available here "
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
-    session, turns = await db.run(
-        practice.create_session, persona=persona, owner_id=user.id, engine=engine
+    session, turns, reveal = await db.run(
+        _create, persona=persona, user=user, engine=engine
     )
-    return session_public(session, turns, persona)
+    return session_public(session, turns, persona, reveal=reveal)
+
+
+def _create(
+    *, db: Session, persona: Persona, user: CurrentUser, engine: str
+) -> tuple[PracticeSession, list[Turn], bool]:
+    session, turns = practice.create_session(db=db, persona=persona, owner_id=user.id,
+                                             engine=engine)
+    return session, turns, analysis_visible(db=db, user=user, session=session)
 
 
 @router.get("/api/sessions", tags=["sessions"])
@@ -193,9 +203,10 @@ async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[S
 
 def _load_owned(
     *, db: Session, session_id: str, user: CurrentUser
-) -> tuple[PracticeSession, list[Turn]]:
+) -> tuple[PracticeSession, list[Turn], bool]:
     session = _owned_session(db, session_id, user, "read")
-    return session, practice.session_turns(db=db, session_id=session.id)
+    reveal = analysis_visible(db=db, user=user, session=session)
+    return session, practice.session_turns(db=db, session_id=session.id), reveal
 
 
 @router.get("/api/sessions/{session_id}", tags=["sessions"])
@@ -203,11 +214,11 @@ async def get_session(
     session_id: str, db: Db, user: CurrentUser, personas: Personas
 ) -> SessionPublic:
     """A session with every turn."""
-    session, turns = await db.run(_load_owned, session_id=session_id, user=user)
+    session, turns, reveal = await db.run(_load_owned, session_id=session_id, user=user)
     persona = personas.get(session.persona_id)
     if persona is None:
         raise _not_found("persona", session.persona_id)
-    return session_public(session, turns, persona)
+    return session_public(session, turns, persona, reveal=reveal)
 
 
 def _end(
@@ -265,16 +276,16 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
-    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine | None]:
+    def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine | None, bool]:
         session = _owned_session(db, session_id, user)
         engine = request.app.state.engines.get(session.engine)
         context = practice.load_turn_context(
             db=db,
             session=session,
             client_message_id=body.client_message_id,
-            window=getattr(engine, "history_turns", practice.RECENT_TURNS),
+            window=engine.history_turns if engine is not None else practice.RECENT_TURNS,
         )
-        return context, engine
+        return context, engine, analysis_visible(db=db, user=user, session=session)
 
     def plan(context: practice.TurnContext) -> practice.PendingReply:
         return practice.plan_student_turn(
@@ -282,22 +293,24 @@ async def add_turn(
         )
 
     # Read, plan, write: only the short write queues behind other writers.
-    context, engine = await db.read(load)
+    context, engine, reveal = await db.read(load)
     persona = _persona_for(personas, context.session)
     try:
         pending = plan(context)
         if pending.is_new:
-            _require_engine(engine, context.session)
+            ready = _require_engine(engine, context.session)
             try:
                 await db.run(practice.save_student_turn, pending=pending)
+                TURNS.labels(speaker="counsellor", engine=ready.name).inc()
             except practice.DuplicateMessage:
                 # The same message arrived twice at once and the other copy was saved first.
-                context, engine = await db.read(load)
+                context, engine, reveal = await db.read(load)
                 pending = plan(context)
     except practice.ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     pending = await _secure_reply(db, pending)
-    return await _respond(db, pending, _require_engine(engine, context.session), accept)
+    return await _respond(db, pending, _require_engine(engine, context.session), accept,
+                          reveal=reveal)
 
 
 @router.post(
@@ -316,47 +329,58 @@ async def retry_reply(
 ):
     """Ask again for the client's reply to the last, unanswered student message."""
 
-    def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine]:
+    def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine, bool]:
         session = _owned_session(db, session_id, user)
         persona = _persona_for(personas, session)
         try:
             pending = practice.pending_reply(db=db, session=session, persona=persona)
         except practice.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-        return pending, _engine_for(request, session)
+        reveal = analysis_visible(db=db, user=user, session=session)
+        return pending, _engine_for(request, session), reveal
 
-    pending, engine = await db.read(load)
+    pending, engine, reveal = await db.read(load)
     pending = await _secure_reply(db, pending)
-    return await _respond(db, pending, engine, accept)
+    return await _respond(db, pending, engine, accept, reveal=reveal)
 
 
 async def _respond(
-    db: Database, pending: practice.PendingReply, engine: ClientEngine, accept: str | None
+    db: Database, pending: practice.PendingReply, engine: ClientEngine, accept: str | None,
+    *, reveal: bool,
 ):
-    """Run the engine for a saved student turn and answer as JSON or SSE."""
+    """Run the engine for a saved student turn and answer as JSON or SSE.
+
+    `reveal` is app.auth.policy.analysis_visible: a student whose grades wait for release
+    sees the words only, no codes, trust or accounting."""
     events = practice.stream_reply(runner=db, pending=pending, engine=engine)
     if accept and "text/event-stream" in accept:
         return StreamingResponse(
-            _sse(events, pending),
+            _sse(events, pending, reveal=reveal),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     async for event in events:
+        if event.kind == "error" and event.data.get("unexpected"):
+            # A bug on our side, not the model server's: a plain 500 (the stream says the
+            # same in its own terms), already logged with its traceback.
+            return JSONResponse(status_code=500, content={"detail": event.message})
         if event.kind == "error":
             return JSONResponse(
                 status_code=status.HTTP_502_BAD_GATEWAY,
                 content={
                     "detail": event.message,
                     "retryable": event.retryable,
-                    "student_turn": turn_public(pending.student_turn).model_dump(mode="json"),
+                    "student_turn": turn_public(
+                        pending.student_turn, reveal=reveal
+                    ).model_dump(mode="json"),
                 },
             )
         if event.kind == "done":
             assert event.turn is not None
             result = TurnResult(
-                student_turn=turn_public(pending.student_turn),
-                client_turn=turn_public(event.turn),
-                state=state_public(pending.state),
+                student_turn=turn_public(pending.student_turn, reveal=reveal),
+                client_turn=turn_public(event.turn, reveal=reveal),
+                state=state_public(pending.state, reveal=reveal),
             )
             # Already a validated TurnResult: serialise it once rather than have FastAPI check
             # it again (the route still declares response_model for the OpenAPI schema).
@@ -368,11 +392,14 @@ def _sse_event(name: str, data: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def _sse(events: AsyncIterator[practice.StreamEvent], pending) -> AsyncIterator[bytes]:
+async def _sse(
+    events: AsyncIterator[practice.StreamEvent], pending, *, reveal: bool
+) -> AsyncIterator[bytes]:
     """The reply as Server-Sent Events: student, delta..., then done or error."""
     async for event in events:
         if event.kind == "student":
-            yield _sse_event("student", turn_public(pending.student_turn).model_dump(mode="json"))
+            student = turn_public(pending.student_turn, reveal=reveal)
+            yield _sse_event("student", student.model_dump(mode="json"))
         elif event.kind in ("delta", "replace"):
             yield _sse_event(event.kind, {"text": event.text})
         elif event.kind == "error":
@@ -382,8 +409,8 @@ async def _sse(events: AsyncIterator[practice.StreamEvent], pending) -> AsyncIte
             yield _sse_event(
                 "done",
                 {
-                    "client_turn": turn_public(event.turn).model_dump(mode="json"),
-                    "state": state_public(pending.state).model_dump(mode="json"),
+                    "client_turn": turn_public(event.turn, reveal=reveal).model_dump(mode="json"),
+                    "state": state_public(pending.state, reveal=reveal).model_dump(mode="json"),
                 },
             )
 

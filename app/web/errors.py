@@ -33,7 +33,7 @@ def validation_message(exc: RequestValidationError) -> str:
 
 def _wants_html(request: Request) -> bool:
     path = request.url.path
-    if path.startswith("/api/") or path == "/healthz":
+    if path.startswith(("/api/", "/healthz", "/metrics")):
         return False
     return "text/html" in request.headers.get("accept", "")
 

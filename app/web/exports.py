@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.auth.accounts import find_user
-from app.auth.policy import auto_grades_visible, can_review, visible_session
+from app.auth.policy import analysis_visible, visible_session
 from app.cohorts import shares_cohort
 from app.exports.assemble import session_report
 from app.exports.interchange import export_transcript, import_transcript
@@ -86,9 +86,7 @@ def _import(*, db: Session, user: User, transcript: Transcript, rubric: Rubric,
     session = import_transcript(db=db, transcript=transcript, owner_id=owner.id or 0,
                                 persona=persona)
     grade = grade_session(db=db, session=session, persona=persona, rubric=rubric)
-    show = can_review(db=db, user=user, session=session) or auto_grades_visible(
-        db=db, session=session
-    )
+    show = analysis_visible(db=db, user=user, session=session)
     return {
         "session_id": session.id,
         "owner_id": owner.id,

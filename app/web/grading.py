@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app import practice
-from app.auth.policy import visible_session
+from app.auth.policy import HELD_MESSAGE, analysis_visible, visible_session
 from app.config import Settings
 from app.grading.judge import JudgeNotConfigured, judge_from_settings
 from app.grading.model import GradeResult, GradingInput
@@ -25,6 +25,7 @@ from app.grading.service import (
 )
 from app.library import rubric_shelf
 from app.models import PracticeSession
+from app.numbering import TurnNumbers
 from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
@@ -200,8 +201,17 @@ def report_page(
     grade: int | None = None,
 ) -> HTMLResponse:
     """The graded session: scores, evidence in the transcript, feedback, what was missed."""
-    session = _owned(db, session_id, user)
+    session = visible_session(db=db, user=user, session_id=session_id, action="read")
     persona = personas.get(session.persona_id)
+    client_name = persona.client.name if persona else "The client"
+    about = {"session": session, "persona": persona_summary(persona) if persona else None,
+             "client_name": client_name}
+    if not analysis_visible(db=db, user=user, session=session):
+        # Ending a session lands here: a held grade is a page that says when feedback comes,
+        # never an error.
+        return render(request, "report_held.html",
+                      {**about, "title": f"Session with {client_name} ended",
+                       "message": HELD_MESSAGE})
     rubrics = get_rubrics(request)
     all_grades = list_grades(db=db, session_id=session.id)
     if grade is not None:
@@ -223,15 +233,12 @@ def report_page(
         all_grades = [chosen, *all_grades]
     public = grade_public(chosen)
     turns = practice.session_turns(db=db, session_id=session.id)
-    client_name = persona.client.name if persona else "The client"
     return render(
         request,
         "report.html",
         {
+            **about,
             "title": f"Report: session with {client_name}",
-            "session": session,
-            "persona": persona_summary(persona) if persona else None,
-            "client_name": client_name,
             "grade": public,
             "rubric": rubrics.get(public.rubric_id),
             "rubrics": list(rubrics.values()),
@@ -240,6 +247,7 @@ def report_page(
             "curve": trust_curve(turns, persona),
             "missed": missed_layers(turns, persona),
             "other_grades": [grade_public(g) for g in all_grades if g.id != chosen.id],
+            "tn": TurnNumbers.of(turns),
         },
     )
 

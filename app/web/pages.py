@@ -12,18 +12,21 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import practice
-from app.auth.policy import SessionAction, visible_session
+from app.auth.policy import SessionAction, analysis_visible, released_review, visible_session
 from app.bidi import reveal_bidi
 from app.charts import Canvas, PlotFrame, tick_step
+from app.grading.records import latest_grade
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
 from app.models import PracticeSession, Turn
+from app.numbering import TurnNumbers
 from app.persona import Persona
+from app.review.marking import released_view
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
 
@@ -226,6 +229,8 @@ def build_environment() -> jinja2.Environment:
     versions = _asset_versions()
     env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
     env.globals["difficulty_words"] = DIFFICULTY_WORDS
+    # One numbering of turns for people on every page (app.numbering).
+    env.globals["turn_numbers"] = TurnNumbers.of
     env.filters["date"] = _date
     env.filters["trust"] = _trust
     env.filters["ms"] = _ms
@@ -366,6 +371,13 @@ def session_accounting(turns: Sequence[Turn]) -> dict[str, Any]:
 # ---- routes -------------------------------------------------------------------------------
 
 
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The icon, for browsers and tools that ask for it without reading the page."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/", response_class=HTMLResponse)
 def library_page(request: Request, personas: Personas) -> HTMLResponse:
     """The persona library: one card per simulated client."""
@@ -448,16 +460,33 @@ def end_session_form(
 def history_page(
     request: Request, db: DbSession, user: CurrentUser, personas: Personas
 ) -> HTMLResponse:
-    """The current user's sessions, newest first."""
+    """The current user's sessions, newest first, with the score they may see and every link."""
     rows = [
         {
             "session": s,
             "title": personas[s.persona_id].title if s.persona_id in personas else s.persona_id,
             "turns": n,
+            "score": _history_score(db=db, user=user, session=s),
         }
         for s, n in practice.list_sessions(db=db, owner_id=user.id)
     ]
     return render(request, "history.html", {"rows": rows, "title": "Session history"})
+
+
+def _history_score(*, db: DbSession, user: CurrentUser, session: PracticeSession) -> dict | None:
+    """The overall score shown in the history: the released one, else the auto-grade's."""
+    if session.status != "ended":
+        return None
+    released = released_review(db=db, session_id=session.id)
+    if released is not None:
+        view = released_view(db=db, session_id=session.id)
+        return {"overall": view.overall if view else None, "source": "released"}
+    if not analysis_visible(db=db, user=user, session=session):
+        return {"overall": None, "source": "held"}
+    grade = latest_grade(db=db, session_id=session.id)
+    if grade is None:
+        return None
+    return {"overall": grade.overall, "source": "auto"}
 
 
 @router.get("/sessions/{session_id}/transcript", response_class=HTMLResponse)
@@ -470,6 +499,7 @@ def transcript_page(
     persona = personas.get(session.persona_id)
     pairs = _turn_pairs(turns)
     numbers = {student.index: n for n, (student, _) in enumerate(pairs, start=1)}
+    reveal = analysis_visible(db=db, user=user, session=session)
     return render(
         request,
         "transcript.html",
@@ -485,5 +515,6 @@ def transcript_page(
             "curve": trust_curve(turns, persona),
             "voice": engine_label(request, session.engine),
             "accounting": session_accounting(turns),
+            "reveal": reveal,
         },
     )

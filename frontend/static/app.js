@@ -41,6 +41,7 @@
   var sendButton = document.getElementById("send");
   var charCount = document.getElementById("char-count");
   var endForm = document.getElementById("end-form");
+  var replyStatus = document.getElementById("reply-status");
 
   var busy = false;
   // The message in flight: its text, its id (so a resend never makes a second turn) and
@@ -100,6 +101,25 @@
     }
   }
 
+  // The message box and Send stay in view: after each reply the page scrolls so the composer's
+  // bottom edge is on screen, with the newest reply just above it.
+  function keepComposerInView() {
+    var target = form || errorBox;
+    if (target && typeof target.scrollIntoView === "function") {
+      target.scrollIntoView({ block: "end" });
+    }
+  }
+
+  function announce(text) {
+    if (replyStatus) {
+      replyStatus.textContent = "";
+      // A fresh text node after a tick, so the same words said twice are announced twice.
+      window.setTimeout(function () {
+        replyStatus.textContent = text;
+      }, 50);
+    }
+  }
+
   function findTurn(index) {
     return turnsList.querySelector('[data-index="' + String(index) + '"]');
   }
@@ -136,7 +156,9 @@
   function setBusy(value) {
     busy = value;
     if (sendButton) {
-      sendButton.disabled = value;
+      // aria-disabled, not disabled: a disabled button drops keyboard focus to <body> while
+      // the reply streams. `busy` already refuses a second send.
+      sendButton.setAttribute("aria-disabled", value ? "true" : "false");
     }
     if (textarea) {
       // Until the server confirms it saved the message, the text stays put and unedited.
@@ -343,6 +365,7 @@
           bubble.classList.remove("turn--streaming");
           outcome = "done";
           pending = null;
+          announce(clientName + ": " + turn.text);
         } else if (name === "error") {
           outcome = "error";
           if (bubble) {
@@ -377,7 +400,10 @@
       setBusy(false);
       if (outcome === "done" && textarea &&
           (document.activeElement === document.body || document.activeElement === sendButton)) {
-        textarea.focus();
+        textarea.focus({ preventScroll: true });
+      }
+      if (outcome === "done") {
+        keepComposerInView();
       }
     }
   }
@@ -401,6 +427,8 @@
       return;
     }
     pending = { text: text, id: newMessageId(), confirmed: false };
+    // Typing goes on in the box while the client answers: keep focus there, not on Send.
+    textarea.focus({ preventScroll: true });
     exchange(apiBase + "/turns", { text: text, client_message_id: pending.id }, false);
   }
 
@@ -432,6 +460,11 @@
     }
     fields.disabled = false;
     updateCount();
+    // Ready to type on arrival, with the newest turn and the box in view.
+    if (chat.dataset.status === "active") {
+      textarea.focus({ preventScroll: true });
+      keepComposerInView();
+    }
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();

@@ -54,8 +54,9 @@
         status.textContent = "Evidence highlighting cleared.";
         return;
       }
+      // The numbers people read (data-number), not the element ids, which count every line.
       var numbers = lit.map(function (turn) {
-        return turn.id.replace("turn-", "");
+        return turn.getAttribute("data-number");
       });
       status.textContent =
         button.getAttribute("data-title") + ": evidence highlighted in " + numbers.length +

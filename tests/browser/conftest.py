@@ -95,3 +95,13 @@ def page(context, page_errors: PageErrors) -> Iterator[object]:
     context.on("console", on_console)
     yield context.new_page()
     assert not page_errors, f"script errors in the page: {page_errors}"
+
+
+def watched_context(browser, page_errors: list[str], *, timeout: int = 10_000):
+    """A fresh browser profile at 1280 px whose script errors and CSP violations are recorded."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    ctx.set_default_timeout(timeout)
+    ctx.on("weberror", lambda error: page_errors.append(str(error.error)))
+    ctx.on("console", lambda m: page_errors.append(m.text)
+           if m.type == "error" and "Content Security Policy" in m.text else None)
+    return ctx

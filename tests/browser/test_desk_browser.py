@@ -8,14 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlmodel import Session
 
 from app.audit import Actor
-from app.auth.accounts import create_user
-from app.cohorts import add_member, create_cohort
-from app.config import Settings
-from app.db import build_engine, migrate
-from tests.accounts import LINES, PASSWORD, PERSONA, SECRET
+from tests.accounts import LINES, PASSWORD, PERSONA, SECRET, seed_people
 
 pytestmark = pytest.mark.browser
 SETUP = Actor(user_id=None, label="test")
@@ -26,17 +21,9 @@ def server_env(server_env: dict[str, str]) -> dict[str, str]:
     """Accounts on, and the users and cohort this test needs, in the server's database."""
     env = {**server_env, "RAPPORT_AUTH": "on", "RAPPORT_SECRET_KEY": SECRET,
            "RAPPORT_STREAM_DELAY": "0"}
-    settings = Settings(data_dir=env["RAPPORT_DATA_DIR"], database_url=env["RAPPORT_DATABASE_URL"])
-    engine = build_engine(settings)
-    migrate(engine)
-    with Session(engine) as db:
-        cohort = create_cohort(db=db, name="Evening", actor=SETUP, auto_grades="after_release")
-        for email, role in (("ana@example.org", "student"), ("ben@example.org", "student"),
-                            ("mo@example.org", "assessor")):
-            user = create_user(db=db, email=email, name=email.split("@")[0].title(), role=role,
-                               password=PASSWORD, actor=SETUP)
-            add_member(db=db, cohort=cohort, user=user, actor=SETUP)
-    engine.dispose()
+    seed_people(env["RAPPORT_DATA_DIR"], env["RAPPORT_DATABASE_URL"],
+                (("ana@example.org", "student"), ("ben@example.org", "student"),
+                 ("mo@example.org", "assessor")))
     return env
 
 

@@ -85,7 +85,7 @@ def wait_for_reply(page, turns: int) -> None:
     page.wait_for_function(
         "() => !document.querySelector('.turn--streaming') "
         "&& document.getElementById('typing').hidden "
-        "&& !document.getElementById('send').disabled"
+        "&& document.getElementById('send').getAttribute('aria-disabled') !== 'true'"
     )
 
 
@@ -306,6 +306,19 @@ def test_pages_fit_a_phone_and_are_keyboard_usable(live_server, context, page) -
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
+        if path == f"/sessions/{session_id}":
+            # An active session opens ready to type (#12); the skip link is still the first
+            # stop of the page's tab order, for whoever starts from the top.
+            assert page.evaluate("() => document.activeElement.id") == "message"
+            first = page.evaluate(
+                "() => document.querySelector('a[href], button, input, textarea, select, "
+                "summary, [tabindex]:not([tabindex=\"-1\"])').textContent.trim()"
+            )
+            assert first == "Skip to main content"
+            page.locator(".skip-link").focus()
+            page.keyboard.press("Enter")
+            assert page.evaluate("() => document.activeElement.id") == "main", path
+            continue
         page.keyboard.press("Tab")
         focused = page.evaluate("() => document.activeElement.textContent.trim()")
         assert focused == "Skip to main content", path
