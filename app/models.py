@@ -327,6 +327,7 @@ class SessionPublic(BaseModel):
     engine: str
     created_at: datetime
     ended_at: datetime | None = None
+    stepped_out_at: datetime | None = None
     turns: list[TurnPublic]
     state: SessionState
     awaiting_reply: bool = False

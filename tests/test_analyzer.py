@@ -95,7 +95,7 @@ FLOORS = {
     "reflection_simple": 0.45, "reflection_complex": 0.55, "question_open": 0.75,
     "question_closed": 0.65, "information": 0.55, "advice_with_permission": 0.55,
     "advice_without_permission": 0.5, "affirmation": 0.5, "validation": 0.5,
-    "reassurance": 0.5, "minimising": 0.45, "judgement": 0.5, "summary": 0.45,
+    "reassurance": 0.45, "minimising": 0.45, "judgement": 0.5, "summary": 0.45,
     "self_disclosure": 0.5, "risk_inquiry": 0.6, "safety_response": 0.5,
     "boundary_holding": 0.5, "boundary_crossing": 0.5,
 }

@@ -213,6 +213,19 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/sessions/{session_id}/grade"): on("/sessions/{sid}/grade", READERS,
                                                  body=lambda w, r: _form(w)),
     ("GET", "/sessions/{session_id}/report"): on("/sessions/{sid}/report", READERS),
+    # The student's own reflection before the grade, and stepping out of a session.
+    ("GET", "/sessions/{session_id}/reflect"): on("/sessions/{sid}/reflect", OWNER_ONLY),
+    ("POST", "/sessions/{session_id}/reflect"): on("/sessions/{sid}/reflect", OWNER_ONLY,
+                                                   body=lambda w, r: _form(w)),
+    ("POST", "/api/sessions/{session_id}/self-rating"): on(
+        "/api/sessions/{sid}/self-rating", OWNER_ONLY,
+        body=lambda w, r: {"json": {"ratings": {}, "answers": {}}}),
+    ("POST", "/sessions/{session_id}/step-out"): on("/sessions/{sid}/step-out", OWNER_ONLY,
+                                                    sid=_fresh_active,
+                                                    body=lambda w, r: _form(w)),
+    ("POST", "/api/sessions/{session_id}/step-out"): on("/api/sessions/{sid}/step-out",
+                                                        OWNER_ONLY, sid=_fresh_active),
+    ("GET", "/sessions/{session_id}/stepped-out"): on("/sessions/{sid}/stepped-out", READERS),
     ("GET", "/api/desk/queue"): on("/api/desk/queue", DESK),
     ("GET", "/api/desk/sessions/{session_id}"): on("/api/desk/sessions/{sid}", REVIEWERS),
     ("PUT", "/api/desk/sessions/{session_id}/review"): on(
@@ -274,6 +287,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     # The library's own file at its own version: trainers reach Save and are refused (409).
     ("POST", "/trainer/save"): on("/trainer/save", TRAINER, body=lambda w, r: _form(
         w, {"kind": "persona", "text": _persona_yaml(w)})),
+    ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
+        w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
 }
 
 

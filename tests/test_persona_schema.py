@@ -132,14 +132,27 @@ def test_shipped_persona_quality_bar(path: Path) -> None:
             assert layer.after_safety and layer.after_missed, layer.id
     assert p.boundary_tests
     for test in p.boundary_tests:
-        assert 3 <= test.at_turn <= 12, test.id
+        assert 3 <= test.at_turn <= 14, test.id
         assert test.if_held != test.if_crossed
+        assert test.title and test.if_unaddressed, test.id
     r = p.reactions
     for kind in ("heard", "judged", "advised", "questioned_closed"):
         assert len(getattr(r, kind)) >= 3, kind
-    for kind in ("validated", "questioned_open", "reassured", "dismissed", "boundary_slip"):
+    for kind in ("validated", "questioned_open", "reassured", "dismissed", "boundary_slip",
+                 "contracted", "confused", "repaired"):
         assert len(getattr(r, kind)) >= 2, kind
-    assert len(p.style.phrases) >= 3
+    if p.style.conversational_style not in ("silent", "interpreted"):
+        assert len(p.style.phrases) >= 3  # a near-silent or interpreted client has none
+    # Version 2: what the client needs to listen and to be taught with.
+    assert p.schema_version == 2
+    assert len(p.facts) >= 15, "write at least 15 facts"
+    assert p.client.culture and p.jurisdiction and p.jurisdiction.services
+    assert p.jurisdiction.reporting_duties and p.when_asked_about_risk
+    for layer in p.disclosures:
+        assert layer.title and layer.topics and layer.feelings, layer.id
+        assert all(e.topics for e in layer.elaborations), f"{layer.id}: elaboration topics"
+        if layer.risk:
+            assert layer.risk_type and layer.safety, layer.id
     lines = [line for kind in type(r).model_fields for line in getattr(r, kind)]
     repeated = [line for line, n in Counter(lines).items() if n > 1]
     assert not repeated, f"reaction lines used twice: {repeated}"
@@ -367,7 +380,8 @@ def test_bad_choice_suggests_a_fix(tmp_path: Path) -> None:
     path = write_persona(tmp_path, "choice", BASE.replace("style: plain", "style: reservd"))
     assert only_problem(path) == (
         f"{path}:14: style.conversational_style: must be one of: plain, upset, verbose, "
-        "reserved, tangent, pleasing (got 'reservd'); did you mean 'reserved'?"
+        "reserved, tangent, pleasing, hostile, silent, interpreted (got 'reservd'); did you "
+        "mean 'reserved'?"
     )
 
 

@@ -1,7 +1,7 @@
-"""Lexicons the rules draw on: feeling words, judgement adjectives, risk terms, action verbs.
+"""Lexicons the rules and features draw on: feeling words, judgement adjectives, risk terms.
 
 Every list here is written from counselling practice and general English; none is taken from
-an annotated data set. Lists are joined into regex alternations by ``alternation``.
+an annotated data set.
 """
 
 from __future__ import annotations
@@ -10,12 +10,6 @@ from __future__ import annotations
 def words(text: str) -> frozenset[str]:
     """The whitespace-separated words of a block of text."""
     return frozenset(text.split())
-
-
-def alternation(words: frozenset[str] | tuple[str, ...]) -> str:
-    """A regex alternation of the words, longest first so multi-word entries win."""
-    ordered = sorted(words, key=lambda w: (-len(w), w))
-    return "(?:" + "|".join(w.replace(" ", r"\s+") for w in ordered) + ")"
 
 
 STOPWORDS: frozenset[str] = words(
@@ -65,17 +59,6 @@ DIFFICULTY: frozenset[str] = words(
     tiring demoralising demoralizing discouraging unsettling worrying"""
 )
 
-# Harms and risks a counsellor names as consequences of a behaviour ("you're damaging your
-# lungs", "it causes cancer"): said by the counsellor, they warn or inform rather than reflect.
-# Words of loss and hardship a client's story is told in ("death", "worse", "sick", "ruined")
-# are left out, so reflections of grief or conflict are not read as warnings.
-HARMS: frozenset[str] = words(
-    """damage damages damaged damaging risk risks risky danger dangers dangerous cancer
-    cancers disease diseases emphysema deadly fatal harmful toxic poison poisoning illness
-    illnesses injury injuries worsen worsens worsening stroke strokes overdose addicted
-    addiction addictive consequences complications infection infections deteriorate
-    deteriorating"""
-)
 
 # Evaluative adjectives that, said about the client or their actions, pass judgement.
 JUDGEMENT_ADJECTIVES: frozenset[str] = words(
@@ -86,16 +69,7 @@ JUDGEMENT_ADJECTIVES: frozenset[str] = words(
     self-centered self-absorbed entitled"""
 )
 
-# Adjectives that are often said in sympathy about a situation ("that's crazy!"), so they
-# judge only when predicated of the client ("you're being ridiculous").
-PERSON_ADJECTIVES: frozenset[str] = words(
-    """crazy mad insane ridiculous wrong disgusting cruel mean absurd paranoid"""
-)
 
-# Nouns that make "you're such a ..." or "that's a ... thing to do" a judgement.
-JUDGEMENT_NOUNS: frozenset[str] = words(
-    """idiot fool baby coward hypocrite liar mess failure joke child brat"""
-)
 
 # Verbs of a concrete action, used to tell directive advice from reflections of obligation.
 ACTION_VERBS: frozenset[str] = words(

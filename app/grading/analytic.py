@@ -224,6 +224,8 @@ def _evidence(chosen: list[_Hit], by_turn: dict[int, _TurnSignals]) -> list[Evid
             quote=_quote(by_turn[h.turn], h.indicator.key),
             code=h.indicator.key,
             effect="+" if h.positive else "-",
+            confidence=(round(by_turn[h.turn].analysis.confidence.get(h.indicator.code, 1.0), 2)
+                        if h.indicator.code else None),
         )
         for h in chosen
     ]

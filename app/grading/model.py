@@ -70,6 +70,9 @@ class EvidenceItem(BaseModel):
     quote: str = Field(description="Verbatim substring of that turn.")
     code: str = Field(description="The analyzer code, empathy mechanism or event it shows.")
     effect: Literal["+", "-"]
+    confidence: float | None = Field(
+        default=None, description="How sure the analyzer was of the code (0-1), when it is one."
+    )
 
 
 class Suggestion(BaseModel):

@@ -87,6 +87,7 @@ def session_public(
         engine=session.engine,
         created_at=session.created_at,
         ended_at=session.ended_at,
+        stepped_out_at=session.stepped_out_at,
         turns=[turn_public(t, reveal=reveal) for t in turns],
         state=state_public(state, reveal=reveal),
         awaiting_reply=bool(turns) and turns[-1].speaker == "counsellor",

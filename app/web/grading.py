@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app import practice
-from app.auth.policy import HELD_MESSAGE, analysis_visible, visible_session
+from app.auth.policy import HELD_MESSAGE, analysis_visible, released_review, visible_session
 from app.config import Settings
 from app.grading.judge import JudgeNotConfigured, judge_from_settings
 from app.grading.model import GradeResult, GradingInput
@@ -30,6 +30,7 @@ from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
 from app.web.pages import render, trust_curve
+from app.web.reflection import needs_reflection, self_rating_rows
 from app.web.responses import COMMON, ErrorBody, errors
 
 __all__ = ["GradeRequest", "install_grading", "router"]
@@ -199,9 +200,13 @@ def report_page(
     user: CurrentUser,
     personas: Personas,
     grade: int | None = None,
-) -> HTMLResponse:
+) -> Response:
     """The graded session: scores, evidence in the transcript, feedback, what was missed."""
     session = visible_session(db=db, user=user, session_id=session_id, action="read")
+    if needs_reflection(db=db, user=user, session=session):
+        # The student's own view comes first: their ratings are set beside the grade.
+        return RedirectResponse(f"/sessions/{session.id}/reflect",
+                                status_code=status.HTTP_303_SEE_OTHER)
     persona = personas.get(session.persona_id)
     client_name = persona.client.name if persona else "The client"
     about = {"session": session, "persona": persona_summary(persona) if persona else None,
@@ -248,6 +253,10 @@ def report_page(
             "missed": missed_layers(turns, persona),
             "other_grades": [grade_public(g) for g in all_grades if g.id != chosen.id],
             "tn": TurnNumbers.of(turns),
+            "views": self_rating_rows(
+                db=db, session=session, rubric=rubrics.get(public.rubric_id), grade=public,
+                released=released_review(db=db, session_id=session.id) is not None,
+            ),
         },
     )
 
