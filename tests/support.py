@@ -140,3 +140,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+def self_rate(client, session_id: str) -> None:
+    """The student's own reflection, which the report asks for before it opens."""
+    answer = client.post(f"/api/sessions/{session_id}/self-rating",
+                         json={"ratings": {}, "answers": {}})
+    assert answer.status_code == 201, answer.text

@@ -96,8 +96,8 @@ def test_no_view_shows_the_first_marking_to_the_second_marker_before_both_submit
     # The first marker's own PDF shows their work, labelled as not yet released.
     own = _pdf_text(first.get(f"/sessions/{sid}/export.pdf").content)
     assert FIRST[0] in own and FIRST[1] in own and FIRST[2] in own
-    assert "Overall (marked, not released)" in own and "released 1.5" not in own
-    assert "marked 1.5 (overridden)" in own
+    assert "marked, not released, by the assessor" in own and "released 1.5" not in own
+    assert "marked, not released: 1.5 (overridden)" in own
 
 
 def test_after_both_submit_each_marker_sees_the_other_and_the_student_only_the_release(world):

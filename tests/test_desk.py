@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from app.main import create_app
 from app.models import AuditEvent
 from tests.accounts import add_cohort, add_user, auth_settings, hold_session, sign_in
+from tests.support import self_rate
 
 
 @pytest.fixture
@@ -108,7 +109,9 @@ def test_marking_notes_and_release_reach_the_student_and_the_audit_log(app) -> N
     # Held for release: the student cannot see the auto-grade or grade it themselves yet.
     held = ana.get(f"/api/sessions/{sid}/grades")
     assert held.status_code == 403 and "released by an assessor" in held.text
-    # The report page says when feedback comes (ending a session lands there).
+    # The report page says when feedback comes (ending a session lands there, and asks for
+    # the student's own view first).
+    self_rate(ana, sid)
     held = ana.get(f"/sessions/{sid}/report")
     assert held.status_code == 200 and "released by an assessor" in held.text
     assert "score-chart" not in held.text

@@ -69,10 +69,16 @@ def test_the_pdf_holds_the_transcript_grade_reasons_comment_and_notes(app) -> No
     assert "Ana (ana@example.org)" in text
     turns = ana.get(f"/api/sessions/{sid}").json()["turns"]
     assert [t["text"] for t in turns if t["speaker"] == "counsellor"] == LINES
-    # Every turn, the client's as well as the student's, is printed with its number.
+    # Every line, the client's as well as the student's, is printed; the student's are
+    # numbered as people count exchanges (the opening comes before turn 1).
+    number = 0
     for turn in turns:
         words = " ".join(turn["text"].split()[:8])
-        assert f"{turn['index']}. " in text and words in text, turn
+        assert words in text, turn
+        if turn["speaker"] == "counsellor":
+            number += 1
+            assert f"Turn {number}" in text, turn
+    assert "Opening" in text
     assert "Advice arrived before the feeling was heard." in text
     assert "Slow down and reflect first — “Zoë”." in text  # not Latin-1: the font carries it
     assert "Assessor's note: Premature advice." in text

@@ -187,7 +187,7 @@ def test_shipped_personas_own_lines_pass_the_guard() -> None:
             said = [
                 line
                 for open_layer in persona.disclosures[: depth + 1]
-                for line in (open_layer.says, *open_layer.more)
+                for line in (open_layer.says, *(m.says for m in open_layer.elaborations))
             ]
             for line in said + _everyday_lines(persona):
                 checked += 1
@@ -209,7 +209,7 @@ def test_locked_lines_said_early_are_caught() -> None:
             state = ClientState(trust=0.0, turn=30, unlocked=ids[: depth + 1])
             plan = ReplyPlan(turn=30, reaction="heard", trust_before=0.0, trust_after=0.0)
             for layer in persona.disclosures[depth + 1 :]:
-                for line in (layer.says, *layer.more):
+                for line in (layer.says, *(m.says for m in layer.elaborations)):
                     total += 1
                     events = check_reply(line, persona=persona, state=state, plan=plan)
                     caught += any(e.kind == "locked_leak" for e in events)

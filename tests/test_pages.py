@@ -224,9 +224,12 @@ def test_transcript_marks_disclosures_on_client_turns(client: TestClient) -> Non
         reply = _say(client, session_id, text)["client_turn"]
         disclosed = disclosed or reply["disclosed"]
     assert disclosed, "a good counsellor opens at least the first layer in six turns"
+    layer = next(d for d in _first_persona(client).disclosures if d.id == disclosed)
     html = _page(client, f"/sessions/{session_id}/transcript")
-    assert f"Disclosed: {disclosed}" in html
-    assert f"layers opened: {disclosed} at turn" in html
+    # Students see the layer's human title, never its id.
+    title = str(escape(layer.label))
+    assert f"Opened up: {title}" in html
+    assert f"layers opened: \u201c{title}\u201d at turn" in html
     assert "trust-point--disclosed" in html
 
 

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from app.main import create_app
 from tests.accounts import LINES, PERSONA, add_cohort, add_user, auth_settings, sign_in
+from tests.support import self_rate
 
 ANALYSIS_WORDS = ("reflection", "question open", "trust-chart", "Engine accounting", "Empathy:",
                   "Details for trainers", "tturn__trust", 'class="code ', "Disclosed:")
@@ -59,7 +60,11 @@ def test_a_held_student_sees_the_words_and_nothing_the_analysis_made_of_them(app
     assert all(t["codes"] == [] and t["trust_after"] is None for t in stored["turns"])
 
     assert ana.post(f"/api/sessions/{sid}/end").status_code == 200
-    # Ending lands on the report address: a page saying when feedback comes, not an error.
+    # Ending lands on the report address, which first asks for the student's own view...
+    first = ana.get(f"/sessions/{sid}/report", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == f"/sessions/{sid}/reflect"
+    self_rate(ana, sid)
+    # ...then says when feedback comes, not an error.
     report = ana.get(f"/sessions/{sid}/report", headers={"Accept": "text/html"})
     assert report.status_code == 200
     assert "released by an assessor" in report.text and "progress page" in report.text
@@ -86,6 +91,7 @@ def test_a_trainer_test_driving_in_such_a_cohort_sees_their_own_report(app) -> N
     sid, answers = _practise(tess)
     assert any(a["student_turn"]["codes"] for a in answers)
     assert tess.post(f"/api/sessions/{sid}/end").status_code == 200
+    self_rate(tess, sid)
     report = tess.get(f"/sessions/{sid}/report", headers={"Accept": "text/html"})
     assert report.status_code == 200 and "score-chart" in report.text
 
@@ -102,6 +108,7 @@ def test_after_release_the_student_sees_the_analysis(app) -> None:
     marks = [{"criterion": c["id"], "decision": "accept"} for c in desk["grade"]["criteria"]]
     assert mo.put(f"/api/desk/sessions/{sid}/review", json={"marks": marks}).status_code == 200
     assert mo.post(f"/api/desk/sessions/{sid}/release").status_code == 200
+    self_rate(ana, sid)
     report = ana.get(f"/sessions/{sid}/report", headers={"Accept": "text/html"})
     assert report.status_code == 200 and "score-chart" in report.text
     stored = ana.get(f"/api/sessions/{sid}").json()

@@ -14,6 +14,7 @@ from app.main import create_app
 from app.persona import load_library
 from app.web.grading import install_grading
 from tests.counsellors import GOOD_LINES, HOLD_BOUNDARY, POOR_LINES
+from tests.support import self_rate
 
 PERSONA = "sam-work-stress"
 LINES = [*GOOD_LINES[:4], HOLD_BOUNDARY, POOR_LINES[0], POOR_LINES[3], *GOOD_LINES[4:7]]
@@ -33,6 +34,7 @@ def held_session(client: TestClient, *, end: bool = True) -> str:
         assert client.post(f"/api/sessions/{sid}/turns", json={"text": line}).status_code == 200
     if end:
         assert client.post(f"/api/sessions/{sid}/end").status_code == 200
+        self_rate(client, sid)
     return sid
 
 
@@ -65,9 +67,11 @@ def test_the_report_shows_scores_evidence_feedback_and_what_was_missed(
     locked = [d for d in persona.disclosures if d.id not in state["unlocked"]]
     assert locked, "the scripted session should leave a layer closed"
     for layer in locked:
-        assert layer.id.replace("-", " ").capitalize() in words
+        assert unescape(layer.label) in words  # its human title, never the id
         assert unescape(layer.says) not in unescape(html)  # locked lines are never shown
-    assert "opens when trust reaches" in words or "not been invited to say more" in words
+    # Told as moments of this session, never as trust thresholds or skill counts.
+    assert "had not yet talked about this" in words or "not yet ready to talk about" in words
+    assert "opens when trust reaches" not in words
 
 
 def test_the_page_obeys_the_content_security_policy(client: TestClient) -> None:
@@ -101,7 +105,7 @@ def test_regrading_from_the_page_keeps_the_old_grade(client: TestClient) -> None
     assert re.fullmatch(rf"/sessions/{sid}/report\?grade=\d+", target)
     page = client.get(target)
     assert "First-session engagement" in page.text
-    assert "Other grades of this session" in page.text and "core-conditions v1" in page.text
+    assert "Other grades of this session" in page.text and "core-conditions v2" in page.text
     assert len(client.get(f"/api/sessions/{sid}/grades").json()) == 2
     assert client.get(f"/sessions/{sid}/report?grade=999999").status_code == 404
 

@@ -90,7 +90,7 @@ SKILLED = [
 
 
 def test_a_skilled_session_grades_well_and_passes_safety(client: TestClient) -> None:
-    sid, replies = _session(client, "sam-work-stress", SKILLED)
+    sid, _replies = _session(client, "sam-work-stress", SKILLED)
     grade = _grade(client, sid)
     assert grade["safety"]["status"] == "pass", grade["safety"]
     assert grade["overall"] is not None and grade["overall"] >= 4.0, grade["overall"]

@@ -165,7 +165,7 @@ _BRACKETS = re.compile(r"\[[^\]\n]{1,120}\]")
 _NARRATION_VERBS = (
     r"sighs|pauses|shrugs|nods|laughs|chuckles|smiles|looks (?:down|away|up)|glances|hesitates|"
     r"fidgets|stares|shifts|leans|takes a (?:deep |long )?breath|wipes|rubs|bites|swallows|"
-    r"frowns|whispers|mumbles|mutters|trails off|shakes (?:his|her|their) head|looks"
+    r"frowns|whispers|mumbles|mutters|trails off|shakes (?:his|her|their) head"
 )
 
 # A reply sharing this many words in a row with the role rules is reciting the prompt.
@@ -250,7 +250,7 @@ def clean_reply(text: str, *, persona: Persona) -> str:
     return cleaned
 
 
-def _stage_directions(text: str, *, name: str) -> list[str]:
+def _stage_directions(text: str, *, name: str, interpreted: bool = False) -> list[str]:
     found: list[str] = []
     for match in _STARRED.finditer(text):
         inner = match.group(1)
@@ -262,6 +262,9 @@ def _stage_directions(text: str, *, name: str) -> list[str]:
         if _ACTION.search(inner) and (standalone or len(inner.split()) <= 4):
             found.append(match.group(0))
     found.extend(m.group(0) for m in _BRACKETS.finditer(text))
+    if interpreted:
+        # An interpreter telling what the client does ("He nods.") is speech, not narration.
+        return found
     narration = re.compile(
         rf"\b{re.escape(name)} (?:{_NARRATION_VERBS})\b|(?:^|[.!?…]\s+)(?:he|she) "
         rf"(?:{_NARRATION_VERBS})[^.!?…]{{0,30}}[.!?…]",
@@ -395,7 +398,8 @@ def check_reply(
         _first(_FOURTH_WALL, normal) or _first(_as_self(name), normal) or _echo(normal, persona)
     ):
         events.append(GuardEvent("fourth_wall", f"stepped out of the session: {hit!r}"))
-    if directions := _stage_directions(normal, name=name):
+    interpreted = persona.style.conversational_style == "interpreted"
+    if directions := _stage_directions(normal, name=name, interpreted=interpreted):
         events.append(GuardEvent("stage_direction", f"stage direction: {directions[0]!r}"))
     limit = persona.style.max_sentences
     count = len(_sentences(normal))
