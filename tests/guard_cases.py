@@ -154,7 +154,8 @@ class SessionDriver:
 def layer_texts(persona: Persona, layer_id: str) -> list[str]:
     """Every line a disclosure layer holds."""
     layer = next(layer for layer in persona.disclosures if layer.id == layer_id)
-    return [layer.says, *layer.more, *layer.after_safety, *layer.after_missed]
+    return [layer.says, *(m.says for m in layer.elaborations), *layer.after_safety,
+            *layer.after_missed]
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,7 +159,9 @@ def test_scores_are_rates_not_counts() -> None:
     """Saying the same things twice as long earns nothing; a short skilled session still wins."""
     client = "I can't sleep. Work is crushing me and I don't know what to do."
     good = [("client", client)]
-    for line in GOOD_LINES[:6]:
+    # Nine turns: past the evidence a top level needs (a shorter session is held lower by
+    # design, since "consistently" needs turns to be consistent across).
+    for line in GOOD_LINES[:9]:
         good += [("counsellor", line), ("client", "Yeah. It's been a lot.")]
     bad = [("client", client)]
     for line in POOR_LINES * 3:
@@ -168,7 +170,9 @@ def test_scores_are_rates_not_counts() -> None:
     doubled = grade_analytic(input_from_transcript(transcript(good + good[1:])), CORE)
     long_bad = grade_analytic(input_from_transcript(transcript(bad)), CORE)
     assert short_good.overall is not None and doubled.overall is not None
-    assert abs(short_good.overall - doubled.overall) <= 0.2
+    # Saying it all again earns nothing (verbatim repeats may cost a little variety).
+    assert doubled.overall <= short_good.overall + 0.05
+    assert short_good.overall - doubled.overall <= 0.3
     assert long_bad.overall is not None and short_good.overall > long_bad.overall + 1.5
 
 
@@ -179,7 +183,10 @@ def test_too_little_talk_is_not_enough_evidence() -> None:
     )
     assert grade.overall is None and grade.status == "insufficient_evidence"
     for criterion in grade.criteria:
-        assert criterion.score is None and criterion.status == "insufficient_evidence"
+        assert criterion.score is None
+        if criterion.status == "assessor_rated":
+            continue  # only a person rates these, however long the session
+        assert criterion.status == "insufficient_evidence"
         assert criterion.feedback.startswith("Not enough evidence")
         assert not criterion.evidence
 

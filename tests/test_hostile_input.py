@@ -51,6 +51,12 @@ ROUTES = [
     Route("POST", "/api/sessions/{own}/retry", "none"),
     Route("POST", "/sessions", "form", ("persona_id",)),
     Route("POST", "/sessions/{own}/end", "none"),
+    Route("POST", "/sessions/{own}/reflect", "form",
+          ("answer-noticed", "answer-differently", "answer-self")),
+    Route("POST", "/api/sessions/{own}/self-rating", "json", ("answers",),
+          {"ratings": {}, "answers": {}}),
+    Route("POST", "/sessions/{own}/step-out", "none"),
+    Route("POST", "/api/sessions/{own}/step-out", "none"),
     Route("POST", "/api/sessions/{marked}/grade", "json", ("rubric_id", "engine"),
           {"rubric_id": "core-conditions"}),
     Route("POST", "/sessions/{marked}/grade", "form", ("rubric_id",)),
@@ -75,6 +81,7 @@ ROUTES = [
     Route("POST", "/admin/cohorts/{cohort}", "form", ("auto_grades",)),
     Route("POST", "/trainer/check", "multipart", ("text", "kind")),
     Route("POST", "/trainer/save", "multipart", ("text", "kind")),
+    Route("POST", "/trainer/test-drive", "form", ("text", "said", "message")),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [

@@ -140,14 +140,32 @@ async def test_prompt_prefix_sent_is_identical_turn_to_turn(
     assert len(systems) == 6
 
 
+# Twelve different reflections on what Sam says: the same one said twelve times is hollow and
+# opens nothing, so it could not take the session through every layer.
+VARIED_REFLECTIONS = (
+    "Work has been wearing you down, and your sleep has gone with it.",
+    "You lie awake going over the emails, and by Sunday the dread has already started.",
+    "It sounds lonely, carrying all of this by yourself.",
+    "There's something about home that feels hard to bring up.",
+    "Keeping that from Alex takes a lot out of you.",
+    "Part of you wants to tell Alex, and part of you is scared of what happens if you do.",
+    "It's felt so heavy that you've wondered whether people would be better off.",
+    "You've been holding far more than anyone around you knows.",
+    "Even saying that much took something.",
+    "The nights are the worst, when it all comes back.",
+    "You want things to be different, and you can't yet see how.",
+    "Coming here was a step, even if it didn't feel like one.",
+)
+
+
 async def test_no_locked_layer_text_in_any_request_over_a_whole_session(
     engine: LLMEngine, fake: FakeOpenAI
 ) -> None:
     driver = SessionDriver(PERSONA)
     checked = 0
     opened: set[str] = set()
-    for i in range(12):
-        request = driver.ask(f"You've been carrying this alone for a long time ({i}).")
+    for i, line in enumerate(VARIED_REFLECTIONS):
+        request = driver.ask(line)
         allowed = set(request.state.unlocked) | {request.plan.disclose}
         opened |= allowed
         before = len(fake.chat_bodies)

@@ -311,6 +311,14 @@ def _question_form(text: str, analysis: TurnAnalysis) -> str | None:
         quote = next((e.quote for e in analysis.evidence
                       if e.code in ("question_closed", "risk_inquiry")), text)
         return "yes_no" if _YES_NO_START.search(normalise(quote)) else "wh"
+    # Whatever the code, a person hears a question mark: a clipped or ungrammatical question
+    # ("Could you tell me about dog?") still asks for an answer.
+    asked = [e.quote for e in analysis.evidence
+             if e.code == "other" and e.quote.rstrip().endswith("?")]
+    if not analysis.evidence and text.rstrip().endswith("?"):
+        asked = [text]
+    if asked:
+        return "yes_no" if _YES_NO_START.search(normalise(asked[-1])) else "wh"
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, select
 
@@ -99,14 +100,23 @@ def save_self_rating(
     bad = [k for k, v in given.ratings.items() if v is not None and not low <= v <= high]
     if bad:
         raise ValueError(f"ratings: scores are {low} to {high} ({', '.join(sorted(bad))})")
-    row = get_self_rating(db=db, session_id=session_id) or SelfRating(
-        session_id=session_id, user_id=user_id, rubric_id=rubric.id
-    )
-    row.rubric_id = rubric.id
-    row.ratings = {c.id: given.ratings.get(c.id) for c in rubric.criteria}
-    row.answers = {k: given.answers.get(k, "") for k in PROMPTS}
-    row.created_at = utcnow()
-    db.add(row)
-    db.commit()
-    db.refresh(row)
-    return row
+    for attempt in (1, 2):
+        row = get_self_rating(db=db, session_id=session_id) or SelfRating(
+            session_id=session_id, user_id=user_id, rubric_id=rubric.id
+        )
+        row.rubric_id = rubric.id
+        row.ratings = {c.id: given.ratings.get(c.id) for c in rubric.criteria}
+        row.answers = {k: given.answers.get(k, "") for k in PROMPTS}
+        row.created_at = utcnow()
+        db.add(row)
+        try:
+            db.commit()
+        except IntegrityError:
+            # Two submissions raced to write the first reflection: the second revises it.
+            db.rollback()
+            if attempt == 2:
+                raise
+            continue
+        db.refresh(row)
+        return row
+    raise AssertionError("unreachable")

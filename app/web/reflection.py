@@ -9,9 +9,11 @@ back later or end the session, and the session is marked as stepped out.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, select
 
 from app.auth.policy import visible_session
@@ -29,6 +31,7 @@ from app.review.self_rating import (
 from app.rubric import DEFAULT_RUBRIC_ID, Rubric
 from app.web.deps import CurrentUser, DbSession, Personas
 from app.web.pages import render
+from app.web.responses import COMMON, errors
 
 __all__ = ["needs_reflection", "router", "self_rating_rows", "support_lines"]
 
@@ -130,13 +133,25 @@ async def reflect_submit(session_id: str, request: Request, db: DbSession,
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
-@router.post("/api/sessions/{session_id}/self-rating", status_code=201, tags=["sessions"])
+class SteppedOut(BaseModel):
+    """A session after stepping out: still active until it is ended."""
+
+    id: str
+    status: str
+    stepped_out_at: datetime | None
+
+
+@router.post("/api/sessions/{session_id}/self-rating", status_code=201, tags=["sessions"],
+             responses={**COMMON, **errors(409)})
 def api_self_rating(session_id: str, body: SelfRatingIn, request: Request, db: DbSession,
                     user: CurrentUser) -> SelfRatingPublic:
     """Rate your own session on its rubric (and answer the reflective prompts)."""
     session = visible_session(db=db, user=user, session_id=session_id, action="read")
     if session.owner_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No session with id '{session_id}'.")
+    if session.status == "active":
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            "This session is still going: end it, then rate it.")
     try:
         row = save_self_rating(db=db, session_id=session.id, user_id=user.id,
                                rubric=_rubric_for(request, db, session), given=body)
@@ -171,13 +186,16 @@ def step_out_form(session_id: str, db: DbSession, user: CurrentUser) -> Redirect
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
-@router.post("/api/sessions/{session_id}/step-out", tags=["sessions"])
-def step_out_api(session_id: str, db: DbSession, user: CurrentUser) -> dict:
+@router.post("/api/sessions/{session_id}/step-out", tags=["sessions"],
+             responses={**COMMON, **errors(409)})
+def step_out_api(session_id: str, db: DbSession, user: CurrentUser) -> SteppedOut:
     """Step out of a session (marked so; it can be resumed or ended afterwards)."""
     session = visible_session(db=db, user=user, session_id=session_id, action="practice")
+    if session.status != "active":
+        raise HTTPException(status.HTTP_409_CONFLICT, "This session has already ended.")
     _step_out(db, session)
-    return {"id": session.id, "status": session.status,
-            "stepped_out_at": session.stepped_out_at}
+    return SteppedOut(id=session.id, status=session.status,
+                      stepped_out_at=session.stepped_out_at)
 
 
 @router.get("/sessions/{session_id}/stepped-out", response_class=HTMLResponse,

@@ -485,8 +485,13 @@
 
   if (endForm) {
     endForm.addEventListener("submit", async function (event) {
+      // Step out shares the form (its own formaction): it is a plain post to the support page
+      // and must never end the session.
+      if (event.submitter && event.submitter.id === "step-out") {
+        return;
+      }
       event.preventDefault();
-      var button = endForm.querySelector("button");
+      var button = document.getElementById("end-session");
       button.disabled = true;
       try {
         var response = await fetch(apiBase + "/end", {

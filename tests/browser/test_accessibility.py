@@ -25,6 +25,7 @@ from app.models import Turn
 from tests.accounts import LINES, PASSWORD, PERSONA, SECRET, seed_people
 from tests.browser.audit import audit_state, axe_source
 from tests.browser.conftest import watched_context
+from tests.browser.flow import through_reflection
 from tests.support import ROOT, ServerProcess, database_url
 
 pytestmark = pytest.mark.browser
@@ -155,7 +156,9 @@ def test_single_user_pages(solo, browser, page_errors, problems, tmp_path) -> No
 
         page.goto(f"{base}/sessions/{sid}")
         page.get_by_role("button", name="End session").click()
-        page.wait_for_url(f"{base}/sessions/{sid}/report")
+        page.wait_for_url(f"{base}/sessions/{sid}/reflect")
+        audit_state(page, "reflect", problems)
+        through_reflection(page, base, sid)
         audit_state(page, "report", problems)
         page.locator(".criterion-toggle").first.click()
         audit_state(page, "report-evidence-highlighted", problems)

@@ -10,6 +10,7 @@ import pytest
 
 from tests.accounts import LINES, PASSWORD, SECRET, seed_people
 from tests.browser.conftest import watched_context
+from tests.browser.flow import through_reflection
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +61,7 @@ def test_a_held_student_ends_a_session_and_reads_when_feedback_comes(live_server
         ana.locator("#turns > li").nth(2 * number).wait_for()
         ana.wait_for_function("() => !document.querySelector('.turn--streaming')")
     ana.get_by_role("button", name="End session").click()
-    ana.wait_for_url(f"{url}/sessions/{sid}/report")
+    through_reflection(ana, url, sid)
     assert "Something went wrong" not in ana.content() and "403" not in ana.title()
     assert "released by an assessor" in ana.locator("#held").inner_text()
     assert ana.locator(".score-chart").count() == 0

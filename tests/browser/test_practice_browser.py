@@ -13,6 +13,7 @@ from app import practice
 from app.config import Settings
 from app.db import build_engine
 from app.persona import load_library
+from tests.browser.flow import through_reflection
 
 pytestmark = pytest.mark.browser
 
@@ -139,7 +140,7 @@ def test_six_turn_session_streams_saves_and_draws_the_trust_curve(live_server, p
     end.focus()
     page.keyboard.press("Enter")
     # Ending grades the session and opens its report; the transcript is one link away.
-    page.wait_for_url(f"{live_server.url}/sessions/{session_id}/report")
+    through_reflection(page, live_server.url, session_id)
     page.goto(f"{live_server.url}/sessions/{session_id}/transcript")
     assert page.locator("svg.trust-chart circle.trust-point").count() == 6
     assert page.locator("svg.trust-chart circle.trust-point title").count() == 6
@@ -204,7 +205,7 @@ def test_sending_after_the_session_ended_elsewhere_keeps_the_text(live_server, p
     other = page.context.new_page()
     other.goto(f"{live_server.url}/sessions/{session_id}")
     other.get_by_role("button", name="End session").click()
-    other.wait_for_url(re.compile(r"/report$"))
+    other.wait_for_url(re.compile(r"/reflect$"))
     other.close()
 
     message = "What would you like to focus on today?"

@@ -3,11 +3,10 @@ what they missed; by keyboard only, and in print."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
+from tests.browser.flow import through_reflection
 from tests.counsellors import GOOD_LINES, HOLD_BOUNDARY, POOR_LINES
 
 pytestmark = pytest.mark.browser
@@ -31,8 +30,7 @@ def test_ending_a_session_leads_to_a_report_with_evidence(live_server, page) -> 
     end = page.get_by_role("button", name="End session")
     end.focus()
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(rf"/sessions/{sid}/(transcript|report)"))
-    page.goto(f"{live_server.url}/sessions/{sid}/report")
+    through_reflection(page, live_server.url, sid)
 
     answer = httpx.get(f"{live_server.url}/api/sessions/{sid}/grades")
     assert answer.status_code == 200, f"the grading routes answer {answer.status_code}"

@@ -8,6 +8,7 @@ import re
 import httpx
 import pytest
 
+from tests.browser.flow import through_reflection
 from tests.browser.test_practice_browser import start_session, wait_for_reply
 from tests.counsellors import GOOD_LINES, HOLD_BOUNDARY, POOR_LINES
 
@@ -71,7 +72,7 @@ def test_report_numbering_evidence_and_links(live_server, page) -> None:
                           timeout=30).status_code == 200
     page.goto(f"{base}/sessions/{sid}")
     page.get_by_role("button", name="End session").click()
-    page.wait_for_url(f"{base}/sessions/{sid}/report")
+    through_reflection(page, base, sid)
     grade = httpx.get(f"{base}/api/sessions/{sid}/grades").json()[0]
     turns = httpx.get(f"{base}/api/sessions/{sid}").json()["turns"]
     student_number = {}
