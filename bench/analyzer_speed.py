@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 
 def rss_mb():
@@ -40,6 +40,9 @@ model = load_model()
 embedder().vector("warm up the table")
 load_s = time.perf_counter() - started
 from app.analysis import ContextTurn, analyze_turn
+analyze_turn("So it's been a hard week, and you're worn out.",
+             context=[ContextTurn("client", "Work has been awful and I can't sleep.")])
+added = rss_mb() - before  # before the benchmark's own corpus is read
 from app.analysis.corpus import load_corpus
 rows = load_corpus([Path(sys.argv[1])])[:: 7][: int(sys.argv[2])]
 turns = [(" ".join(s.text for s in r.segments), list(r.context)) for r in rows]
@@ -50,7 +53,7 @@ for text, context in turns:
     analyze_turn(text, context=context)
     times.append((time.perf_counter() - t0) * 1000)
 times.sort()
-print(json.dumps({"load_s": load_s, "added_rss_mb": rss_mb() - before,
+print(json.dumps({"load_s": load_s, "added_rss_mb": added,
                   "p50_ms": times[len(times) // 2], "p95_ms": times[int(len(times) * 0.95)],
                   "turns": len(times)}))
 """
@@ -74,8 +77,8 @@ def main() -> None:
                             ("load_s", 0.5, "s"), ("added_rss_mb", 60.0, "MB")):
         values = [r[key] for r in results]
         median = statistics.median(values)
-        verdict = "" if goal is None else ("  (goal <= %g: %s)" % (goal, "met" if median <= goal
-                                                                     else "MISSED"))
+        verdict = "" if goal is None else (f"  (goal <= {goal:g}: " + ("met" if median <= goal
+                                                                      else "MISSED") + ")")
         print(f"{key:>13}: median {median:.3f} {unit} over {len(values)} rounds "
               f"(min {min(values):.3f}, max {max(values):.3f}){verdict}")
     print(f"({results[0]['turns']} corpus utterances per round, with their context; a shared "

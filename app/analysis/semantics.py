@@ -19,6 +19,7 @@ __all__ = ["Embedder", "embedder", "similarity"]
 
 _WEIGHTS = Path("weights") / "l2_supercat_256.safetensors"
 _TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
+_BLOCK = 2048  # token rows normalised at a time
 
 
 class Embedder:
@@ -28,10 +29,16 @@ class Embedder:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        table = load_file(str(root / _WEIGHTS))["embedding.weight"]
-        # Normalise each token row once; keep half precision (16 MB instead of 32).
-        norms = np.linalg.norm(table.astype(np.float32), axis=1, keepdims=True) + 1e-6
-        self._table = (table.astype(np.float32) / norms).astype(np.float16)
+        table = load_file(str(root / _WEIGHTS))["embedding.weight"].astype(np.float16,
+                                                                          copy=False)
+        # Normalise each token row once, in place and a block at a time: whole-table float32
+        # temporaries would leave ~40 MB of heap behind in every worker. Half precision keeps
+        # the table at 16 MB.
+        for start in range(0, len(table), _BLOCK):
+            block = table[start:start + _BLOCK].astype(np.float32)
+            block /= np.linalg.norm(block, axis=1, keepdims=True) + 1e-6
+            table[start:start + _BLOCK] = block
+        self._table = table
         self._tokenizer = Tokenizer.from_file(str(root / _TOKENIZER))
         self._cache: dict[str, np.ndarray] = {}
 
