@@ -226,3 +226,59 @@ def test_an_opening_contract_raises_trust(persona: Persona) -> None:
         seed=1)
     assert contract.plan.trust_after > persona.trust.initial
     assert contract.plan.trust_after > plain.plan.trust_after
+
+
+def _until_boundary_then(client: TestClient, persona_id: str, answer: str) -> tuple[str, dict]:
+    """Listen until the client's boundary test fires, answer it with `answer`, then end."""
+    listening = ["What brings you in today?",
+                 "It sounds like the break-up has turned everything upside down.",
+                 "That makes a lot of sense, after six years.",
+                 "What have the nights been like?",
+                 "You're on your own with it when it's dark.",
+                 "It's the quiet of the flat that gets you.",
+                 "Part of you is still waiting for him to text."]
+    sid = client.post("/api/sessions", json={"persona_id": persona_id}).json()["id"]
+    for text in listening:
+        reply = client.post(f"/api/sessions/{sid}/turns", json={"text": text}).json()
+        if reply["client_turn"]["events"].get("boundary_test"):
+            break
+    else:
+        raise AssertionError("the boundary test never fired")
+    answered = client.post(f"/api/sessions/{sid}/turns", json={"text": answer}).json()
+    assert client.post(f"/api/sessions/{sid}/end").status_code == 200
+    return sid, answered
+
+
+def test_a_request_let_pass_is_unaddressed_for_the_client_and_the_grade(
+    client: TestClient,
+) -> None:
+    persona = LIBRARY["chloe-breakup"]
+    test = next(t for t in persona.boundary_tests if t.id == "instagram")
+    sid, answered = _until_boundary_then(client, persona.id, IGNORE)
+    assert answered["student_turn"]["events"]["boundary"] == {"id": test.id,
+                                                              "outcome": "unaddressed"}
+    assert " ".join(answered["client_turn"]["text"].split()) == " ".join(
+        (test.if_unaddressed or "").split())
+    boundaries = next(c for c in _grade(client, sid)["criteria"] if c["id"] == "boundaries")
+    index = answered["student_turn"]["index"]
+    assert {(e["turn"], e["code"]) for e in boundaries["evidence"]} >= {
+        (index, "boundary_unaddressed")}
+    assert "without an answer" in boundaries["feedback"]
+    # Held the same request, and client, curve and grade agree on that too.
+    sid, answered = _until_boundary_then(client, persona.id, HOLD)
+    assert answered["student_turn"]["events"]["boundary"]["outcome"] == "held"
+    boundaries = next(c for c in _grade(client, sid)["criteria"] if c["id"] == "boundaries")
+    assert not any(e["code"] == "boundary_unaddressed" for e in boundaries["evidence"])
+    assert "without an answer" not in boundaries["feedback"]
+
+
+def test_three_skilled_replies_cannot_claim_consistency(client: TestClient) -> None:
+    """"Consistently accurate, deep reflections" needs turns to be consistent across."""
+    sid, _ = _session(client, "sam-work-stress", SKILLED[:3])
+    grade = _grade(client, sid)
+    scored = [c for c in grade["criteria"] if c["score"] is not None]
+    assert scored, grade
+    for criterion in grade["criteria"]:
+        if criterion["id"] in ("empathy", "respect", "trust_building", "positivity_hope"):
+            assert criterion["score"] is None or criterion["score"] <= 3.0, criterion
+    assert grade["overall"] is None or grade["overall"] < 4.0
