@@ -177,8 +177,9 @@ def session_turns(*, db: Session, session_id: str) -> list[Turn]:
     )
 
 
-# Turns loaded to plan a reply: enough for the analyzer's context and any engine's history
-# window, so a turn costs the same at turn 5 and turn 200.
+# Turns loaded to plan a reply: enough for the analyzer's context, its check that a reflection
+# takes up something the client said (15 client turns), and any engine's history window, so a
+# turn costs the same at turn 5 and turn 200.
 RECENT_TURNS = 30
 
 

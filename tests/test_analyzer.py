@@ -259,3 +259,38 @@ def test_a_model_file_reads_back_every_head_as_written(tmp_path: Path) -> None:
         expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
         assert np.allclose(list(head.probabilities(features).values()), expected, atol=1e-3)
     assert model.vocabulary == {"w"}
+
+
+MICK_SAID = [
+    "G'day. Leanne's got it in her head I've got a drinking problem, so here I am.",
+    "I reckon I drink about the same as every other bloke I know. Few beers after work, bit "
+    "more on the weekend.",
+    "Eight, nine hours on the tools in the heat, you get home, crack a cold one.",
+    "Go onto any job site on a Friday arvo and there's an esky out by three.",
+    "Leanne's dad was a teetotaller. She's got a different idea of normal, that's all.",
+]
+
+
+UNRELATED = [
+    "So planning the wedding has become a source of conflict.",
+    "You feel overlooked at school, as if nobody notices how hard you try.",
+    "So the move overseas left you feeling cut off from your friends.",
+    "It sounds like your knee injury has taken away the thing you loved.",
+    "You're worried about money since the car broke down.",
+    "So moving house has been really stressful for you.",
+]
+
+
+def test_a_reflection_of_something_the_client_never_said_is_not_a_reflection() -> None:
+    context = [ContextTurn("client", text) for text in MICK_SAID[-3:]]
+    caught = [analyze_turn(text, context=context, client_said=MICK_SAID) for text in UNRELATED]
+    # The meaning check is a crude embedding: most, not all, fluent non-reflections are caught.
+    assert sum(a.codes == ("other",) for a in caught) >= 4
+    assert all(e.source == "not_taken_up" for a in caught if a.codes == ("other",)
+               for e in a.evidence)
+    # With only one client turn in view there is too little client talk to judge.
+    assert analyze_turn(UNRELATED[-1], context=context[-1:],
+                        client_said=MICK_SAID[-1:]).codes != ("other",)
+    grounded = analyze_turn("So Leanne sees the beers after work differently from how you do.",
+                            context=context, client_said=MICK_SAID)
+    assert {"reflection_simple", "reflection_complex"} & set(grounded.codes)

@@ -282,3 +282,4 @@ def test_three_skilled_replies_cannot_claim_consistency(client: TestClient) -> N
         if criterion["id"] in ("empathy", "respect", "trust_building", "positivity_hope"):
             assert criterion["score"] is None or criterion["score"] <= 3.0, criterion
     assert grade["overall"] is None or grade["overall"] < 4.0
+

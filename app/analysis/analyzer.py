@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.analysis.features import turn_features, unit_features, view_turn
+from app.analysis.grounding import takes_up
 from app.analysis.learned import LearnedModel, load_model
 from app.analysis.model import CODE_ORDER, MECHANISMS, ContextTurn, Evidence, TurnAnalysis
 from app.analysis.rules import RULES, apply_rules
@@ -28,6 +29,7 @@ __all__ = [
 _NO_EMPATHY = dict.fromkeys(MECHANISMS, 0)
 # A rule's confidence when training has not measured its precision (a model file from before).
 _RULE_PRIOR = 0.9
+_REFLECTIVE = frozenset({"reflection_simple", "reflection_complex", "summary"})
 # The turns before a counsellor turn that the analysis reads. Fixed, so the live session, the
 # grader and `rapport analyze` code a turn the same way whatever history they hold.
 CONTEXT_TURNS = 6
@@ -45,10 +47,15 @@ class UnitCoding:
 
 
 def code_units(
-    text: str, *, context: Sequence[ContextTurn] = (), model: LearnedModel | None = None
+    text: str, *, context: Sequence[ContextTurn] = (), model: LearnedModel | None = None,
+    client_said: Sequence[str] = (),
 ) -> tuple[list[UnitCoding], dict[str, int]]:
-    """Code each sentence of a counsellor turn and rate the turn's empathy mechanisms."""
+    """Code each sentence of a counsellor turn and rate the turn's empathy mechanisms.
+
+    `client_said` is everything the client has said earlier in the session (the context
+    window's client turns when not given): a reflection must take some of it up."""
     model = model or load_model()
+    said = list(client_said) or [t.text for t in context if t.speaker == "client"]
     view = view_turn(text, context[-CONTEXT_TURNS:])
     behaviour = model.heads["behaviour"]
     precision = model.meta.get("rule_precision", {})
@@ -59,6 +66,8 @@ def code_units(
         predicted = max(probs, key=probs.__getitem__)
         rule = apply_rules(view, index, predicted, previous=previous,
                            vocabulary=model.vocabulary)
+        if rule is None and predicted in _REFLECTIVE and not takes_up(unit, said):
+            rule = "not_taken_up"
         if rule is None:
             units.append(UnitCoding(unit.text, predicted, probs[predicted], "model", probs))
         else:
@@ -78,10 +87,12 @@ def code_units(
 
 
 def analyze_turn(
-    text: str, *, context: Sequence[ContextTurn] = (), model: LearnedModel | None = None
+    text: str, *, context: Sequence[ContextTurn] = (), model: LearnedModel | None = None,
+    client_said: Sequence[str] = (),
 ) -> TurnAnalysis:
-    """Code one counsellor turn; context = the turns before it, oldest first."""
-    units, empathy = code_units(text, context=context, model=model)
+    """Code one counsellor turn; context = the turns before it, oldest first; client_said =
+    every earlier client turn of the session (defaults to the context's)."""
+    units, empathy = code_units(text, context=context, model=model, client_said=client_said)
     best: dict[str, UnitCoding] = {}
     for unit in units:
         held = best.get(unit.code)
@@ -107,7 +118,8 @@ def analyze_transcript(
         (
             index,
             analyze_turn(
-                turn.text, context=turns[max(0, index - CONTEXT_TURNS):index], model=model
+                turn.text, context=turns[max(0, index - CONTEXT_TURNS):index], model=model,
+                client_said=[t.text for t in turns[:index] if t.speaker == "client"],
             ),
         )
         for index, turn in enumerate(turns)

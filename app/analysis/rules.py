@@ -54,6 +54,9 @@ RULES: dict[str, Rule] = {
         Rule("ungrounded_reflection", "other",
              "a reflection must be about what the client said: one that shares no word and "
              "almost no meaning with the client's words reflects nothing"),
+        Rule("not_taken_up", "other",
+             "a reflection of a topic the client has not raised anywhere in the session "
+             "reflects nothing (app/analysis/grounding.py)"),
     )
 }
 

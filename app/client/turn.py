@@ -41,7 +41,8 @@ def take_turn(
 ) -> TurnStep:
     """Analyse the student's words in context, read what they point at, and plan the reply."""
     context = [ContextTurn(speaker=t.speaker, text=t.text) for t in history]
-    analysis = analyze_turn(student_text, context=context)
+    analysis = analyze_turn(student_text, context=context,
+                            client_said=[t.text for t in context if t.speaker == "client"])
     last_client = next((t.text for t in reversed(history) if t.speaker == "client"), "")
     heard = listen(persona=persona, text=student_text, analysis=analysis, last_client=last_client)
     new_state, plan = advance(persona, state, analysis, seed=seed, heard=heard)

@@ -284,7 +284,10 @@ async def add_turn(
             db=db,
             session=session,
             client_message_id=body.client_message_id,
-            window=engine.history_turns if engine is not None else practice.RECENT_TURNS,
+            # At least RECENT_TURNS: the analyzer checks that a reflection takes up something
+            # the client said, across more of the session than an engine's history needs.
+            window=max(engine.history_turns if engine is not None else 0,
+                       practice.RECENT_TURNS),
         )
         return context, engine, analysis_visible(db=db, user=user, session=session)
 
