@@ -91,6 +91,24 @@ PERSONA_DATA: dict = {
     },
 }
 
+# Twelve different reflections on what Sam says: the same one said twelve times is hollow and
+# opens nothing, so it could not take the session through every layer.
+VARIED_REFLECTIONS = (
+    "Work has been wearing you down, and your sleep has gone with it.",
+    "You lie awake going over the emails, and by Sunday the dread has already started.",
+    "It sounds lonely, carrying all of this by yourself.",
+    "There's something about home that feels hard to bring up.",
+    "Keeping that from Alex takes a lot out of you.",
+    "Part of you wants to tell Alex, and part of you is scared of what happens if you do.",
+    "It's felt so heavy that you've wondered whether people would be better off.",
+    "You've been holding far more than anyone around you knows.",
+    "Even saying that much took something.",
+    "The nights are the worst, when it all comes back.",
+    "You want things to be different, and you can't yet see how.",
+    "Coming here was a step, even if it didn't feel like one.",
+)
+
+
 # Text of the layers locked at the start: tests assert none of it ever reaches a model early.
 LOCKED_AT_START: tuple[str, ...] = (
     "I haven't told my partner I'm on a final warning at the depot.",

@@ -28,7 +28,14 @@ from tests.fake_openai import (
     odd_chunk,
     reply,
 )
-from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts, leaked, message_text
+from tests.guard_cases import (
+    PERSONA_DATA,
+    VARIED_REFLECTIONS,
+    SessionDriver,
+    layer_texts,
+    leaked,
+    message_text,
+)
 
 PERSONA = Persona.model_validate(PERSONA_DATA)
 GOOD_REPLY = "I dunno. Work's been a lot, and I'm not sleeping much."
@@ -138,24 +145,6 @@ async def test_prompt_prefix_sent_is_identical_turn_to_turn(
     systems = [b["messages"][0]["content"] for b in fake.chat_bodies]
     assert len({s.split(TURN_MARKER)[0] for s in systems}) == 1
     assert len(systems) == 6
-
-
-# Twelve different reflections on what Sam says: the same one said twelve times is hollow and
-# opens nothing, so it could not take the session through every layer.
-VARIED_REFLECTIONS = (
-    "Work has been wearing you down, and your sleep has gone with it.",
-    "You lie awake going over the emails, and by Sunday the dread has already started.",
-    "It sounds lonely, carrying all of this by yourself.",
-    "There's something about home that feels hard to bring up.",
-    "Keeping that from Alex takes a lot out of you.",
-    "Part of you wants to tell Alex, and part of you is scared of what happens if you do.",
-    "It's felt so heavy that you've wondered whether people would be better off.",
-    "You've been holding far more than anyone around you knows.",
-    "Even saying that much took something.",
-    "The nights are the worst, when it all comes back.",
-    "You want things to be different, and you can't yet see how.",
-    "Coming here was a step, even if it didn't feel like one.",
-)
 
 
 async def test_no_locked_layer_text_in_any_request_over_a_whole_session(

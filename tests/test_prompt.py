@@ -19,7 +19,14 @@ from app.client.state import ClientState, ReplyPlan
 from app.config import PROJECT_ROOT
 from app.persona import Persona, load_library
 from tests.fresh import in_fresh_process
-from tests.guard_cases import PERSONA_DATA, SessionDriver, layer_texts, leaked, message_text
+from tests.guard_cases import (
+    PERSONA_DATA,
+    VARIED_REFLECTIONS,
+    SessionDriver,
+    layer_texts,
+    leaked,
+    message_text,
+)
 
 PERSONA = Persona.model_validate(PERSONA_DATA)
 INJECTIONS = (
@@ -86,8 +93,8 @@ def test_role_rules_are_all_stated() -> None:
 def test_locked_layers_never_appear_while_trust_rises() -> None:
     driver = SessionDriver(PERSONA)
     seen_open: set[str] = set()
-    for i in range(10):
-        request = driver.ask(f"You're carrying a lot, and it makes sense you feel worn out ({i}).")
+    for i, line in enumerate(VARIED_REFLECTIONS):
+        request = driver.ask(line)
         sent = message_text(build_messages(request))
         allowed = set(request.state.unlocked) | {request.plan.disclose}
         for layer in PERSONA.disclosures:
@@ -103,8 +110,8 @@ def test_locked_layers_never_appear_while_trust_rises() -> None:
 
 def test_disclosed_layer_is_in_the_prompt_the_turn_it_opens() -> None:
     driver = SessionDriver(PERSONA)
-    for _ in range(6):
-        request = driver.ask("That sounds exhausting, and you're still showing up.")
+    for line in VARIED_REFLECTIONS:
+        request = driver.ask(line)
         if request.plan.disclose == "shame":
             system = _system(build_messages(request))
             assert PERSONA.disclosures[1].says in system

@@ -133,10 +133,12 @@ def test_a_valid_persona_shows_its_card_ladder_and_boundaries(trainer: TestClien
     assert "Sam — night shifts" in page and "is a new persona" in page
     assert 'formaction="/trainer/save"' in page
     assert "Disclosure ladder" in page and "risk: expects a safety response" in page
-    ladder = re.findall(r'<tr><th scope="row">([a-z_-]+)</th><td>([\d.]+)</td><td>(\d+)</td>',
-                        page)
+    # Layer id, its title, min trust, min turn.
+    ladder = re.findall(
+        r'<tr><th scope="row">([a-z_-]+)</th><td>[^<]*</td><td>([\d.]+)</td><td>(\d+)</td>', page)
     assert ("surface", "1.0", "0") in ladder
-    assert re.search(r'<th scope="row">coffee</th><td>[a-z_]+</td><td>\d+</td>', page)
+    assert re.search(r'<th scope="row">coffee</th><td>[^<]*</td><td>[a-z_]+</td><td>\d+</td>',
+                     page)
     # The preview's Start button cannot start a session with a persona that is not saved yet.
     assert "<fieldset disabled" in page
 
