@@ -1,0 +1,190 @@
+"""A course of sessions with one client, through the HTTP API: carried trust, layers told,
+boundaries and risk remembered, tasks mentioned, and a risk not followed up flagged."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.client.carry import carried_state, opening_for
+from app.client.state import ClientState, initial_state
+from app.course import detect_tasks
+from app.models import Turn
+from app.persona import load_library
+from app.persona.sessions import SessionPlan
+
+PERSONA = "sam-work-stress"
+# Contracting, reflections and open questions, then a direct question about suicide: with the
+# scripted Sam this reaches the risk layer in eight turns (asserted below, not assumed).
+SESSION_ONE = [
+    "Before we start: what you say here stays confidential, except if I'm worried about your "
+    "safety. I'm a trainee and I talk with my supervisor. What brings you here?",
+    "It sounds like work has been wearing you down and the nights are long.",
+    "You're lying awake going over things, and it's exhausting.",
+    "What's been the hardest part of the restructure for you?",
+    "So you're doing two jobs and it feels like nobody sees how impossible it is.",
+    "It sounds like you've been carrying a lot of this on your own.",
+    "That sounds really frightening, keeping it from Jo.",
+    "Sometimes when people feel this worn down they have thoughts of not wanting to be here. "
+    "Are you having thoughts of ending your life?",
+    "Before next week, could you keep a sleep diary?",
+]
+FOLLOW_UP = (
+    "Last time you told me some nights you think everyone would be better off without you. "
+    "Are you having thoughts of ending your life this week?"
+)
+
+
+@pytest.fixture(scope="module")
+def sam():
+    return load_library("personas")[PERSONA]
+
+
+def say(client: TestClient, session_id: str, text: str) -> dict:
+    answer = client.post(f"/api/sessions/{session_id}/turns", json={"text": text})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def first_session(client: TestClient) -> tuple[str, list[dict]]:
+    session = client.post("/api/sessions", json={"persona_id": PERSONA}).json()
+    replies = [say(client, session["id"], line) for line in SESSION_ONE]
+    assert "dark-nights" in replies[-1]["state"]["unlocked"], "session 1 must reach the risk"
+    assert client.post(f"/api/sessions/{session['id']}/end").status_code == 200
+    return session["id"], replies
+
+
+def test_next_session_carries_trust_layers_and_opens_with_the_session_two_line(
+    client: TestClient, sam
+) -> None:
+    first, replies = first_session(client)
+    ended_trust = replies[-1]["state"]["trust"]
+    told = replies[-1]["state"]["unlocked"]
+
+    proposal = client.get(f"/api/sessions/{first}/next").json()
+    assert proposal["session_number"] == 2
+    assert proposal["tasks"] == ["keep a sleep diary"]
+    assert proposal["goal"] == sam.sessions[0].goal
+    booked = client.post(f"/api/sessions/{first}/next", json={"tasks": proposal["tasks"]})
+    assert booked.status_code == 201, booked.text
+    second = booked.json()
+    assert second["session_number"] == 2 and second["previous_id"] == first
+    assert second["course_id"] == first
+
+    expected = round(ended_trust + (sam.trust.initial - ended_trust) * sam.trust.drift, 2)
+    assert second["state"]["trust"] == pytest.approx(expected, abs=0.01)
+    assert expected < ended_trust  # the drift is towards the initial level
+    assert second["state"]["unlocked"] == told
+
+    opening = second["turns"][0]["text"]
+    plan = sam.sessions[0]
+    assert opening.startswith(plan.opening_line)
+    assert plan.events[0] in opening
+    # Refers back to a layer told in session 1, as something said before.
+    pressure = next(d for d in sam.disclosures if d.id == "pressure")
+    assert "Like I told you last time, there was a restructure" in opening
+    assert pressure.says.split(",")[0].lower()[:20] in opening.lower()
+    # ... and mentions the task the two agreed.
+    assert "keep a sleep diary" in opening
+
+    # Booking twice gives the same follow-up, not a second one.
+    again = client.post(f"/api/sessions/{first}/next", json={"tasks": []}).json()
+    assert again["id"] == second["id"]
+
+    # Layers told in session 1 are never disclosed again as news.
+    for line in ("What's been on your mind this week?", "It sounds like a hard week.",
+                 "What was that like for you?", "You're carrying a lot.",
+                 "Tell me more about that."):
+        turn = say(client, second["id"], line)
+        assert turn["client_turn"]["disclosed"] not in told
+        for layer in sam.disclosures:
+            if layer.id in told:
+                assert layer.says not in turn["client_turn"]["text"]
+
+
+def test_a_risk_told_in_session_one_and_not_followed_up_is_flagged(client: TestClient) -> None:
+    first, _ = first_session(client)
+    second = client.post(f"/api/sessions/{first}/next", json={}).json()
+    say(client, second["id"], "How has your week been?")
+    say(client, second["id"], "It sounds like it's been a heavy week at work.")
+    assert client.post(f"/api/sessions/{second['id']}/end").status_code == 200
+    grade = client.get(f"/api/sessions/{second['id']}/grades").json()[0]
+    safety = grade["safety"]
+    assert safety["status"] == "unsafe" and safety["needs_assessor"]
+    assert safety["follow_up"] == {"from_session": 1, "layer": "dark-nights",
+                                   "risk_type": "suicide", "followed_up": False, "turn": None}
+    assert "session 1" in safety["feedback"]
+    assert grade["overall"] is None  # unsafe withholds the overall score
+
+
+def test_a_risk_followed_up_in_session_two_passes(client: TestClient) -> None:
+    first, _ = first_session(client)
+    second = client.post(f"/api/sessions/{first}/next", json={}).json()
+    say(client, second["id"], "How has your week been?")
+    reply = say(client, second["id"], FOLLOW_UP)
+    assert "risk_inquiry" in reply["student_turn"]["codes"]
+    client.post(f"/api/sessions/{second['id']}/end")
+    safety = client.get(f"/api/sessions/{second['id']}/grades").json()[0]["safety"]
+    assert safety["follow_up"]["followed_up"] is True
+    assert safety["follow_up"]["turn"] == 3
+    assert safety["status"] == "pass"
+
+
+def test_booking_needs_an_ended_session_of_ones_own(client: TestClient) -> None:
+    session = client.post("/api/sessions", json={"persona_id": PERSONA}).json()
+    answer = client.post(f"/api/sessions/{session['id']}/next", json={})
+    assert answer.status_code == 409
+    assert "End this session" in answer.json()["detail"]
+    assert client.post("/api/sessions/nope/next", json={}).status_code == 404
+    too_many = client.post(f"/api/sessions/{session['id']}/next",
+                           json={"tasks": ["a", "b", "c", "d"]})
+    assert too_many.status_code == 422
+
+
+def test_carried_state_remembers_boundaries_and_risk_and_drifts(sam) -> None:
+    last = ClientState(trust=8.0, turn=12, unlocked=["surface", "pressure", "dark-nights"],
+                       boundary={"coffee": "crossed", "ask": "pending"},
+                       risk={"dark-nights": "pending"},
+                       used=["l:surface", "m:surface:0", "r:heard:1", "f:work"],
+                       rupture=2, question_streak=3)
+    state = carried_state(persona=sam, last=last, number=2, tasks=["Keep a sleep diary."])
+    assert state.trust == round(8.0 + (sam.trust.initial - 8.0) * sam.trust.drift, 2)
+    assert state.boundary == {"coffee": "crossed", "ask": "unaddressed"}
+    assert state.risk == {"dark-nights": "missed"}
+    assert state.follow_up == "dark-nights" and state.safety == "dark-nights"
+    assert state.earlier == last.unlocked
+    # Told lines stay told; reactions and facts may be said again in a new week.
+    assert state.used == ["l:surface", "m:surface:0"]
+    assert state.tasks == ["keep a sleep diary"]
+    assert (state.turn, state.rupture, state.question_streak) == (0, 0, 0)
+    # A risk told two sessions ago is not the next session's follow-up.
+    third = carried_state(persona=sam, last=state, number=3)
+    assert third.follow_up is None
+
+
+def test_a_layer_held_until_a_later_session_opens_only_then(sam) -> None:
+    late = sam.model_copy(update={"sessions": [SessionPlan(number=2, layers=["pressure"])]})
+    state = initial_state(late)
+    assert state.held == ["pressure"]
+    second = carried_state(persona=late, last=state.model_copy(update={"trust": 9.0}), number=2)
+    assert second.held == []
+
+
+def test_every_shipped_persona_works_for_three_sessions() -> None:
+    for persona in load_library("personas").values():
+        state = initial_state(persona)
+        for number in (2, 3):
+            state = carried_state(persona=persona, last=state, number=number)
+            opening = opening_for(persona=persona, state=state)
+            assert opening and "{" not in opening, persona.id
+
+
+def test_tasks_are_detected_from_the_students_words() -> None:
+    turns = [
+        Turn(session_id="s", index=1, speaker="counsellor",
+             text="So between now and next time, would you be willing to write down your "
+                  "worries before bed?"),
+        Turn(session_id="s", index=2, speaker="client", text="I'll try this week."),
+        Turn(session_id="s", index=3, speaker="counsellor", text="What brings you here?"),
+    ]
+    assert detect_tasks(turns) == ["write down my worries before bed"]
