@@ -41,6 +41,10 @@ _SEEN = {
     "risk_inquiry": "asked about risk directly — well done",
     "safety_response": "safety response — well done",
 }
+# Moves a counsellor would want more of: the note is marked good.
+_GOOD = frozenset({"reflection_complex", "reflection_simple", "summary", "validation",
+                   "affirmation", "question_open", "advice_with_permission",
+                   "boundary_holding", "risk_inquiry", "safety_response"})
 # Moves that cost the relationship, most harmful first: the note offers an alternative.
 HARMFUL = ("risk_missed", "boundary_crossing", "judgement", "minimising",
            "advice_without_permission", "reassurance", "self_disclosure")
@@ -68,7 +72,7 @@ def coach_note(
     harmful = next((k for k in HARMFUL if k in keys), None)
     note: dict = {"saw": saw or ["nothing the analyzer could name"], "tone": "good"}
     if harmful is None:
-        if not any("well done" in s for s in saw):
+        if not keys & _GOOD:
             note["tone"] = "neutral"
         return note
     alternative, why = alternative_for(harmful, client_text=client_text, persona=persona,

@@ -3,6 +3,8 @@ boundaries and risk remembered, tasks mentioned, and a risk not followed up flag
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -188,3 +190,82 @@ def test_tasks_are_detected_from_the_students_words() -> None:
         Turn(session_id="s", index=3, speaker="counsellor", text="What brings you here?"),
     ]
     assert detect_tasks(turns) == ["write down my worries before bed"]
+
+
+def test_the_llm_prompt_remembers_only_what_was_told(sam) -> None:
+    from app.client.prompt import build_messages
+    from tests.guard_cases import SessionDriver, leaked, message_text
+
+    first = SessionDriver(sam)
+    assert "Earlier sessions" not in message_text(build_messages(first.ask("What brings you?")))
+
+    driver = SessionDriver(sam)
+    last = ClientState(trust=5.5, unlocked=["surface", "pressure"],
+                       used=["l:surface", "l:pressure", "m:pressure:1"])
+    driver.state = carried_state(persona=sam, last=last, number=2, tasks=["keep a sleep diary"])
+    request = driver.ask("How has your week been?", codes=("question_open",))
+    sent = message_text(build_messages(request))
+    assert "## Earlier sessions" in sent and "session 2 with this counsellor" in sent
+    assert "Doing two jobs since the restructure" in sent
+    assert "keep a sleep diary" in sent
+    open_now = set(request.state.unlocked) | {request.plan.disclose}
+    for layer in sam.disclosures:
+        if layer.id in open_now:
+            continue
+        assert (layer.title or layer.id) not in sent, layer.id
+        for line in [layer.says, *(e.says for e in layer.elaborations)]:
+            assert leaked(line, sent) is None, (layer.id, line)
+
+
+def test_a_session_naming_an_unknown_layer_is_a_located_problem(tmp_path) -> None:
+    from app.persona import validate_paths
+
+    text = Path("personas/sam-work-stress.yaml").read_text().replace(
+        "  - number: 3\n", "  - number: 3\n    layers: [no-such-layer]\n")
+    path = tmp_path / "sam-work-stress.yaml"
+    path.write_text(text)
+    personas, problems = validate_paths([path])
+    assert personas == []
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if "no-such-layer" in x)
+    assert [f"{p.line}" for p in problems] == [str(line)]
+    assert "'no-such-layer', which is not a disclosure layer" in problems[0].message
+    twice = text.replace("  - number: 3\n", "  - number: 2\n")
+    path.write_text(twice)
+    _, problems = validate_paths([path])
+    assert "session 2 is described twice" in problems[0].message
+
+
+def test_the_debrief_lists_the_three_largest_trust_moves_with_turns_and_quotes(
+    client: TestClient,
+) -> None:
+    session = client.post("/api/sessions", json={"persona_id": PERSONA}).json()
+    sid = session["id"]
+    lines = [SESSION_ONE[0], "You should just stop checking emails at night.",
+             *SESSION_ONE[1:5], "Everyone feels like that at work, it's normal."]
+    for line in lines:
+        say(client, sid, line)
+    assert client.get(f"/api/sessions/{sid}/debrief").status_code == 409  # not ended yet
+    client.post(f"/api/sessions/{sid}/end")
+    debrief = client.get(f"/api/sessions/{sid}/debrief").json()
+
+    turns = client.get(f"/api/sessions/{sid}").json()["turns"]
+    students = [t for t in turns if t["speaker"] == "counsellor"]
+    moves = sorted(
+        ((round(t["trust_after"] - t["trust_before"], 2), n, t) for n, t in
+         enumerate(students, start=1)),
+        key=lambda m: (-abs(m[0]), m[1]))[:3]
+    assert [m["turn"] for m in debrief["largest_moves"]] == sorted(n for _, n, _ in moves)
+    by_index = {t["index"]: t for t in turns}
+    for move in debrief["largest_moves"]:
+        student = by_index[move["index"]]
+        assert move["delta"] == round(student["trust_after"] - student["trust_before"], 2)
+        assert move["you_said"] in student["text"]
+        assert move["client_said"] in by_index[move["index"] + 1]["text"]
+        assert f"(turn {move['turn']})" in move["felt"]
+    # The advice and the minimising made the client close up; the contract helped.
+    closed = {m["turn"] for m in debrief["closed_up"]}
+    assert {2, 7} <= closed
+    assert all(m["delta"] < 0 for m in debrief["closed_up"])
+    assert all(m["delta"] > 0 or m["opened"] for m in debrief["helped"])
+    assert debrief["trust_start"] == students[0]["trust_before"]
+    assert debrief["trust_end"] == students[-1]["trust_after"]
