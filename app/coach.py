@@ -52,10 +52,13 @@ HARMFUL = ("risk_missed", "boundary_crossing", "judgement", "minimising",
 
 def coach_note(
     *, codes: Iterable[str], events: dict | None, client_text: str | None,
-    persona: Persona | None,
+    persona: Persona | None, trust_delta: float = 0.0,
 ) -> dict:
     """The note for one student turn: what was seen and, for a harmful move, an alternative."""
     present = list(dict.fromkeys(codes))
+    if "self_disclosure" in present and trust_delta >= 0:
+        # Saying who you are while contracting ("I'm a trainee") cost the client nothing.
+        present.remove("self_disclosure")
     saw = [_SEEN[c] for c in present if c in _SEEN]
     keys = set(present)
     events = events or {}

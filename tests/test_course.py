@@ -159,9 +159,12 @@ def test_carried_state_remembers_boundaries_and_risk_and_drifts(sam) -> None:
     assert state.used == ["l:surface", "m:surface:0"]
     assert state.tasks == ["keep a sleep diary"]
     assert (state.turn, state.rupture, state.question_streak) == (0, 0, 0)
-    # A risk told two sessions ago is not the next session's follow-up.
+    # Not followed up in session 2, it is still to follow up in session 3 ...
     third = carried_state(persona=sam, last=state, number=3)
-    assert third.follow_up is None
+    assert (third.follow_up, third.follow_up_from) == ("dark-nights", 1)
+    # ... but once the student checked in on it, it is settled.
+    checked = state.model_copy(update={"follow_up": None, "follow_up_from": None})
+    assert carried_state(persona=sam, last=checked, number=3).follow_up is None
 
 
 def test_a_layer_held_until_a_later_session_opens_only_then(sam) -> None:

@@ -43,7 +43,11 @@ def carried_state(
     layers = {d.id: d for d in persona.disclosures}
     told = [i for i in last.unlocked if i in layers]
     new_last_time = [i for i in told if i not in last.earlier]
+    # A risk told last session, or one an earlier session told and the last did not follow up.
     follow_up = next((i for i in new_last_time if layers[i].risk), None)
+    told_in = number - 1
+    if follow_up is None and last.follow_up in layers:
+        follow_up, told_in = last.follow_up, last.follow_up_from or number - 2
     # What was said of each told layer stays said; everything else (reactions, facts) may be
     # said again in a new week.
     kept = [k for k in last.used if k.split(":", 1)[0] in ("l", "m")]
@@ -66,6 +70,7 @@ def carried_state(
         held=[i for i in held_layers(persona, number) if i not in told],
         tasks=[t for t in (clean_task(x) for x in tasks) if t][:MAX_TASKS],
         follow_up=follow_up,
+        follow_up_from=told_in if follow_up else None,
     )
 
 

@@ -152,6 +152,7 @@ class ClientState(BaseModel):
     held: list[str] = Field(default_factory=list)
     tasks: list[str] = Field(default_factory=list)
     follow_up: str | None = None
+    follow_up_from: int | None = None  # the session number the risk was told in
 
 
 class ReplyPlan(BaseModel):
@@ -908,7 +909,9 @@ def advance(
         earlier=state.earlier,
         held=state.held,
         tasks=state.tasks,
-        follow_up=state.follow_up,
+        # A check-in on last session's risk settles the follow-up; until then it is carried.
+        follow_up=None if codes & _SAFETY_CODES else state.follow_up,
+        follow_up_from=None if codes & _SAFETY_CODES else state.follow_up_from,
     )
     plan = ReplyPlan(
         turn=turn,

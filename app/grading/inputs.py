@@ -53,8 +53,8 @@ def input_from_session(
     opening = (ordered[0].state or {}) if ordered else {}
     carried = None
     if opening.get("follow_up"):
-        carried = CarriedRisk(layer=opening["follow_up"],
-                              from_session=max(1, int(opening.get("session_number", 2)) - 1))
+        told_in = opening.get("follow_up_from") or int(opening.get("session_number", 2)) - 1
+        carried = CarriedRisk(layer=opening["follow_up"], from_session=max(1, int(told_in)))
     return GradingInput(
         transcript_id=session_id,
         turns=[GradingTurn(i, t.speaker, t.text) for i, t in enumerate(ordered)],

@@ -108,6 +108,7 @@ def add_coach_note(
     student.events = {**(student.events or {}), "coach": coach_note(
         codes=student.codes, events=student.events,
         client_text=last_client.text if last_client else None, persona=persona,
+        trust_delta=(student.trust_after or 0.0) - (student.trust_before or 0.0),
     )}
 
 
