@@ -272,3 +272,36 @@ def test_the_debrief_lists_the_three_largest_trust_moves_with_turns_and_quotes(
     assert all(m["delta"] > 0 or m["opened"] for m in debrief["helped"])
     assert debrief["trust_start"] == students[0]["trust_before"]
     assert debrief["trust_end"] == students[-1]["trust_after"]
+
+
+def test_interchange_files_carry_the_course_and_old_files_still_import(
+    client: TestClient,
+) -> None:
+    first, _ = first_session(client)
+    second = client.post(f"/api/sessions/{first}/next", json={}).json()
+    say(client, second["id"], "How has your week been?")
+    client.post(f"/api/sessions/{second['id']}/end")
+    exported = client.get(f"/api/sessions/{second['id']}/export").json()
+    assert (exported["course_id"], exported["session_number"]) == (first, 2)
+    assert client.get(f"/api/sessions/{first}/export").json()["session_number"] == 1
+
+    old = {"id": "t-old", "persona_id": PERSONA,
+           "turns": [{"speaker": "client", "text": "Hi."},
+                     {"speaker": "counsellor", "text": "What brings you here?"}]}
+    plain = client.post("/api/import", json=old)
+    assert plain.status_code == 201, plain.text
+    plain_session = client.get(f"/api/sessions/{plain.json()['session_id']}").json()
+    assert (plain_session["course_id"], plain_session["session_number"]) == (None, 1)
+
+    ids = []
+    for number in (1, 2):
+        body = {**old, "id": f"t-{number}", "course_id": "course elsewhere/7",
+                "session_number": number}
+        answer = client.post("/api/import", json=body)
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["session_id"])
+    course = client.get(f"/api/sessions/{ids[1]}/course").json()
+    assert [s["session_number"] for s in course["sessions"]] == [1, 2]
+    assert [s["id"] for s in course["sessions"]] == ids
+    bad = client.post("/api/import", json={**old, "session_number": 0})
+    assert bad.status_code == 422
