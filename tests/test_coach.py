@@ -161,3 +161,33 @@ def test_a_cohort_turns_it_on_and_assessors_see_the_notes(cohort_world) -> None:
     assessor = sign_in(app, "ass@example.org")
     seen = assessor.get(f"/api/sessions/{session['id']}").json()["turns"][1]["events"]["coach"]
     assert seen == note["coach"]
+
+
+def test_assessors_see_coach_notes_on_the_desk_and_held_students_get_no_debrief(
+    cohort_world,
+) -> None:
+    app, coached = cohort_world
+    with Session(app.state.db_engine) as db:
+        row = db.get(Cohort, coached.id)
+        row.coach_mode = True
+        db.add(row)
+        db.commit()
+    student = sign_in(app, "ana@example.org")
+    session = start(student)
+    note = student.post(f"/api/sessions/{session['id']}/turns", json={"text": ADVICE}).json()
+    assert student.post(f"/api/sessions/{session['id']}/end").status_code == 200
+    # Grades wait for release here: the debrief (built from the analysis) waits too ...
+    assert student.get(f"/api/sessions/{session['id']}/debrief").status_code == 403
+    course = student.get(f"/api/sessions/{session['id']}/course").json()
+    assert "trust_end" not in course["sessions"][0] and "grade" not in course["sessions"][0]
+    # ... but the course goes on: the student books the next session.
+    booked = student.post(f"/api/sessions/{session['id']}/next", json={})
+    assert booked.status_code == 201 and booked.json()["state"]["trust"] is None
+
+    assessor = sign_in(app, "ass@example.org")
+    assert assessor.get(f"/api/sessions/{session['id']}/debrief").status_code == 200
+    page = assessor.get(f"/desk/sessions/{session['id']}")
+    assert page.status_code == 200, page.text
+    assert "Coach note the student saw" in page.text
+    assert note["coach"]["alternative"].replace("'", "&#39;") in page.text
+    assert f"/sessions/{session['id']}/course" in page.text

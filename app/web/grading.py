@@ -218,7 +218,9 @@ def report_page(
         # never an error.
         return render(request, "report_held.html",
                       {**about, "title": f"Session with {client_name} ended",
-                       "message": HELD_MESSAGE})
+                       "message": HELD_MESSAGE,
+                       "next_session": next_proposal(db=db, session=session, persona=persona)
+                       if persona is not None and session.owner_id == user.id else None})
     rubrics = get_rubrics(request)
     all_grades = list_grades(db=db, session_id=session.id)
     if grade is not None:
