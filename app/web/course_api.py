@@ -16,11 +16,11 @@ from app.review.debrief import debrief
 from app.review.marking import session_reviews
 from app.web.api import session_public
 from app.web.deps import CurrentUser, Db, Personas
-from app.web.responses import errors
+from app.web.responses import COMMON, errors
 
 __all__ = ["course_view", "next_proposal", "router"]
 
-router = APIRouter(tags=["courses"], responses=errors(404))
+router = APIRouter(tags=["courses"], responses=COMMON)
 
 
 def _persona(personas: dict[str, Persona], session: PracticeSession) -> Persona:
