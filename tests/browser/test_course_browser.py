@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.persona import load_library
+from tests.browser.audit import audit_state
 from tests.test_course import FOLLOW_UP, SESSION_ONE
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,7 @@ def _end_and_reflect(page, base: str, sid: str) -> None:
 def test_three_sessions_with_one_client(live_server, page) -> None:
     base = live_server.url
     sam = load_library("personas")[PERSONA]
+    problems: list[str] = []  # axe-core and sideways-scroll findings on each new page state
     page.goto(f"{base}/")
     page.locator(f'article[data-persona-id="{PERSONA}"]').get_by_role(
         "button", name="Start session").click()
@@ -61,6 +63,7 @@ def test_three_sessions_with_one_client(live_server, page) -> None:
     harmful = page.locator(".coach-note--harmful", has_text="advice the client did not ask for")
     assert "You could try: “It sounds like" in harmful.inner_text()
     _shot(page, "1-coach")
+    audit_state(page, "session-coach", problems)
     harmful.get_by_role("button", name=re.compile("Dismiss")).click()
     assert notes.count() == len(SESSION_ONE)  # one dismissed
     _end_and_reflect(page, base, first)
@@ -74,6 +77,7 @@ def test_three_sessions_with_one_client(live_server, page) -> None:
         assert re.search(r"\(turn \d+\)", text) and "“" in text
     assert page.get_by_test_id("coached").is_visible()  # the grade records the coaching
     _shot(page, "2-report")
+    audit_state(page, "report-debrief-next", problems)
     assert page.get_by_label("Agreed task 1").input_value() == "keep a sleep diary"
     page.get_by_test_id("book-next").click()
     page.wait_for_url(re.compile(r"/sessions/[\w-]+$"))
@@ -119,3 +123,5 @@ def test_three_sessions_with_one_client(live_server, page) -> None:
     # Session 3 followed up the risk session 2 passed over.
     assert "safety: pass" in sessions.nth(2).inner_text()
     _shot(page, "5-course")
+    audit_state(page, "course", problems)
+    assert not problems, "\n".join(problems)
