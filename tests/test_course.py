@@ -305,3 +305,39 @@ def test_interchange_files_carry_the_course_and_old_files_still_import(
     assert [s["id"] for s in course["sessions"]] == ids
     bad = client.post("/api/import", json={**old, "session_number": 0})
     assert bad.status_code == 422
+
+
+def test_migration_0008_adds_the_course_and_coach_columns_and_goes_back(settings) -> None:
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from app.db import alembic_config, build_engine, migrate
+
+    engine = build_engine(settings)
+    migrate(engine)
+
+    def columns(table: str) -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns(table)}
+
+    assert {"course_id", "session_number", "previous_id", "coach"} <= columns("practice_sessions")
+    assert "coach_mode" in columns("cohorts") and "coached" in columns("grades")
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+    assert "course_id" not in columns("practice_sessions")
+    assert "coached" not in columns("grades")
+    with engine.begin() as conn:
+        # A session saved before the migration: it becomes the first of its own course.
+        conn.execute(text("INSERT INTO users (email, name, role, created_at, is_active) "
+                          "VALUES ('a@b.c', 'A', 'student', '2026-01-01', true)"))
+        conn.execute(text("INSERT INTO practice_sessions (id, owner_id, persona_id, "
+                          "persona_version, engine, status, seed, created_at) VALUES "
+                          "('old', 1, 'sam-work-stress', 1, 'scripted', 'ended', 0, "
+                          "'2026-01-01')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT course_id, session_number, coach FROM "
+                                "practice_sessions WHERE id = 'old'")).one()
+    assert (row[0], row[1], bool(row[2])) == (None, 1, False)
+    engine.dispose()
