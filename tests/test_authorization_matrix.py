@@ -237,6 +237,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/sessions/{session_id}/debrief"): on("/api/sessions/{sid}/debrief", READERS),
     ("GET", "/api/sessions/{session_id}/course"): on("/api/sessions/{sid}/course", READERS),
     ("GET", "/sessions/{session_id}/course"): on("/sessions/{sid}/course", READERS),
+    ("GET", "/sessions/{session_id}/course.pdf"): on("/sessions/{sid}/course.pdf", READERS),
     ("POST", "/api/sessions/{session_id}/coach"): on("/api/sessions/{sid}/coach", OWNER_ONLY,
                                                      sid=_fresh_active,
                                                      body=lambda w, r: {"json": {"on": True}}),

@@ -341,3 +341,22 @@ def test_migration_0008_adds_the_course_and_coach_columns_and_goes_back(settings
                                 "practice_sessions WHERE id = 'old'")).one()
     assert (row[0], row[1], bool(row[2])) == (None, 1, False)
     engine.dispose()
+
+
+def test_the_whole_course_prints_as_one_pdf(client: TestClient) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    first, _ = first_session(client)
+    second = client.post(f"/api/sessions/{first}/next", json={}).json()
+    say(client, second["id"], "How has your week been?")
+    client.post(f"/api/sessions/{second['id']}/end")
+    answer = client.get(f"/sessions/{second['id']}/course.pdf")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
+    flat = " ".join(text.split())
+    assert "Session 1: Sam" in flat and "Session 2: Sam" in flat
+    assert flat.index("Session 1: Sam") < flat.index("Session 2: Sam")
+    assert "I nearly cancelled, to be honest." in flat  # session 2's opening
+    assert "How has your week been?" in flat

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import course, practice
 from app.auth.policy import visible_session
+from app.exports.assemble import session_report
+from app.exports.pdf import render_course_pdf
+from app.library import rubrics_of
 from app.web.course_api import course_view
 from app.web.deps import CurrentUser, DbSession, Personas
 from app.web.pages import render
@@ -56,3 +60,25 @@ def course_page(
         "course": view,
         "session": session,
     })
+
+
+@router.get("/sessions/{session_id}/course.pdf")
+def course_pdf(
+    session_id: str, request: Request, db: DbSession, user: CurrentUser, personas: Personas
+) -> Response:
+    """Every session with this client in one PDF, each as its own report."""
+    session = visible_session(db=db, user=user, session_id=session_id, action="read")
+    reports = []
+    for item in course.course_sessions(db=db, session=session):
+        report = session_report(db=db, session=item, viewer=user, personas=personas,
+                                rubrics=rubrics_of(request))
+        reports.append(replace(report, title=f"Session {item.session_number}: {report.title}"))
+    persona = personas.get(session.persona_id)
+    title = f"Sessions with {persona.client.name if persona else session.persona_id}"
+    return Response(
+        render_course_pdf(title, reports),
+        media_type="application/pdf",
+        headers={"Content-Disposition":
+                 f'attachment; filename="rapport-course-{session.course_id or session.id}.pdf"',
+                 "Cache-Control": "no-store"},
+    )
