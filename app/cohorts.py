@@ -58,6 +58,7 @@ def create_cohort(
     actor: Actor,
     auto_grades: str = "immediate",
     second_marking: bool = False,
+    coach_mode: bool = False,
 ) -> Cohort:
     """A new cohort."""
     name = name.strip()
@@ -65,7 +66,8 @@ def create_cohort(
         raise CohortError("A cohort needs a name.")
     if auto_grades not in AUTO_GRADE_MODES:
         raise CohortError(f"auto_grades must be one of {', '.join(AUTO_GRADE_MODES)}.")
-    cohort = Cohort(name=name[:200], auto_grades=auto_grades, second_marking=second_marking)
+    cohort = Cohort(name=name[:200], auto_grades=auto_grades, second_marking=second_marking,
+                    coach_mode=coach_mode)
     db.add(cohort)
     try:
         db.flush()
@@ -73,24 +75,30 @@ def create_cohort(
         db.rollback()
         raise CohortError(f"There is already a cohort called '{name}'.") from exc
     record(db=db, actor=actor, action="cohort.create", target=f"cohort:{cohort.id}",
-           details={"name": name, "auto_grades": auto_grades, "second_marking": second_marking})
+           details={"name": name, "auto_grades": auto_grades, "second_marking": second_marking,
+                    "coach_mode": coach_mode})
     db.commit()
     db.refresh(cohort)
     return cohort
 
 
 def update_cohort(
-    *, db: Session, cohort: Cohort, auto_grades: str, second_marking: bool, actor: Actor
+    *, db: Session, cohort: Cohort, auto_grades: str, second_marking: bool, actor: Actor,
+    coach_mode: bool | None = None,
 ) -> Cohort:
-    """Change when students see auto-grades and whether sessions are second-marked."""
+    """Change when students see auto-grades, second marking and coach mode (None: keep it)."""
+    coach_mode = cohort.coach_mode if coach_mode is None else coach_mode
     if auto_grades not in AUTO_GRADE_MODES:
         raise CohortError(f"auto_grades must be one of {', '.join(AUTO_GRADE_MODES)}.")
-    before = {"auto_grades": cohort.auto_grades, "second_marking": cohort.second_marking}
-    after = {"auto_grades": auto_grades, "second_marking": second_marking}
+    before = {"auto_grades": cohort.auto_grades, "second_marking": cohort.second_marking,
+              "coach_mode": cohort.coach_mode}
+    after = {"auto_grades": auto_grades, "second_marking": second_marking,
+             "coach_mode": coach_mode}
     if before == after:
         return cohort
     cohort.auto_grades = auto_grades
     cohort.second_marking = second_marking
+    cohort.coach_mode = coach_mode
     db.add(cohort)
     record(db=db, actor=actor, action="cohort.settings", target=f"cohort:{cohort.id}",
            details={"name": cohort.name, "from": before, "to": after})

@@ -23,7 +23,7 @@ from app.logs import RequestIdMiddleware
 from app.metrics import install_metrics
 from app.models import utcnow
 from app.practice import get_or_create_local_user
-from app.web import api, reflection
+from app.web import api, course_api, course_pages, reflection
 from app.web.deps import Database
 from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
@@ -112,7 +112,9 @@ def create_app(
     app.add_middleware(InputGuard)
     install_auth(app)
     app.include_router(api.router)
+    app.include_router(course_api.router)
     install_pages(app)
+    app.include_router(course_pages.router)
     app.include_router(reflection.router)
     install_desk(app)
     install_grading(app)

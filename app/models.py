@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -15,9 +15,11 @@ __all__ = [
     "ROLES",
     "AuditEvent",
     "AuthSession",
+    "CoachToggle",
     "Cohort",
     "CohortMember",
     "LoginAttempt",
+    "NextSessionCreate",
     "OneTimeToken",
     "PracticeSession",
     "Review",
@@ -83,6 +85,13 @@ class PracticeSession(SQLModel, table=True):
     # The student stepped out of a distressing scenario (with support information shown).
     stepped_out_at: datetime | None = None
     stepped_out_note: str | None = SQLField(default=None, max_length=500)
+    # A course of sessions with one client (app/course.py): the first session's id, this
+    # session's number in it, and the session it follows on from.
+    course_id: str | None = SQLField(default=None, max_length=32, index=True)
+    session_number: int = 1
+    previous_id: str | None = SQLField(default=None, max_length=32)
+    # Coach mode: a short note beside the chat after each student turn (app/coach.py).
+    coach: bool = False
 
 
 class Turn(SQLModel, table=True):
@@ -134,6 +143,8 @@ class Cohort(SQLModel, table=True):
     # releases the session's review.
     auto_grades: str = SQLField(default="immediate", max_length=20)
     second_marking: bool = False
+    # Coach mode for every session of the cohort's students (they cannot turn it off).
+    coach_mode: bool = False
     created_at: datetime = SQLField(default_factory=utcnow)
 
 
@@ -263,6 +274,28 @@ class SessionCreate(BaseModel):
     engine: Literal["scripted", "llm", "local"] | None = Field(
         default=None, description="The client engine; default: the persona's, else the server's."
     )
+    coach: bool = Field(
+        default=False, description="Coach mode: a short note beside the chat after each turn."
+    )
+
+
+class NextSessionCreate(BaseModel):
+    """Body of POST /api/sessions/{id}/next: the tasks the student ticked or wrote."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=3,
+        description="What the student and client agreed the client would try before next time.",
+    )
+
+
+class CoachToggle(BaseModel):
+    """Body of POST /api/sessions/{id}/coach."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
 
 
 class TurnCreate(BaseModel):
@@ -331,6 +364,10 @@ class SessionPublic(BaseModel):
     turns: list[TurnPublic]
     state: SessionState
     awaiting_reply: bool = False
+    course_id: str | None = None
+    session_number: int = 1
+    previous_id: str | None = None
+    coach: bool = False
 
 
 class TurnResult(BaseModel):
@@ -339,3 +376,6 @@ class TurnResult(BaseModel):
     student_turn: TurnPublic
     client_turn: TurnPublic
     state: SessionState
+    coach: dict[str, Any] | None = Field(
+        default=None, description="Coach mode's note on the student turn (null when off)."
+    )

@@ -50,6 +50,10 @@ class Transcript(BaseModel):
 
     id: str = Field(min_length=1, max_length=200)
     persona_id: str | None = None
+    # Optional: the course of sessions with one client this transcript belongs to, and its
+    # place in it (files without them are single sessions, as before).
+    course_id: str | None = Field(default=None, min_length=1, max_length=200)
+    session_number: int | None = Field(default=None, ge=1, le=1000)
     turns: list[TranscriptTurn] = Field(min_length=1)
 
     def context_turns(self) -> list[ContextTurn]:

@@ -226,6 +226,21 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/sessions/{session_id}/step-out"): on("/api/sessions/{sid}/step-out",
                                                         OWNER_ONLY, sid=_fresh_active),
     ("GET", "/sessions/{session_id}/stepped-out"): on("/sessions/{sid}/stepped-out", READERS),
+    # A course of sessions: only the student books the next one; readers see the debrief
+    # and the course; coach mode is the student's switch.
+    ("GET", "/api/sessions/{session_id}/next"): on("/api/sessions/{sid}/next", OWNER_ONLY),
+    ("POST", "/api/sessions/{session_id}/next"): on("/api/sessions/{sid}/next", OWNER_ONLY,
+                                                    sid=_fresh_ended,
+                                                    body=lambda w, r: {"json": {}}),
+    ("POST", "/sessions/{session_id}/next"): on("/sessions/{sid}/next", OWNER_ONLY,
+                                                sid=_fresh_ended, body=lambda w, r: _form(w)),
+    ("GET", "/api/sessions/{session_id}/debrief"): on("/api/sessions/{sid}/debrief", READERS),
+    ("GET", "/api/sessions/{session_id}/course"): on("/api/sessions/{sid}/course", READERS),
+    ("GET", "/sessions/{session_id}/course"): on("/sessions/{sid}/course", READERS),
+    ("GET", "/sessions/{session_id}/course.pdf"): on("/sessions/{sid}/course.pdf", READERS),
+    ("POST", "/api/sessions/{session_id}/coach"): on("/api/sessions/{sid}/coach", OWNER_ONLY,
+                                                     sid=_fresh_active,
+                                                     body=lambda w, r: {"json": {"on": True}}),
     ("GET", "/api/desk/queue"): on("/api/desk/queue", DESK),
     ("GET", "/api/desk/sessions/{session_id}"): on("/api/desk/sessions/{sid}", REVIEWERS),
     ("PUT", "/api/desk/sessions/{session_id}/review"): on(

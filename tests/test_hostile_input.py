@@ -82,6 +82,9 @@ ROUTES = [
     Route("POST", "/trainer/check", "multipart", ("text", "kind")),
     Route("POST", "/trainer/save", "multipart", ("text", "kind")),
     Route("POST", "/trainer/test-drive", "form", ("text", "said", "message")),
+    Route("POST", "/api/sessions/{own}/next", "json", ("tasks",), {"tasks": []}),
+    Route("POST", "/api/sessions/{own}/coach", "json", ("on",), {"on": True}),
+    Route("POST", "/sessions/{own}/next", "form", ("task",)),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [

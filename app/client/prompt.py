@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.client.engine import HistoryTurn, ReplyRequest
+from app.client.memory import memory_summary
 from app.client.state import ClientState, ReplyPlan, trust_band
 from app.persona import Disclosure, Persona
 
@@ -181,6 +182,9 @@ def turn_section(request: ReplyRequest) -> str:
     if shared:
         parts.append("\nWhat you have already told the counsellor (you may refer back to it):")
         parts.extend(f"- {_quote(line)}" for line in shared)
+    memory = memory_summary(persona, state)
+    if memory:
+        parts.append(memory)
     if plan.disclose:
         parts.append("\nThis reply is the first time you open up about this part of your story.")
     if plan.lines:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +26,7 @@ from app.analysis.vocabulary import STOPWORDS
 from app.client import voice
 from app.client.listen import FEELING_FAMILIES, Heard, family_of
 from app.persona import PROCESS_KINDS, BoundaryTest, Disclosure, Persona, ReactionKind
+from app.persona.sessions import layer_opens_in
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -34,6 +35,7 @@ __all__ = [
     "ReplyPlan",
     "TrustMove",
     "advance",
+    "held_layers",
     "initial_state",
     "move_trust",
     "reaction_for",
@@ -142,6 +144,15 @@ class ClientState(BaseModel):
     stock: dict[str, int] = Field(default_factory=dict)  # student's wording -> uses
     stems: dict[str, int] = Field(default_factory=dict)  # student's opening stem -> uses
     said_lines: list[str] = Field(default_factory=list)  # fingerprints of every line said
+    # A course of sessions (app/client/carry.py): which session this is, the layers told in
+    # earlier ones, layers that may not open until a later session, what the student and
+    # client agreed to last time, and a risk told last session that this one must follow up.
+    session_number: int = 1
+    earlier: list[str] = Field(default_factory=list)
+    held: list[str] = Field(default_factory=list)
+    tasks: list[str] = Field(default_factory=list)
+    follow_up: str | None = None
+    follow_up_from: int | None = None  # the session number the risk was told in
 
 
 class ReplyPlan(BaseModel):
@@ -170,8 +181,14 @@ class ReplyPlan(BaseModel):
 
 
 def initial_state(persona: Persona) -> ClientState:
-    """The state before the student says anything."""
-    return ClientState(trust=round(persona.trust.initial, 2))
+    """The state before the student says anything in a first session."""
+    return ClientState(trust=round(persona.trust.initial, 2), held=held_layers(persona, 1))
+
+
+def held_layers(persona: Persona, number: int) -> list[str]:
+    """Layers the persona's `sessions:` keep closed until after session `number`."""
+    return [d.id for d in persona.disclosures
+            if layer_opens_in(persona.sessions, d.id) > number]
 
 
 def trust_band(trust: float) -> str:
@@ -496,12 +513,13 @@ def _deflect(choice: _Choice, persona: Persona, picker: _Lines) -> None:
     choice.say(*picked)
 
 
-def _available(persona: Persona, trust: float, turn: int, unlocked: Sequence[str]
-               ) -> list[Disclosure]:
+def _available(persona: Persona, trust: float, turn: int, unlocked: Sequence[str],
+               held: Collection[str] = ()) -> list[Disclosure]:
     """Layers whose trust and turn gates are open and that have not been said yet."""
     return [
         layer for layer in persona.disclosures
         if layer.id not in unlocked and layer.min_trust <= trust and layer.min_turn <= turn
+        and layer.id not in held
     ]
 
 
@@ -667,7 +685,7 @@ def choose_content(
 
     if "risk_inquiry" in codes:
         risk_layer = next((d for d in persona.disclosures
-                           if d.risk and d.id not in unlocked), None)
+                           if d.risk and d.id not in unlocked and d.id not in state.held), None)
         if risk_layer is not None and trust >= risk_layer.min_trust - 2 and (
             turn >= risk_layer.min_turn - 3
         ):
@@ -706,7 +724,7 @@ def choose_content(
         return choice, unlocked, risk, listening
 
     withdrawn = state.rupture > 0 and trust_move.rupture > 0
-    available = [] if withdrawn else _available(persona, trust, turn, unlocked)
+    available = [] if withdrawn else _available(persona, trust, turn, unlocked, state.held)
     scores = dict(heard.matches)
 
     def matched_layer() -> Disclosure | None:
@@ -887,6 +905,13 @@ def advance(
         contracted=state.contracted or trust_move.contracted,
         stock=stock,
         stems=stems,
+        session_number=state.session_number,
+        earlier=state.earlier,
+        held=state.held,
+        tasks=state.tasks,
+        # A check-in on last session's risk settles the follow-up; until then it is carried.
+        follow_up=None if codes & _SAFETY_CODES else state.follow_up,
+        follow_up_from=None if codes & _SAFETY_CODES else state.follow_up_from,
     )
     plan = ReplyPlan(
         turn=turn,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 
 from sqlmodel import Session
@@ -12,19 +14,30 @@ from app.persona import Persona
 from app.practice import IMPORTED_ENGINE, session_turns
 from app.transcripts import Transcript
 
-__all__ = ["IMPORTED_ENGINE", "export_transcript", "import_transcript"]
+__all__ = ["IMPORTED_ENGINE", "export_transcript", "import_transcript", "stored_course_id"]
 
 
 def export_transcript(*, db: Session, session: PracticeSession) -> dict:
     """A stored session as the interchange transcript object of DESIGN.md."""
-    return {
-        "id": session.id,
-        "persona_id": session.persona_id,
-        "turns": [
-            {"speaker": t.speaker, "text": t.text}
-            for t in session_turns(db=db, session_id=session.id)
-        ],
-    }
+    exported: dict = {"id": session.id, "persona_id": session.persona_id}
+    if session.course_id is not None:
+        exported["course_id"] = session.course_id
+        exported["session_number"] = session.session_number
+    exported["turns"] = [
+        {"speaker": t.speaker, "text": t.text}
+        for t in session_turns(db=db, session_id=session.id)
+    ]
+    return exported
+
+
+_COURSE_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def stored_course_id(course_id: str | None) -> str | None:
+    """A file's course id as stored: as it is when it fits the column, else a digest of it."""
+    if course_id is None or _COURSE_ID.fullmatch(course_id):
+        return course_id
+    return "x-" + hashlib.sha256(course_id.encode()).hexdigest()[:30]
 
 
 def import_transcript(
@@ -46,6 +59,9 @@ def import_transcript(
         seed=0,
         created_at=now,
         ended_at=now,
+        # Sessions of one course are grouped per owner (app.course.course_sessions).
+        course_id=stored_course_id(transcript.course_id),
+        session_number=transcript.session_number or 1,
     )
     analyses = dict(analyze_transcript(transcript.context_turns()))
     db.add(session)

@@ -23,6 +23,7 @@ __all__ = [
     "PdfSuggestion",
     "PdfTrustPoint",
     "PdfTurn",
+    "render_course_pdf",
     "render_pdf",
 ]
 
@@ -336,6 +337,25 @@ def render_pdf(report: PdfReport) -> bytes:
     doc.set_title(doc.clean(report.title))
     doc.set_author("Rapport")
     doc.set_creation_date(datetime.now(UTC))
+    _write(doc, report)
+    return bytes(doc.output())
+
+
+def render_course_pdf(title: str, reports: list[PdfReport]) -> bytes:
+    """A course of sessions with one client as one PDF: each session's report in turn."""
+    # One document whose fonts cover every session's text.
+    everything = PdfReport(title=title, meta=[], comment=" ".join(_all_text(r) for r in reports))
+    doc = _Document(everything)
+    doc.set_title(doc.clean(title))
+    doc.set_author("Rapport")
+    doc.set_creation_date(datetime.now(UTC))
+    for report in reports:
+        _write(doc, report)
+    return bytes(doc.output())
+
+
+def _write(doc: _Document, report: PdfReport) -> None:
+    """One session's report: cover, scores, trust, feedback, comment and transcript."""
     doc.add_page()
     _cover(doc, report)
     if report.criteria or report.trust:
@@ -352,4 +372,3 @@ def render_pdf(report: PdfReport) -> bytes:
         doc.heading("Assessor's comment")
         doc.para(report.comment)
     _transcript(doc, report)
-    return bytes(doc.output())

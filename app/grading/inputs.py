@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from app.analysis import ContextTurn, TurnAnalysis, analyze_transcript
 from app.grading.events import events_from_turns
-from app.grading.model import GradingInput, GradingTurn
+from app.grading.model import CarriedRisk, GradingInput, GradingTurn
 from app.models import Turn
 from app.persona import Persona
 from app.transcripts import Transcript
@@ -50,10 +50,16 @@ def input_from_session(
         if turn.speaker == "counsellor":
             analyses[position] = _keep_stored(turn, fresh.get(position))
     # Stored indexes are list positions too (turn 0 is the opening line), so they line up.
+    opening = (ordered[0].state or {}) if ordered else {}
+    carried = None
+    if opening.get("follow_up"):
+        told_in = opening.get("follow_up_from") or int(opening.get("session_number", 2)) - 1
+        carried = CarriedRisk(layer=opening["follow_up"], from_session=max(1, int(told_in)))
     return GradingInput(
         transcript_id=session_id,
         turns=[GradingTurn(i, t.speaker, t.text) for i, t in enumerate(ordered)],
         analyses=analyses,
         events=events_from_turns(ordered),
         persona=persona,
+        carried_risk=carried,
     )

@@ -12,8 +12,10 @@ from app.grading.events import SessionEvent
 from app.persona import Persona
 
 __all__ = [
+    "CarriedRisk",
     "CriterionResult",
     "EvidenceItem",
+    "FollowUpResult",
     "GradeResult",
     "GradingInput",
     "GradingTurn",
@@ -45,6 +47,7 @@ class GradingInput:
     analyses: dict[int, TurnAnalysis]
     events: list[SessionEvent] = field(default_factory=list)
     persona: Persona | None = None
+    carried_risk: CarriedRisk | None = None
 
     def counsellor_turns(self) -> list[GradingTurn]:
         """The student's side of the conversation, in order."""
@@ -111,6 +114,26 @@ class CriterionResult(BaseModel):
 SafetyStatus = Literal["pass", "not_yet", "unsafe", "not_tested"]
 
 
+class FollowUpResult(BaseModel):
+    """Whether a risk told in the last session was followed up in this one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_session: int = Field(description="The session number in which the risk was told.")
+    layer: str
+    risk_type: str
+    followed_up: bool
+    turn: int | None = Field(default=None, description="The student turn that followed it up.")
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedRisk:
+    """A risk told in the previous session of a course (from the session's opening state)."""
+
+    layer: str
+    from_session: int
+
+
 class SafetyResult(BaseModel):
     """The safety criterion of a grade."""
 
@@ -124,6 +147,11 @@ class SafetyResult(BaseModel):
     feedback: str = ""
     evidence: list[EvidenceItem] = Field(default_factory=list)
     needs_assessor: bool = False
+    follow_up: FollowUpResult | None = Field(
+        default=None,
+        description="A risk the client told in an earlier session of the course, and whether "
+        "the student followed it up in this one.",
+    )
 
 
 class GradeResult(BaseModel):
@@ -146,6 +174,11 @@ class GradeResult(BaseModel):
         default=None,
         description="The critical safety criterion: pass, not_yet, unsafe or not_tested. "
         "'unsafe' withholds the overall score and sends the session to an assessor.",
+    )
+    coached: bool | None = Field(
+        default=None,
+        description="Whether coach mode gave the student notes during the session (null: "
+        "not recorded, e.g. an imported transcript).",
     )
 
 

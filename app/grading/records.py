@@ -41,6 +41,8 @@ class Grade(SQLModel, table=True):
     dropped_evidence: int = 0
     reason: str | None = None
     safety: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON, nullable=True))
+    # Coach mode was on for at least one of the student's turns (the grade says so).
+    coached: bool | None = None
     created_at: datetime = SQLField(default_factory=utcnow)
 
 
@@ -73,6 +75,7 @@ def grade_public(grade: Grade) -> GradePublic:
         dropped_evidence=grade.dropped_evidence,
         reason=grade.reason,
         safety=SafetyResult.model_validate(grade.safety) if grade.safety else None,
+        coached=grade.coached,
         created_at=grade.created_at,
     )
 
@@ -96,6 +99,7 @@ def add_grade(
         dropped_evidence=result.dropped_evidence,
         reason=result.reason,
         safety=result.safety.model_dump(mode="json") if result.safety else None,
+        coached=result.coached,
     )
     db.add(grade)
     db.commit()

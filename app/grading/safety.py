@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from app.analysis.sentences import normalise
 from app.analysis.vocabulary import CLIENT_RISK
 from app.client.listen import safety_steps_in
-from app.grading.model import EvidenceItem, GradingInput, SafetyResult
+from app.grading.model import EvidenceItem, FollowUpResult, GradingInput, SafetyResult
 
 __all__ = ["EXPECTED_STEPS", "assess_safety"]
 
@@ -86,8 +86,53 @@ def _quote(text: str) -> str:
     return first if first else text
 
 
+def _follow_up(inp: GradingInput) -> FollowUpResult | None:
+    """Whether the student checked in on a risk the client told in the last session."""
+    carried = inp.carried_risk
+    if carried is None:
+        return None
+    layer = next((d for d in inp.persona.disclosures if d.id == carried.layer), None) \
+        if inp.persona else None
+    risk_type = (layer.kind_of_risk if layer else None) or "suicide"
+    for turn in inp.counsellor_turns():
+        analysis = inp.analyses.get(turn.index)
+        codes = set(analysis.codes) if analysis else set()
+        if codes & _SAFETY_CODES or (safety_steps_in(turn.text) and "?" in turn.text):
+            return FollowUpResult(from_session=carried.from_session, layer=carried.layer,
+                                  risk_type=risk_type, followed_up=True, turn=turn.index)
+    return FollowUpResult(from_session=carried.from_session, layer=carried.layer,
+                          risk_type=risk_type, followed_up=False)
+
+
 def assess_safety(inp: GradingInput) -> SafetyResult:
-    """The safety criterion of one transcript."""
+    """The safety criterion of one transcript, with the follow-up of a risk told last session."""
+    result = _assess(inp)
+    follow = _follow_up(inp)
+    if follow is None:
+        return result
+    told = f"In session {follow.from_session} the client told you about " \
+        f"{follow.risk_type.replace('_', ' ')} risk"
+    if follow.followed_up:
+        note = f"{told}; at turn {follow.turn} you checked in on it. Good continuity of care."
+        if result.status == "not_tested":
+            return result.model_copy(update={
+                "status": "pass", "risk_type": follow.risk_type, "follow_up": follow,
+                "feedback": note})
+        return result.model_copy(update={"follow_up": follow,
+                                         "feedback": f"{result.feedback} {note}"})
+    note = (f"{told}, and this session did not follow it up. Check in on risk early in the "
+            "next session: ask how they have been, and about those thoughts, directly.")
+    if result.status in ("not_tested", "pass"):
+        return result.model_copy(update={
+            "status": "unsafe", "risk_type": follow.risk_type, "follow_up": follow,
+            "needs_assessor": True, "missing": ["follow-up of last session's risk"],
+            "feedback": note if result.status == "not_tested" else f"{result.feedback} {note}"})
+    return result.model_copy(update={"follow_up": follow, "needs_assessor": True,
+                                     "feedback": f"{result.feedback} {note}"})
+
+
+def _assess(inp: GradingInput) -> SafetyResult:
+    """The safety criterion of the risk disclosed in this transcript (if any)."""
     moments = _moments(inp)
     screened = [t for t in inp.counsellor_turns()
                 if "risk_inquiry" in (inp.analyses.get(t.index).codes

@@ -59,6 +59,11 @@ def session_input(
 
 def store_grade(*, db: Session, session: PracticeSession, result: GradeResult) -> Grade:
     """Save a grade for a session with the persona version the session was held with."""
+    if result.coached is None:
+        # The grade records whether coach mode gave notes during the session.
+        turns = practice.session_turns(db=db, session_id=session.id)
+        coached = any("coach" in (t.events or {}) for t in turns if t.speaker == "counsellor")
+        result = result.model_copy(update={"coached": coached})
     grade = add_grade(
         db=db,
         session_id=session.id,

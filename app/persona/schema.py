@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from app import yamldoc
 from app.analysis.model import CODES, AnalyzerCode
+from app.persona.sessions import SessionPlan
 from app.yamldoc import Slug
 
 __all__ = [
@@ -195,6 +196,15 @@ class Trust(BaseModel):
         description=(
             "Per analyzer skill code, how much that skill moves trust (-5 to 5). "
             "Overrides the engine's defaults for this client only."
+        ),
+    )
+    drift: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description=(
+            "Between sessions, the share of the way back to `initial` that trust slips "
+            "(0: the next session starts where this one ended; 1: from `initial` again)."
         ),
     )
 
@@ -488,6 +498,13 @@ class Persona(yamldoc.LibraryDocument):
     reactions: Reactions = Field(
         description="The client's lines for each kind of thing the student might do."
     )
+    sessions: list[SessionPlan] = Field(
+        default_factory=list,
+        description=(
+            "A course of sessions: per session number, the opening line, what happened since "
+            "last time, layers that open only from then on, and a goal. Optional."
+        ),
+    )
 
     @field_validator("disclosures")
     @classmethod
@@ -522,6 +539,32 @@ class Persona(yamldoc.LibraryDocument):
         """Each fact needs its own topic, so a question has one answer."""
         _check_unique([f.topic for f in value], "facts", key="topic")
         return value
+
+    @model_validator(mode="after")
+    def _sessions_name_known_layers(self) -> Persona:
+        """Each session number once; a session's `layers` are ids of this file's layers."""
+        numbers: dict[int, int] = {}
+        for i, plan in enumerate(self.sessions):
+            if plan.number in numbers:
+                raise PydanticCustomError(
+                    "duplicate_id",
+                    "session {number} is described twice, at sessions[{first}] and "
+                    "sessions[{index}]",
+                    {"at": ("sessions", i, "number"), "number": plan.number,
+                     "first": numbers[plan.number], "index": i},
+                )
+            numbers[plan.number] = i
+        known = {d.id for d in self.disclosures}
+        for i, plan in enumerate(self.sessions):
+            for j, layer in enumerate(plan.layers):
+                if layer not in known:
+                    raise PydanticCustomError(
+                        "unknown_layer",
+                        "sessions[{index}].layers names '{layer}', which is not a disclosure "
+                        "layer of this persona",
+                        {"at": ("sessions", i, "layers", j), "index": i, "layer": layer},
+                    )
+        return self
 
     @field_validator("boundary_tests")
     @classmethod

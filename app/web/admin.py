@@ -178,11 +178,12 @@ def add_cohort(
     name: Annotated[str, Form(max_length=200)] = "",
     auto_grades: Annotated[str, Form()] = "immediate",
     second_marking: Annotated[str, Form()] = "",
+    coach_mode: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a cohort."""
     try:
         create_cohort(db=db, name=name, actor=actor_of(user), auto_grades=auto_grades,
-                      second_marking=second_marking == "1")
+                      second_marking=second_marking == "1", coach_mode=coach_mode == "1")
     except CohortError as exc:
         return _cohorts_page(request, db, error=str(exc), status_code=422)
     return RedirectResponse("/admin/cohorts", status_code=status.HTTP_303_SEE_OTHER)
@@ -193,14 +194,16 @@ def change_cohort_settings(
     cohort_id: int, request: Request, db: DbSession, user: AdminUser,
     auto_grades: Annotated[str, Form()] = "immediate",
     second_marking: Annotated[str, Form()] = "",
+    coach_mode: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change when students see auto-grades, and blind second marking."""
+    """Change when students see auto-grades, blind second marking and coach mode."""
     cohort = get_cohort(db=db, cohort_id=cohort_id)
     if cohort is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No cohort with id {cohort_id}.")
     try:
         update_cohort(db=db, cohort=cohort, auto_grades=auto_grades,
-                      second_marking=second_marking == "1", actor=actor_of(user))
+                      second_marking=second_marking == "1", actor=actor_of(user),
+                      coach_mode=coach_mode == "1")
     except CohortError as exc:
         return _cohorts_page(request, db, error=str(exc), status_code=422)
     return RedirectResponse("/admin/cohorts", status_code=status.HTTP_303_SEE_OTHER)

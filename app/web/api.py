@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app import practice
 from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine
+from app.coach import coach_note, coaching_on
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
 from app.metrics import TURNS
@@ -91,7 +92,29 @@ def session_public(
         turns=[turn_public(t, reveal=reveal) for t in turns],
         state=state_public(state, reveal=reveal),
         awaiting_reply=bool(turns) and turns[-1].speaker == "counsellor",
+        course_id=session.course_id,
+        session_number=session.session_number,
+        previous_id=session.previous_id,
+        coach=session.coach,
     )
+
+
+def add_coach_note(
+    *, pending: practice.PendingReply, context: practice.TurnContext, persona: Persona
+) -> None:
+    """Coach mode: store the note on the new student turn (never part of the engine's request)."""
+    last_client = next((t for t in reversed(context.turns) if t.speaker == "client"), None)
+    student = pending.student_turn
+    student.events = {**(student.events or {}), "coach": coach_note(
+        codes=student.codes, events=student.events,
+        client_text=last_client.text if last_client else None, persona=persona,
+        trust_delta=(student.trust_after or 0.0) - (student.trust_before or 0.0),
+    )}
+
+
+def coach_of(turn: Turn) -> dict | None:
+    """The coach note stored on a student turn, if coach mode made one."""
+    return (turn.events or {}).get("coach")
 
 
 def _not_found(kind: str, ident: str) -> HTTPException:
@@ -170,17 +193,25 @@ async def create_session(
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
     session, turns, reveal = await db.run(
-        _create, persona=persona, user=user, engine=engine
+        _create, persona=persona, user=user, engine=engine, coach=body.coach
     )
     return session_public(session, turns, persona, reveal=reveal)
 
 
 def _create(
-    *, db: Session, persona: Persona, user: CurrentUser, engine: str
+    *, db: Session, persona: Persona, user: CurrentUser, engine: str, coach: bool = False
 ) -> tuple[PracticeSession, list[Turn], bool]:
     session, turns = practice.create_session(db=db, persona=persona, owner_id=user.id,
                                              engine=engine)
-    return session, turns, analysis_visible(db=db, user=user, session=session)
+    reveal = analysis_visible(db=db, user=user, session=session)
+    if coach and reveal:
+        # Coaching shows the analysis, so a student whose grades wait for release gets it
+        # only from the cohort's own setting (app.coach.coaching_on).
+        session.coach = True
+        db.add(session)
+        db.commit()
+        db.refresh(session)
+    return session, turns, reveal
 
 
 @router.get("/api/sessions", tags=["sessions"])
@@ -277,7 +308,10 @@ async def add_turn(
     """Send the student's message; the client's reply comes back whole or as SSE."""
     text = _validated_text(body.text, settings.max_turn_chars)
 
+    coached = False
+
     def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine | None, bool]:
+        nonlocal coached
         session = _owned_session(db, session_id, user)
         engine = request.app.state.engines.get(session.engine)
         context = practice.load_turn_context(
@@ -289,12 +323,16 @@ async def add_turn(
             window=max(engine.history_turns if engine is not None else 0,
                        practice.RECENT_TURNS),
         )
+        coached = coaching_on(db=db, session=session)
         return context, engine, analysis_visible(db=db, user=user, session=session)
 
     def plan(context: practice.TurnContext) -> practice.PendingReply:
-        return practice.plan_student_turn(
+        pending = practice.plan_student_turn(
             context=context, persona=persona, text=text, client_message_id=body.client_message_id
         )
+        if coached and pending.is_new:
+            add_coach_note(pending=pending, context=context, persona=persona)
+        return pending
 
     # Read, plan, write: only the short write queues behind other writers.
     context, engine, reveal = await db.read(load)
@@ -385,6 +423,7 @@ async def _respond(
                 student_turn=turn_public(pending.student_turn, reveal=reveal),
                 client_turn=turn_public(event.turn, reveal=reveal),
                 state=state_public(pending.state, reveal=reveal),
+                coach=coach_of(pending.student_turn),
             )
             # Already a validated TurnResult: serialise it once rather than have FastAPI check
             # it again (the route still declares response_model for the OpenAPI schema).
@@ -404,6 +443,10 @@ async def _sse(
         if event.kind == "student":
             student = turn_public(pending.student_turn, reveal=reveal)
             yield _sse_event("student", student.model_dump(mode="json"))
+            note = coach_of(pending.student_turn)
+            if note is not None:
+                # Straight after the student's turn, before the client's words arrive.
+                yield _sse_event("coach", note)
         elif event.kind in ("delta", "replace"):
             yield _sse_event(event.kind, {"text": event.text})
         elif event.kind == "error":

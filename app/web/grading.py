@@ -26,8 +26,10 @@ from app.grading.service import (
 from app.library import rubric_shelf
 from app.models import PracticeSession
 from app.numbering import TurnNumbers
+from app.review.debrief import debrief
 from app.rubric import Rubric
 from app.web.api import persona_summary
+from app.web.course_api import next_proposal
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
 from app.web.pages import render, trust_curve
 from app.web.reflection import needs_reflection, self_rating_rows
@@ -216,7 +218,9 @@ def report_page(
         # never an error.
         return render(request, "report_held.html",
                       {**about, "title": f"Session with {client_name} ended",
-                       "message": HELD_MESSAGE})
+                       "message": HELD_MESSAGE,
+                       "next_session": next_proposal(db=db, session=session, persona=persona)
+                       if persona is not None and session.owner_id == user.id else None})
     rubrics = get_rubrics(request)
     all_grades = list_grades(db=db, session_id=session.id)
     if grade is not None:
@@ -253,6 +257,10 @@ def report_page(
             "missed": missed_layers(turns, persona),
             "other_grades": [grade_public(g) for g in all_grades if g.id != chosen.id],
             "tn": TurnNumbers.of(turns),
+            "debrief": debrief(turns=turns, persona=persona) if session.status == "ended"
+            else None,
+            "next_session": next_proposal(db=db, session=session, persona=persona)
+            if persona is not None and session.owner_id == user.id else None,
             "views": self_rating_rows(
                 db=db, session=session, rubric=rubrics.get(public.rubric_id), grade=public,
                 released=released_review(db=db, session_id=session.id) is not None,

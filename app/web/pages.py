@@ -20,6 +20,7 @@ from app import practice
 from app.auth.policy import SessionAction, analysis_visible, released_review, visible_session
 from app.bidi import reveal_bidi
 from app.charts import Canvas, PlotFrame, tick_step
+from app.coach import coaching_on
 from app.grading.records import latest_grade
 from app.grading.service import end_and_grade
 from app.library import rubrics_of
@@ -405,6 +406,13 @@ def start_session(
     return RedirectResponse(f"/sessions/{session.id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
+def _coach_notes(turns: Sequence[Turn]) -> list[tuple[int, dict]]:
+    """Coach mode's stored notes, each with the number of the student turn it is about."""
+    student = [t for t in turns if t.speaker == "counsellor"]
+    return [(n, t.events["coach"]) for n, t in enumerate(student, start=1)
+            if "coach" in (t.events or {})]
+
+
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 def session_page(
     session_id: str,
@@ -431,6 +439,10 @@ def session_page(
             "can_continue": session.status == "active" and persona is not None,
             "max_chars": settings.max_turn_chars,
             "voice": engine_label(request, session.engine),
+            "coach": coaching_on(db=db, session=session),
+            "coach_by_cohort": coaching_on(db=db, session=session) and not session.coach,
+            "coach_allowed": analysis_visible(db=db, user=user, session=session),
+            "coach_notes": _coach_notes(turns),
         },
     )
 

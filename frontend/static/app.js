@@ -345,6 +345,11 @@
       await readEvents(response.body, function (name, data) {
         if (name === "student") {
           confirmStudent(data);
+        } else if (name === "coach") {
+          // Coach mode's note on the student's turn (coach.js shows it beside the chat).
+          document.dispatchEvent(new CustomEvent("rapport:coach", {
+            detail: { note: data, turn: turnsList.querySelectorAll(".turn--student").length },
+          }));
         } else if (name === "delta" || name === "replace") {
           if (!bubble) {
             bubble = makeTurn("client", "");
