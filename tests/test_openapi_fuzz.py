@@ -92,6 +92,8 @@ def test_the_schema_declares_the_error_body_and_the_engine_choices() -> None:
     body = spec["components"]["schemas"]["ErrorBody"]
     assert body["properties"]["detail"]["type"] == "string"
     for path, operations in spec["paths"].items():
+        if path.startswith("/healthz"):
+            continue  # probes take no input and need no session: they answer 200 or 503
         for method, operation in operations.items():
             declared = operation["responses"]
             for code in ("400", "403", "404", "413", "422"):
