@@ -1,0 +1,126 @@
+"""Analysis once: a turn's analysis is saved with it and grading reads it (issue 14)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.analysis.stored import EVENTS_KEY, analyzer_version
+from app.grading import grade_analytic, inputs
+from app.grading.service import default_rubric, session_input
+from app.practice import session_turns
+from tests.counsellors import GOOD_LINES, POOR_LINES
+
+LINES = [*GOOD_LINES[:6], *POOR_LINES[:4]]
+
+
+def hold(client: TestClient, persona: str = "sam-work-stress") -> str:
+    """A whole session through the HTTP API, ended (which grades it)."""
+    sid = client.post("/api/sessions", json={"persona_id": persona}).json()["id"]
+    for line in LINES:
+        answer = client.post(f"/api/sessions/{sid}/turns", json={"text": line})
+        assert answer.status_code == 200, answer.text
+    assert client.post(f"/api/sessions/{sid}/end").status_code == 200
+    return sid
+
+
+def stored(client: TestClient, sid: str):
+    app = client.app
+    with Session(app.state.db_engine) as db:
+        from app.models import PracticeSession
+
+        session = db.get(PracticeSession, sid)
+        turns = session_turns(db=db, session_id=sid)
+        db.expunge_all()
+    return session, turns
+
+
+def test_each_student_turn_keeps_the_analysis_the_client_reacted_to(client: TestClient) -> None:
+    sid = hold(client)
+    _, turns = stored(client, sid)
+    students = [t for t in turns if t.speaker == "counsellor"]
+    assert len(students) == len(LINES)
+    for turn in students:
+        record = turn.events[EVENTS_KEY]
+        assert record["version"] == analyzer_version()
+        # Every saved code has its quote, and every quote is the student's own words.
+        assert {code for code, *_ in record["evidence"]} == set(turn.codes)
+        assert all(quote in turn.text for _, quote, *_ in record["evidence"])
+
+
+def test_grading_reads_the_saved_analysis_and_grades_as_a_fresh_analysis_would(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = hold(client)
+    session, turns = stored(client, sid)
+    persona = client.app.state.library.personas()[session.persona_id]
+    rubric = default_rubric(client.app.state.library.rubrics())
+    calls: list[str] = []
+    real = inputs.analyze_turn
+
+    def counted(text, **kwargs):
+        calls.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(inputs, "analyze_turn", counted)
+    from_records = inputs.input_from_session(session_id=sid, turns=turns, persona=persona)
+    assert calls == []  # nothing analysed again
+
+    # The same session as it was stored before records existed: every turn analysed again.
+    old = copy.deepcopy(turns)
+    for turn in old:
+        if turn.events:
+            turn.events.pop(EVENTS_KEY, None)
+    from_scratch = inputs.input_from_session(session_id=sid, turns=old, persona=persona)
+    assert len(calls) == len(LINES)
+    assert from_records.analyses == from_scratch.analyses
+    assert (grade_analytic(from_records, rubric).model_dump()
+            == grade_analytic(from_scratch, rubric).model_dump())
+
+
+def test_a_record_by_another_analyzer_is_not_trusted(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = hold(client)
+    _, turns = stored(client, sid)
+    target = next(t for t in turns if t.speaker == "counsellor")
+    target.events = {**target.events, EVENTS_KEY: {
+        "version": "retrained-model", "evidence": [["judgement", "made up", 1.0, "model"]]}}
+    calls: list[str] = []
+    real = inputs.analyze_turn
+    monkeypatch.setattr(inputs, "analyze_turn",
+                        lambda text, **kw: calls.append(text) or real(text, **kw))
+    inp = inputs.input_from_session(session_id=sid, turns=turns, persona=None)
+    assert calls == [target.text]  # only that turn, analysed afresh
+    assert all(e.quote != "made up" for e in inp.analyses[target.index].evidence)
+
+
+def test_a_malformed_record_falls_back_to_analysis(client: TestClient) -> None:
+    sid = hold(client)
+    session, turns = stored(client, sid)
+    target = next(t for t in turns if t.speaker == "counsellor")
+    good = inputs.input_from_session(session_id=sid, turns=turns, persona=None)
+    target.events = {**target.events,
+                     EVENTS_KEY: {"version": analyzer_version(), "evidence": [["x"]]}}
+    again = inputs.input_from_session(session_id=sid, turns=turns, persona=None)
+    assert again.analyses[target.index] == good.analyses[target.index]
+
+
+def test_ending_a_session_grades_from_the_records(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inputs, "analyze_turn",
+                        lambda *a, **k: pytest.fail("grading analysed a turn again"))
+    sid = hold(client)
+    grades = client.get(f"/api/sessions/{sid}/grades")
+    assert grades.status_code == 200, grades.text
+    assert grades.json() and grades.json()[0]["engine"] == "analytic"
+    app = client.app
+    with Session(app.state.db_engine) as db:
+        from app.models import PracticeSession
+
+        inp = session_input(db=db, session=db.get(PracticeSession, sid), persona=None)
+    assert len(inp.analyses) == len(LINES)
