@@ -124,3 +124,31 @@ def test_ending_a_session_grades_from_the_records(
 
         inp = session_input(db=db, session=db.get(PracticeSession, sid), persona=None)
     assert len(inp.analyses) == len(LINES)
+
+
+def test_ending_a_session_grades_off_the_event_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grade is made on a worker thread, so other students' turns carry on meanwhile."""
+    import asyncio
+
+    from app.grading import on_end
+
+    where: list[bool] = []
+    real = on_end.grade_analytic
+
+    def watched(inp, rubric):
+        try:
+            asyncio.get_running_loop()
+            where.append(True)  # an event loop runs in this thread: it would stall
+        except RuntimeError:
+            where.append(False)
+        return real(inp, rubric)
+
+    monkeypatch.setattr(on_end, "grade_analytic", watched)
+    sid = hold(client)
+    assert where == [False]
+    # Ending again keeps the one grade made at the end.
+    assert client.post(f"/api/sessions/{sid}/end").status_code == 200
+    assert len(client.get(f"/api/sessions/{sid}/grades").json()) == 1
+    assert where == [False]

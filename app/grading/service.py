@@ -19,6 +19,7 @@ __all__ = [
     "UnknownRubric",
     "default_rubric",
     "end_and_grade",
+    "end_grade_made",
     "grade_on_end",
     "grade_session",
     "pick_rubric",
@@ -110,8 +111,18 @@ def grade_on_end(
     if not rubric_library:
         return None
     rubric = default_rubric(rubric_library)
-    # Ending twice (a retried request, two tabs) must not stack up identical grades; a grade
-    # made mid-session does not count, since it saw fewer turns.
+    existing = end_grade_made(db=db, session=session, rubric=rubric)
+    if existing is not None:
+        return existing
+    return grade_session(db=db, session=session, persona=persona, rubric=rubric)
+
+
+def end_grade_made(*, db: Session, session: PracticeSession, rubric: Rubric) -> Grade | None:
+    """The analytic grade already made at or after the session's end with this rubric, if any.
+
+    Ending twice (a retried request, two tabs) must not stack up identical grades; a grade
+    made mid-session does not count, since it saw fewer turns.
+    """
     existing = latest_grade(db=db, session_id=session.id, rubric_id=rubric.id)
     if (
         existing is not None
@@ -121,4 +132,4 @@ def grade_on_end(
         and existing.created_at >= session.ended_at
     ):
         return existing
-    return grade_session(db=db, session=session, persona=persona, rubric=rubric)
+    return None
