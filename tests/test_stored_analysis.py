@@ -129,8 +129,9 @@ def test_ending_a_session_grades_from_the_records(
 def test_ending_a_session_grades_off_the_event_loop(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The grade is made on a worker thread, so other students' turns carry on meanwhile."""
+    """The grade is made on a worker thread, then in the grading process: never on the loop."""
     import asyncio
+    import time
 
     from app.grading import on_end
 
@@ -146,9 +147,42 @@ def test_ending_a_session_grades_off_the_event_loop(
         return real(inp, rubric)
 
     monkeypatch.setattr(on_end, "grade_analytic", watched)
+    on_end.grading_process_ready()  # start the grading process (if not started already)
+    deadline = time.monotonic() + 120
+    while not on_end.grading_process_ready():
+        if time.monotonic() > deadline:
+            pytest.fail("the grading process never became ready")
+        time.sleep(0.1)
+    # Ready: grades are made in the other process, so this one never grades at all.
     sid = hold(client)
-    assert where == [False]
+    assert where == []
+    grades = client.get(f"/api/sessions/{sid}/grades").json()
+    assert len(grades) == 1 and grades[0]["engine"] == "analytic"
     # Ending again keeps the one grade made at the end.
     assert client.post(f"/api/sessions/{sid}/end").status_code == 200
     assert len(client.get(f"/api/sessions/{sid}/grades").json()) == 1
+
+
+def test_until_the_grading_process_is_ready_a_worker_thread_grades(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from app.grading import on_end
+
+    where: list[bool] = []
+    real = on_end.grade_analytic
+
+    def watched(inp, rubric):
+        try:
+            asyncio.get_running_loop()
+            where.append(True)
+        except RuntimeError:
+            where.append(False)
+        return real(inp, rubric)
+
+    monkeypatch.setattr(on_end, "grade_analytic", watched)
+    monkeypatch.setattr(on_end, "_process", lambda: None)
+    sid = hold(client)
     assert where == [False]
+    assert len(client.get(f"/api/sessions/{sid}/grades").json()) == 1

@@ -9,6 +9,7 @@ from app.analysis.analyzer import CONTEXT_TURNS
 from app.analysis.stored import stored_analysis
 from app.grading.events import events_from_turns
 from app.grading.model import GradingInput, GradingTurn
+from app.grading.rows import TurnRow
 from app.models import Turn
 from app.persona import Persona
 from app.transcripts import Transcript
@@ -27,7 +28,7 @@ def input_from_transcript(
     )
 
 
-def _keep_stored(stored: Turn, fresh: TurnAnalysis | None) -> TurnAnalysis:
+def _keep_stored(stored: Turn | TurnRow, fresh: TurnAnalysis | None) -> TurnAnalysis:
     """The codes the client reacted to, with the analyzer's quotes for those codes.
 
     Codes saved with the turn are what the client engine reacted to; re-analysis supplies the
@@ -41,7 +42,7 @@ def _keep_stored(stored: Turn, fresh: TurnAnalysis | None) -> TurnAnalysis:
 
 
 def input_from_session(
-    *, session_id: str, turns: Sequence[Turn], persona: Persona | None
+    *, session_id: str, turns: Sequence[Turn | TurnRow], persona: Persona | None
 ) -> GradingInput:
     """A stored session: its saved codes, events and analyses; re-analysed only where missing.
 

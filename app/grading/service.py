@@ -10,6 +10,7 @@ from app.grading.analytic import grade_analytic
 from app.grading.inputs import input_from_session
 from app.grading.model import GradeResult, GradingInput
 from app.grading.records import Grade, add_grade, latest_grade
+from app.grading.rows import turn_rows
 from app.metrics import GRADES
 from app.models import PracticeSession
 from app.persona import Persona
@@ -54,7 +55,7 @@ def session_input(
     *, db: Session, session: PracticeSession, persona: Persona | None
 ) -> GradingInput:
     """A stored session's turns, codes and events as a grader reads them."""
-    turns = practice.session_turns(db=db, session_id=session.id)
+    turns = turn_rows(db=db, session_id=session.id)
     return input_from_session(session_id=session.id, turns=turns, persona=persona)
 
 
