@@ -100,7 +100,7 @@ def test_a_record_by_another_analyzer_is_not_trusted(
 
 def test_a_malformed_record_falls_back_to_analysis(client: TestClient) -> None:
     sid = hold(client)
-    session, turns = stored(client, sid)
+    _, turns = stored(client, sid)
     target = next(t for t in turns if t.speaker == "counsellor")
     good = inputs.input_from_session(session_id=sid, turns=turns, persona=None)
     target.events = {**target.events,
