@@ -110,6 +110,10 @@ class Connection:
         await self.writer.drain()
         assert self.reader is not None
         status_line = await self.reader.readline()
+        if not status_line:
+            # The server closed an idle keep-alive connection (uvicorn: after 5 s).
+            self.writer = None
+            raise ConnectionError("the server closed the connection")
         status = int(status_line.split()[1])
         length, chunked = 0, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -213,7 +217,18 @@ async def run_round(
     await asyncio.gather(*(student(i) for i in range(students)))
     out.elapsed = time.perf_counter() - started
     out.cpu = tree_cpu_seconds(pid) - cpu_before
-    await asyncio.gather(*(target.close(c, s) for c, s in zip(conns, sids, strict=True) if s))
+
+    async def finish(i: int) -> None:
+        if sids[i] is None:
+            return
+        try:
+            await target.close(conns[i], sids[i])
+        except (OSError, asyncio.IncompleteReadError):
+            # Idle while the slowest students finished: end it on a new connection.
+            conns[i] = Connection("127.0.0.1", port)
+            await target.close(conns[i], sids[i])
+
+    await asyncio.gather(*(finish(i) for i in range(students)))
     await asyncio.gather(*(c.close() for c in conns))
     return out
 

@@ -233,7 +233,7 @@ async def end_session(
 ) -> dict:
     """End a session and grade it offline; further turns are refused."""
     session = await db.run(_end, session_id=session_id, user=user)
-    # Graded on a worker thread (app.grading.on_end): a long session never stalls the loop.
+    # Graded off the event loop (app.grading.on_end): a long session never stalls the others.
     await grade_ended_session(
         database=db,
         session=session,
