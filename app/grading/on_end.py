@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -55,6 +57,21 @@ def _grading_limiter() -> anyio.CapacityLimiter:
     return _limiter
 
 
+def _follow_parent(parent: int) -> None:
+    """Run in the grading process at its start: exit when the server process is gone.
+
+    A server killed outright (kill -9, the OOM killer) runs no shutdown, and the grading
+    process would wait for work for ever; polling the parent's id is portable and cheap.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+
+
 def _ready() -> bool:
     """Run in the grading process once: importing this module loaded the grader."""
     return True
@@ -73,7 +90,8 @@ def _process() -> ProcessPoolExecutor | None:
             # spawn, not fork: the server has threads, and a forked copy of their locks
             # could deadlock the child.
             _pool = ProcessPoolExecutor(max_workers=1,
-                                        mp_context=multiprocessing.get_context("spawn"))
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_follow_parent, initargs=(os.getpid(),))
             _warm = _pool.submit(_ready)
         assert _warm is not None
         if _warm.done() and _warm.exception() is None:
