@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -13,6 +16,7 @@ from app.grading import grade_analytic, inputs
 from app.grading.service import default_rubric, session_input
 from app.practice import session_turns
 from tests.counsellors import GOOD_LINES, POOR_LINES
+from tests.support import ServerProcess
 
 LINES = [*GOOD_LINES[:6], *POOR_LINES[:4]]
 
@@ -186,3 +190,57 @@ def test_until_the_grading_process_is_ready_a_worker_thread_grades(
     sid = hold(client)
     assert where == [False]
     assert len(client.get(f"/api/sessions/{sid}/grades").json()) == 1
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_grading_process_goes_when_its_server_is_killed(server_env) -> None:
+    """kill -9 runs no shutdown: the grading process must notice and exit by itself."""
+    server = ServerProcess(env=server_env).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            sid = http.post("/api/sessions", json={"persona_id": "sam-work-stress"}).json()["id"]
+            http.post(f"/api/sessions/{sid}/turns", json={"text": LINES[0]})
+            assert http.post(f"/api/sessions/{sid}/end").status_code == 200
+        assert server.proc is not None
+        deadline = time.monotonic() + 60
+        while not (helpers := _children(server.proc.pid)):
+            assert time.monotonic() < deadline, "no grading process was started"
+            time.sleep(0.2)
+        server.kill()
+        deadline = time.monotonic() + 15
+        while alive := [p for p in helpers if _alive(p)]:
+            assert time.monotonic() < deadline, f"left running after kill -9: {alive}"
+            time.sleep(0.2)
+    finally:
+        server.stop()
+
+
+def test_the_record_stays_on_the_server(client: TestClient) -> None:
+    """The API shows a turn's events without the grader's record (its quotes repeat the text)."""
+    sid = client.post("/api/sessions", json={"persona_id": "sam-work-stress"}).json()["id"]
+    answer = client.post(f"/api/sessions/{sid}/turns", json={"text": LINES[0]}).json()
+    assert answer["student_turn"]["events"] and EVENTS_KEY not in answer["student_turn"]["events"]
+    shown = client.get(f"/api/sessions/{sid}").json()
+    assert all(EVENTS_KEY not in (t["events"] or {}) for t in shown["turns"])
+    _, turns = stored(client, sid)
+    assert EVENTS_KEY in turns[1].events  # kept in the database all the same
