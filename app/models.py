@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
+
+from app.analysis.stored import EVENTS_KEY as ANALYSIS_KEY
 
 __all__ = [
     "LOCAL_USER_EMAIL",
@@ -327,6 +329,15 @@ class TurnPublic(BaseModel):
     total_ms: float | None = None
     guard_events: list[dict[str, Any]] = []
     created_at: datetime
+
+    @field_validator("events")
+    @classmethod
+    def _without_analysis_record(cls, events: dict[str, Any] | None) -> dict[str, Any] | None:
+        # The analysis record (app.analysis.stored) is the grader's working copy: its quotes
+        # repeat the turn's own words, and no client has a use for it.
+        if events and ANALYSIS_KEY in events:
+            return {k: v for k, v in events.items() if k != ANALYSIS_KEY}
+        return events
 
 
 class SessionState(BaseModel):

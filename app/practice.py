@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.analysis import TurnAnalysis
+from app.analysis.stored import EVENTS_KEY, analysis_record
 from app.client.engine import ClientEngine, EngineError, HistoryTurn, ReplyRequest
 from app.client.state import ClientState, ReplyPlan, initial_state
 from app.client.turn import take_turn
@@ -309,7 +310,8 @@ def plan_student_turn(
     student.empathy = dict(analysis.empathy)
     student.trust_before = plan.trust_before
     student.trust_after = plan.trust_after
-    student.events = _student_events(plan)
+    # The analysis is kept with the turn: grading reads it instead of analysing again.
+    student.events = _student_events(plan) | {EVENTS_KEY: analysis_record(analysis)}
     return PendingReply(
         student_turn=student, request=request, state=state, is_new=True, claim=claim
     )

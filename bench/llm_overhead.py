@@ -1,41 +1,45 @@
-"""Time Rapport's llm engine adds on top of the model server (goal: added p50 TTFT < 15 ms).
+"""Time Rapport's llm engine adds in front of the model, through the HTTP API a student uses.
 
-A fake OpenAI-compatible server streams every reply with a fixed first-token delay and token
-rate. The same run times (a) the `openai` client calling it directly with ready-made messages
-and (b) `LLMEngine.reply` (prompt building, streaming, role guard, accounting), alternating
-request by request so both see the same machine; then both again with many requests at once.
-Last, (c) the whole path a student's browser sees: a real Rapport server process, a message
-POSTed to the API as Server-Sent Events, timed to the first `delta` event (the student's turn
-is analysed and committed before the model is called, so this includes that work too).
+A fake OpenAI-compatible server (bench/fake_model_server.py, in its own process) streams every
+reply with a fixed first-token delay and token rate. Rapport runs as shipped (`rapport serve`,
+the llm engine, SQLite), in its own process. Request by request, alternately, the bench times
 
-    python -m bench.llm_overhead [--requests 100] [--concurrency 8] [--first-token-ms 40]
+* (a) the `openai` client calling the fake directly with ready-made messages, and
+* (b) a student's message POSTed to Rapport's API as Server-Sent Events, to the first `delta`
+  event: the HTTP request, the session read, the analysis and plan, the student turn's
+  commit, prompt building and the engine's streaming, all of it;
+
+so the added time to first token is (b) - (a), as medians and paired. Rapport's CPU per turn
+is read from /proc/<pid>/stat beside it. Last, every shipped persona holds a short scripted
+session and the fake's recorded requests give the share of each prompt that is a
+byte-identical prefix of the previous turn's prompt (what an upstream prefix cache can reuse).
+The machine is shared: expect 10-30 % noise.
+
+    python -m bench.llm_overhead [--requests 60] [--first-token-ms 40] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import openai
 
-from app.client.llm import LLMEngine
-from app.client.prompt import build_messages
-from app.config import Settings
-from app.persona import Persona
-from tests.fake_openai import FakeOpenAI
-from tests.guard_cases import PERSONA_DATA, SessionDriver
-from tests.support import ServerProcess
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-REPLY = (
-    "I dunno. Work's been a lot lately, and I'm not sleeping much. "
-    "I lie awake going over emails in my head, and by the morning I'm wrecked."
-)
+from bench.procstat import tree_cpu_seconds  # noqa: E402
+from bench.turns import LINES  # noqa: E402
+from tests.support import ServerProcess, free_port  # noqa: E402
 
 Timed = tuple[float, float]  # (time to first token, total), seconds
 
@@ -49,12 +53,8 @@ async def _direct(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
     started = time.perf_counter()
     first = None
     stream = await client.chat.completions.create(
-        model="fake-model",
-        messages=messages,  # type: ignore[arg-type]
-        stream=True,
-        stream_options={"include_usage": True},
-        max_tokens=200,
-        temperature=0.7,
+        model="fake-model", messages=messages,  # type: ignore[arg-type]
+        stream=True, stream_options={"include_usage": True}, max_tokens=200, temperature=0.7,
     )
     async with stream:
         async for chunk in stream:
@@ -64,141 +64,12 @@ async def _direct(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
     return (first or ended) - started, ended - started
 
 
-async def _engine(engine: LLMEngine, driver: SessionDriver) -> Timed:
-    started = time.perf_counter()
-    first = None
-    async for event in engine.reply(driver.ask("It sounds like work is taking everything.")):
-        if first is None and event.kind == "delta":
-            first = time.perf_counter()
-        if event.kind == "done" and event.meta["outcome"] != "model":
-            raise RuntimeError(f"the guard rejected the benchmark reply: {event.meta}")
-    ended = time.perf_counter()
-    return (first or ended) - started, ended - started
-
-
-async def _concurrent(make: Callable[[], Awaitable[Timed]], *, total: int, width: int) -> float:
-    """Replies per second with `width` requests in flight until `total` are done."""
-    gate = asyncio.Semaphore(width)
-
-    async def one() -> None:
-        async with gate:
-            await make()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(total)))
-    return total / (time.perf_counter() - started)
-
-
-async def run(args: argparse.Namespace) -> dict[str, float]:
-    """Run the benchmark and print its figures; returns them too."""
-    persona = Persona.model_validate(PERSONA_DATA)
-    with (
-        FakeOpenAI(
-            default_reply=REPLY,
-            first_token_delay=args.first_token_ms / 1000,
-            token_interval=args.token_ms / 1000,
-        ) as server,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        settings = Settings(
-            data_dir=Path(tmp),
-            RAPPORT_LLM_BASE_URL=server.base_url,
-            RAPPORT_LLM_API_KEY="bench",
-            llm_model="fake-model",
-            llm_retries=0,
-        )
-        engine = LLMEngine(settings=settings)
-        direct = openai.AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
-        driver = SessionDriver(persona)
-        # A mid-session history, so prompt building has real work to do.
-        for i in range(30):
-            driver.ask(f"Tell me more about that ({i}).")
-            driver.answer()
-        messages = build_messages(driver.ask("It sounds like work is taking everything."))
-
-        for _ in range(5):  # warm up connections and code paths
-            await _direct(direct, messages)
-            await _engine(engine, driver)
-        plain: list[Timed] = []
-        ours: list[Timed] = []
-        for _ in range(args.requests):
-            plain.append(await _direct(direct, messages))
-            ours.append(await _engine(engine, driver))
-
-        # Alternate rounds and keep each side's best, so a noisy neighbour hurts neither.
-        direct_rps = engine_rps = 0.0
-        for _ in range(args.rounds):
-            direct_rps = max(
-                direct_rps,
-                await _concurrent(
-                    lambda: _direct(direct, messages), total=args.requests, width=args.concurrency
-                ),
-            )
-            engine_rps = max(
-                engine_rps,
-                await _concurrent(
-                    lambda: _engine(engine, driver), total=args.requests, width=args.concurrency
-                ),
-            )
-        await engine.aclose()
-        await direct.close()
-
-    d_ttft = [t for t, _ in plain]
-    e_ttft = [t for t, _ in ours]
-    added = [e - d for e, d in zip(e_ttft, d_ttft, strict=True)]
-    figures = {
-        "direct_ttft_p50_ms": _pct(d_ttft, 0.5) * 1000,
-        "direct_ttft_p99_ms": _pct(d_ttft, 0.99) * 1000,
-        "engine_ttft_p50_ms": _pct(e_ttft, 0.5) * 1000,
-        "engine_ttft_p99_ms": _pct(e_ttft, 0.99) * 1000,
-        "added_ttft_p50_ms": (_pct(e_ttft, 0.5) - _pct(d_ttft, 0.5)) * 1000,
-        "added_ttft_p99_ms": (_pct(e_ttft, 0.99) - _pct(d_ttft, 0.99)) * 1000,
-        "added_ttft_paired_median_ms": statistics.median(added) * 1000,
-        "added_ttft_paired_p99_ms": _pct(added, 0.99) * 1000,
-        "direct_total_p50_ms": _pct([t for _, t in plain], 0.5) * 1000,
-        "engine_total_p50_ms": _pct([t for _, t in ours], 0.5) * 1000,
-        "direct_rps": direct_rps,
-        "engine_rps": engine_rps,
-        "throughput_ratio": engine_rps / direct_rps,
-    }
-    print(
-        f"fake server: first token after {args.first_token_ms} ms, then one token every "
-        f"{args.token_ms} ms; {len(REPLY.split())} tokens per reply; {args.requests} requests "
-        f"each way, sequential (alternating), then {args.concurrency} at a time"
-    )
-    print(
-        f"time to first token  direct p50 {figures['direct_ttft_p50_ms']:7.2f} ms  "
-        f"p99 {figures['direct_ttft_p99_ms']:7.2f} ms"
-    )
-    print(
-        f"                     engine p50 {figures['engine_ttft_p50_ms']:7.2f} ms  "
-        f"p99 {figures['engine_ttft_p99_ms']:7.2f} ms"
-    )
-    print(
-        f"added by Rapport     p50 {figures['added_ttft_p50_ms']:+.2f} ms  "
-        f"p99 {figures['added_ttft_p99_ms']:+.2f} ms  "
-        f"(paired: median {figures['added_ttft_paired_median_ms']:+.2f} ms, "
-        f"p99 {figures['added_ttft_paired_p99_ms']:+.2f} ms; goal p50 < 15 ms)"
-    )
-    print(
-        f"whole reply p50      direct {figures['direct_total_p50_ms']:.2f} ms, engine "
-        f"{figures['engine_total_p50_ms']:.2f} ms (engine adds the role guard)"
-    )
-    print(
-        f"throughput at {args.concurrency} in flight: direct {direct_rps:.1f} replies/s, "
-        f"engine {engine_rps:.1f} replies/s, ratio {figures['throughput_ratio']:.3f}"
-    )
-    return figures
-
-
 async def _http_first_delta(http: httpx.AsyncClient, session_id: str, text: str) -> Timed:
     """POST a message as SSE; time to the first delta and to the end of the stream."""
     started = time.perf_counter()
     first = None
     async with http.stream(
-        "POST",
-        f"/api/sessions/{session_id}/turns",
-        json={"text": text},
+        "POST", f"/api/sessions/{session_id}/turns", json={"text": text},
         headers={"Accept": "text/event-stream"},
     ) as response:
         async for line in response.aiter_lines():
@@ -208,84 +79,143 @@ async def _http_first_delta(http: httpx.AsyncClient, session_id: str, text: str)
     return (first or ended) - started, ended - started
 
 
-async def run_http(args: argparse.Namespace) -> dict[str, float]:
-    """Time to first token through Rapport's HTTP API against the same fake server."""
-    with (
-        FakeOpenAI(
-            default_reply=REPLY,
-            first_token_delay=args.first_token_ms / 1000,
-            token_interval=args.token_ms / 1000,
-        ) as server,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        rapport = ServerProcess(
-            env={
-                "RAPPORT_DATA_DIR": tmp,
-                "RAPPORT_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-                "RAPPORT_ENGINE": "llm",
-                "RAPPORT_LLM_BASE_URL": server.base_url,
-                "RAPPORT_LLM_API_KEY": "bench",
-                "RAPPORT_LLM_MODEL": "fake-model",
-                "RAPPORT_LLM_RETRIES": "0",
-            }
-        ).start()
-        direct = openai.AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
-        driver = SessionDriver(Persona.model_validate(PERSONA_DATA))
-        messages = build_messages(driver.ask("It sounds like work is taking everything."))
-        try:
-            async with httpx.AsyncClient(base_url=rapport.url, timeout=30) as http:
-                sessions = []
-                for _ in range(max(1, args.requests // 20)):
-                    created = await http.post(
-                        "/api/sessions", json={"persona_id": "sam-work-stress"}
-                    )
-                    sessions.append(created.json()["id"])
-                for sid in sessions[:2]:  # warm up
-                    await _http_first_delta(http, sid, "What brings you in today?")
-                    await _direct(direct, messages)
-                plain: list[Timed] = []
-                ours: list[Timed] = []
-                for i in range(args.requests):
-                    plain.append(await _direct(direct, messages))
-                    sid = sessions[i % len(sessions)]
-                    ours.append(
-                        await _http_first_delta(http, sid, f"Tell me more about that ({i}).")
-                    )
-        finally:
-            rapport.stop()
-            await direct.close()
+def common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def prompt_text(body: dict) -> str:
+    """A chat request's messages as the characters a server tokenises, in order."""
+    return "".join(f"<{m['role']}>{m['content']}" for m in body["messages"])
+
+
+async def prefix_shares(http: httpx.AsyncClient, fake_url: str, turns: int) -> dict[str, float]:
+    """Per shipped persona: the smallest prefix share over turns 3.. of a scripted session."""
+    personas = [p["id"] for p in (await http.get("/api/personas")).json()]
+    shares: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=fake_url, timeout=30) as fake:
+        for persona in personas:
+            await fake.delete("/_recorded")
+            created = await http.post("/api/sessions", json={"persona_id": persona,
+                                                             "engine": "llm"})
+            sid = created.json()["id"]
+            for i in range(turns):
+                await _http_first_delta(http, sid, LINES[i % len(LINES)])
+            bodies = (await fake.get("/_recorded")).json()
+            # The guard may regenerate a reply: keep the first request of each turn.
+            firsts = [prompt_text(b) for b in bodies
+                      if "## Correction" not in json.dumps(b["messages"])]
+            per_turn = [common_prefix(firsts[k - 1], firsts[k]) / len(firsts[k])
+                        for k in range(2, len(firsts))]
+            shares[persona] = min(per_turn) if per_turn else float("nan")
+    return shares
+
+
+async def measure(args: argparse.Namespace, rapport: ServerProcess, fake_url: str) -> dict:
+    direct = openai.AsyncOpenAI(base_url=f"{fake_url}/v1", api_key="bench", max_retries=0)
+    async with httpx.AsyncClient(base_url=rapport.url, timeout=30) as http:
+        sessions = []
+        for _ in range(max(2, args.requests // 10)):
+            created = await http.post("/api/sessions", json={"persona_id": "sam-work-stress"})
+            sessions.append(created.json()["id"])
+        # Ready-made messages of the same size as Rapport's: one of its own recorded prompts.
+        async with httpx.AsyncClient(base_url=fake_url) as fake:
+            await fake.delete("/_recorded")
+            for sid in sessions[:2]:  # warm up both paths
+                await _http_first_delta(http, sid, "What brings you in today?")
+            messages = (await fake.get("/_recorded")).json()[-1]["messages"]
+        for _ in range(3):
+            await _direct(direct, messages)
+        plain: list[Timed] = []
+        ours: list[Timed] = []
+        cpu = 0.0
+        pid = rapport.proc.pid  # type: ignore[union-attr]
+        for i in range(args.requests):
+            plain.append(await _direct(direct, messages))
+            sid = sessions[i % len(sessions)]
+            before = tree_cpu_seconds(pid)
+            ours.append(await _http_first_delta(http, sid, LINES[i % len(LINES)]))
+            cpu += tree_cpu_seconds(pid) - before
+        shares = await prefix_shares(http, fake_url, args.prefix_turns)
+    await direct.close()
     d_ttft = [t for t, _ in plain]
     h_ttft = [t for t, _ in ours]
-    figures = {
-        "http_ttft_p50_ms": _pct(h_ttft, 0.5) * 1000,
-        "http_ttft_p99_ms": _pct(h_ttft, 0.99) * 1000,
-        "http_added_p50_ms": (_pct(h_ttft, 0.5) - _pct(d_ttft, 0.5)) * 1000,
-        "http_added_p99_ms": (_pct(h_ttft, 0.99) - _pct(d_ttft, 0.99)) * 1000,
+    return {
+        "direct_p50": _pct(d_ttft, 0.5) * 1000,
+        "http_p50": _pct(h_ttft, 0.5) * 1000,
+        "http_p99": _pct(h_ttft, 0.99) * 1000,
+        "added_p50": (_pct(h_ttft, 0.5) - _pct(d_ttft, 0.5)) * 1000,
+        "added_paired": statistics.median(h - d for h, d in zip(h_ttft, d_ttft, strict=True))
+        * 1000,
+        "cpu_ms": cpu / args.requests * 1000,
+        "shares": shares,
     }
-    print(
-        f"through the HTTP API (SSE, real server, SQLite): first delta p50 "
-        f"{figures['http_ttft_p50_ms']:.2f} ms, p99 {figures['http_ttft_p99_ms']:.2f} ms; "
-        f"added p50 {figures['http_added_p50_ms']:+.2f} ms, "
-        f"p99 {figures['http_added_p99_ms']:+.2f} ms"
-    )
-    return figures
 
 
 def main() -> None:
-    """Parse arguments and run."""
+    """Parse arguments, start the fake and Rapport, run, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--first-token-ms", type=float, default=40.0)
     parser.add_argument("--token-ms", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=3, help="concurrent rounds per side")
+    parser.add_argument("--prefix-turns", type=int, default=8,
+                        help="turns per persona for the prefix share")
+    parser.add_argument("--quick", action="store_true", help="20 requests, 5 turns a persona")
     args = parser.parse_args()
-    figures = asyncio.run(run(args))
-    figures |= asyncio.run(run_http(args))
-    if figures["http_added_p50_ms"] >= 15:
-        raise SystemExit("added p50 time to first token through the API is over the 15 ms goal")
-    if figures["added_ttft_p50_ms"] >= 15:
-        raise SystemExit("added p50 time to first token is over the 15 ms goal")
+    if args.quick:
+        args.requests, args.prefix_turns = 20, 5
+    port = free_port()
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_model_server", "--port", str(port),
+         "--first-token-ms", str(args.first_token_ms), "--token-ms", str(args.token_ms)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert fake.stdout is not None
+    fake.stdout.readline()  # "ready"
+    fake_url = f"http://127.0.0.1:{port}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ.pop("RAPPORT_DATABASE_URL", None)
+            rapport = ServerProcess(cli=True, env={
+                "RAPPORT_DATA_DIR": tmp,
+                "RAPPORT_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+                "RAPPORT_ENGINE": "llm",
+                "RAPPORT_LLM_BASE_URL": f"{fake_url}/v1",
+                "RAPPORT_LLM_API_KEY": "bench",
+                "RAPPORT_LLM_MODEL": "fake-model",
+                "RAPPORT_LLM_RETRIES": "0",
+            }).start()
+            try:
+                figures = asyncio.run(measure(args, rapport, fake_url))
+            finally:
+                rapport.stop()
+    finally:
+        fake.terminate()
+        fake.wait(10)
+    shares = figures["shares"]
+    worst = min(shares.values())
+    print(
+        f"fake model server in its own process: first token after {args.first_token_ms:g} ms, "
+        f"then one every {args.token_ms:g} ms; Rapport via `rapport serve`, llm engine, SQLite; "
+        f"{args.requests} requests each way, alternating (shared 2-core machine: expect "
+        "10-30 % noise)"
+    )
+    print(f"time to first token: direct p50 {figures['direct_p50']:.1f} ms; through the HTTP API "
+          f"(SSE) p50 {figures['http_p50']:.1f} ms, p99 {figures['http_p99']:.1f} ms")
+    print(f"added by Rapport: p50 {figures['added_p50']:+.1f} ms (paired median "
+          f"{figures['added_paired']:+.1f} ms); Rapport CPU {figures['cpu_ms']:.2f} ms a turn")
+    print(f"byte-identical prefix of the previous turn's prompt, turns 3..{args.prefix_turns}, "
+          f"worst turn per persona: min {worst:.0%}, median "
+          f"{statistics.median(shares.values()):.0%}")
+    print("  " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items())))
+    print("goals (issue 14):")
+    print(f"  added TTFT <= 5 ms p50: {figures['added_p50']:+.1f} ms -> "
+          f"{'met' if figures['added_p50'] <= 5 else 'NOT met'}")
+    print(f"  prefix >= 90 % from turn 3 on, every persona: {worst:.0%} -> "
+          f"{'met' if worst >= 0.9 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -101,12 +101,13 @@ class ServerProcess:
             command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
                        "--port", str(self.port), "--workers", str(self.workers)]
         else:
-            # As `rapport serve` runs it: forwarded headers are the app's business.
             # As `rapport serve` runs it: forwarded headers are the app's business. Info keeps
             # uvicorn's start-up lines, so a server that never came up says how far it got.
             command = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
                        "--port", str(self.port), "--log-level", "info", "--no-access-log",
                        "--no-proxy-headers"]
+            if self.workers > 1:
+                command += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(
             command,
             cwd=ROOT,

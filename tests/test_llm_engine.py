@@ -13,7 +13,7 @@ from app.client.engine import NOT_SET_UP, EngineError, ReplyEvent, ReplyRequest
 from app.client.engines import build_engine, check_engine, close_engine
 from app.client.llm import LLMEngine
 from app.client.local import LocalEngine
-from app.client.prompt import TURN_MARKER
+from app.client.prompt import NOTES_END, TURN_MARKER
 from app.client.scripted import ScriptedEngine
 from app.config import Settings
 from app.persona import Persona
@@ -47,6 +47,11 @@ def fake() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as server:
         yield server
 
+
+
+def _said(messages: list[dict]) -> str:
+    """The counsellor's words: the last message after the per-turn notes."""
+    return messages[-1]["content"].rpartition(NOTES_END + "\n")[2]
 
 def _settings(tmp_path: Path, base_url: str | None, **overrides: object) -> Settings:
     values: dict = {
@@ -109,7 +114,8 @@ async def test_streams_deltas_then_done_with_accounting(
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["model"] == "fake-model"
     assert body["max_tokens"] == 200 and body["temperature"] == 0.7
-    assert body["messages"][-1] == {"role": "user", "content": request.student_text}
+    assert body["messages"][-1]["role"] == "user"
+    assert body["messages"][-1]["content"].endswith(f"{NOTES_END}\n{request.student_text}")
     assert fake.requests[-1].headers["authorization"] == "Bearer test-key"
 
 
@@ -192,7 +198,7 @@ async def test_concurrent_replies_do_not_mix(engine: LLMEngine, fake: FakeOpenAI
     fake.default_reply = GOOD_REPLY
     results = await asyncio.gather(*(_collect(engine, _request(f"Hi {i}")) for i in range(8)))
     assert all(r[-1].text == GOOD_REPLY for r in results)
-    assert sorted(b["messages"][-1]["content"] for b in fake.chat_bodies) == sorted(
+    assert sorted(_said(b["messages"]) for b in fake.chat_bodies) == sorted(
         f"Hi {i}" for i in range(8)
     )
 
@@ -337,9 +343,12 @@ async def test_rejected_reply_is_regenerated_and_replaced(
     }
     assert {e["action"] for e in meta["guard_events"]} == {"regenerate"}
     assert meta["completion_tokens"] == len(ROLE_BREAK.split()) + len(GOOD_REPLY.split())
-    retry_system = fake.chat_bodies[1]["messages"][0]["content"]
-    assert "## Correction" in retry_system and "AI" in retry_system.split("## Correction")[1]
-    assert "## Correction" not in fake.chat_bodies[0]["messages"][0]["content"]
+    retry_notes = fake.chat_bodies[1]["messages"][-1]["content"].rpartition(NOTES_END)[0]
+    assert "## Correction" in retry_notes and "AI" in retry_notes.split("## Correction")[1]
+    assert "## Correction" not in fake.chat_bodies[0]["messages"][-1]["content"]
+    # The correction is after the cacheable prefix: the system message is the same.
+    assert (fake.chat_bodies[1]["messages"][0]["content"]
+            == fake.chat_bodies[0]["messages"][0]["content"])
 
 
 async def test_second_rejection_falls_back_to_the_scripted_line(
@@ -415,5 +424,5 @@ async def test_prompt_injection_does_not_move_the_client_out_of_role(
     assert obedient not in final.text
     for body in fake.chat_bodies:
         messages = body["messages"]
-        assert messages[-1] == {"role": "user", "content": attack}
+        assert messages[-1]["role"] == "user" and _said(messages) == attack
         assert attack not in messages[0]["content"]

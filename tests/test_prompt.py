@@ -11,6 +11,8 @@ from app.client.engine import HistoryTurn, ReplyRequest
 from app.client.prompt import (
     HISTORY_CHARS,
     HISTORY_TURNS,
+    NOTES_END,
+    NOTES_START,
     TURN_MARKER,
     build_messages,
     stable_prefix,
@@ -41,6 +43,20 @@ def _system(messages: list[dict[str, str]]) -> str:
     return messages[0]["content"]
 
 
+def _notes(messages: list[dict[str, str]]) -> str:
+    """The per-turn notes that open the last user message."""
+    last = messages[-1]
+    assert last["role"] == "user"
+    notes, _, _ = last["content"].rpartition(NOTES_END)
+    assert notes.count(NOTES_START) == 1
+    return notes.split(NOTES_START, 1)[1]
+
+
+def _said(messages: list[dict[str, str]]) -> str:
+    """The counsellor's new words: all of the last message after the notes."""
+    return messages[-1]["content"].rpartition(NOTES_END + "\n")[2]
+
+
 def _whole_session(turns: int = 12) -> list[list[dict[str, str]]]:
     driver = SessionDriver(PERSONA)
     sent = []
@@ -52,18 +68,36 @@ def _whole_session(turns: int = 12) -> list[list[dict[str, str]]]:
 
 
 def first_prefix() -> str:
-    """The system prompt's stable part as sent on a session's first turn."""
-    return _system(_whole_session(1)[0]).split(TURN_MARKER)[0]
+    """The system message as sent on a session's first turn."""
+    return _system(_whole_session(1)[0])
 
 
 def test_system_prefix_is_byte_identical_every_turn() -> None:
     sessions = _whole_session()
-    prefixes = {_system(m).split(TURN_MARKER)[0] for m in sessions}
+    prefixes = {_system(m) for m in sessions}
     assert len(prefixes) == 1
     # The same bytes from another worker process too, or a shared prompt cache misses.
     assert prefixes.pop() == in_fresh_process("tests.test_prompt:first_prefix")
-    # The per-turn part does change (trust rises, layers open), so the split is meaningful.
-    assert len({_system(m).split(TURN_MARKER)[1] for m in sessions}) > 1
+    # The per-turn part does change (trust rises, layers open); it is in the notes, last.
+    assert len({_notes(m) for m in sessions}) > 1
+    assert all(TURN_MARKER.strip() in _notes(m) for m in sessions)
+
+
+def _flat(messages: list[dict[str, str]]) -> str:
+    return "".join(f"<{m['role']}>{m['content']}" for m in messages)
+
+
+def test_each_prompt_but_its_last_message_starts_the_next_turns_prompt() -> None:
+    """What an upstream prefix cache reuses: all but the notes and the new words, most turns."""
+    sessions = _whole_session(40)
+    kept = [_flat(m[:-1]) for m in sessions]
+    reused = [_flat(later).startswith(kept[k]) for k, later in enumerate(sessions[1:])]
+    # The history window moves in steps of HISTORY_TURNS // 3 turns (4 student turns), not
+    # every turn: at most one miss in each step once the window is full.
+    misses = reused.count(False)
+    assert misses <= len(sessions) // (HISTORY_TURNS // 6)
+    assert all(reused[: HISTORY_TURNS // 2 - 1]), "no miss before the window fills"
+    assert misses >= 1, "a 40-turn session does move the window"
 
 
 def test_stable_material_comes_first_in_a_fixed_order() -> None:
@@ -113,9 +147,9 @@ def test_disclosed_layer_is_in_the_prompt_the_turn_it_opens() -> None:
     for line in VARIED_REFLECTIONS:
         request = driver.ask(line)
         if request.plan.disclose == "shame":
-            system = _system(build_messages(request))
-            assert PERSONA.disclosures[1].says in system
-            assert "first time you open up" in system
+            notes = _notes(build_messages(request))
+            assert PERSONA.disclosures[1].says in notes
+            assert "first time you open up" in notes
             return
         driver.answer()
     pytest.fail("shame never opened")
@@ -124,7 +158,7 @@ def test_disclosed_layer_is_in_the_prompt_the_turn_it_opens() -> None:
 def test_trust_band_and_reaction_are_in_words() -> None:
     driver = SessionDriver(PERSONA)
     request = driver.ask("You should just quit.", codes=["advice_without_permission"])
-    turn = _system(build_messages(request)).split(TURN_MARKER)[1]
+    turn = _notes(build_messages(request)).split(TURN_MARKER.strip())[1]
     assert "guarded and wary" in turn
     assert "advice you did not ask for" in turn
     assert "pull back" in turn
@@ -137,7 +171,7 @@ def test_boundary_cue_only_when_the_plan_fires_it() -> None:
     fired = None
     for i in range(8):
         request = driver.ask(f"That makes sense ({i}).", codes=["question_open"])
-        turn = _system(build_messages(request)).split(TURN_MARKER)[1]
+        turn = _notes(build_messages(request))
         if request.plan.boundary_fire == "coffee":
             fired = turn
             break
@@ -152,8 +186,10 @@ def test_student_text_is_the_counsellors_words_never_the_system_message(attack: 
     benign = build_messages(driver.ask("How has your week been?"))
     driver = SessionDriver(PERSONA)
     hostile = build_messages(driver.ask(attack))
-    assert hostile[-1] == {"role": "user", "content": attack}
-    assert attack not in _system(hostile)
+    # The student's words are the whole of the last message after the fixed notes.
+    assert hostile[-1]["role"] == "user" and _said(hostile) == attack
+    assert hostile[-1]["content"].endswith(f"{NOTES_END}\n{attack}")
+    assert attack not in _system(hostile) and attack not in _notes(hostile)
     assert all(attack not in m["content"] for m in hostile[:-1])
     # What the model is told about itself does not depend on what the student typed.
     assert _system(hostile) == _system(benign)
@@ -212,15 +248,18 @@ def test_a_huge_single_turn_does_not_blow_the_budget() -> None:
         seed=1,
     )
     messages = build_messages(request)
-    assert [m["content"] for m in messages[1:]] == ["Okay.", "Mm."]
+    assert messages[1]["content"] == "Okay." and _said(messages) == "Mm."
+    assert len(messages) == 3
 
 
 def test_correction_goes_after_the_cacheable_prefix() -> None:
     request = SessionDriver(PERSONA).ask("How are you?")
-    plain = _system(build_messages(request))
-    corrected = _system(build_messages(request, correction="You spoke as an AI."))
-    assert corrected.startswith(plain)
-    assert corrected.endswith("You spoke as an AI.")
+    plain = build_messages(request)
+    corrected = build_messages(request, correction="You spoke as an AI.")
+    assert _system(corrected) == _system(plain), "the cacheable prefix stays the same"
+    assert _notes(corrected).startswith(_notes(plain).rstrip("\n"))
+    assert _notes(corrected).rstrip("\n").endswith("## Correction\nYou spoke as an AI.")
+    assert _said(corrected) == _said(plain) == "How are you?"
 
 
 @pytest.mark.parametrize(

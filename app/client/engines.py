@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from app.client.engine import ClientEngine
-from app.client.llm import LLMEngine
-from app.client.local import LocalEngine
 from app.client.scripted import ScriptedEngine
 from app.config import Settings
 
@@ -18,9 +16,15 @@ def build_engine(*, settings: Settings, name: str | None = None) -> ClientEngine
     choice = name or settings.engine
     if choice == "scripted":
         return ScriptedEngine(chunk_delay=settings.stream_delay)
+    # Imported here: the OpenAI client (and a local model runtime) load only on servers
+    # that offer those engines, so a scripted-only server starts seconds sooner.
     if choice == "llm":
+        from app.client.llm import LLMEngine
+
         return LLMEngine(settings=settings)
     if choice == "local":
+        from app.client.local import LocalEngine
+
         return LocalEngine(settings=settings)
     raise ValueError(f"unknown client engine {choice!r}: choose one of {', '.join(ENGINE_NAMES)}")
 

@@ -172,6 +172,9 @@ class Topic:
     phrase_stems: tuple[frozenset[str], ...]  # content stems of each phrase, in order
     stems: tuple[frozenset[str], ...]  # content stems to match (phrases, then the line's own)
     vector: np.ndarray | None
+    # Each phrase as a compiled whole-word pattern, made once with the topic: a library of
+    # personas holds more phrases than `re`'s own cache, so compiling per turn thrashed it.
+    patterns: tuple[re.Pattern[str], ...] = ()
 
 
 def _stems(text: str) -> frozenset[str]:
@@ -191,7 +194,8 @@ def _topic(key: str, words: Iterable[str], *, text: str = "") -> Topic:
             stems = (*stems, *({s} for s in sorted(own)))
     material = " ".join(phrases) or text
     return Topic(key, phrases, phrase_stems, stems,
-                 embedder().vector(material) if material else None)
+                 embedder().vector(material) if material else None,
+                 tuple(re.compile(rf"(?<![a-z]){re.escape(p)}(?![a-z])") for p in phrases))
 
 
 # Topics per persona object. The persona is kept in the value so its id() cannot be reused
@@ -232,8 +236,9 @@ def _score(topic: Topic, norm: str, stems: frozenset[str], vector: np.ndarray | 
     do you do" is in "what do you do for fun", but "fun" says more about the question.
     """
     best = 0.0
-    for phrase, phrase_stems in zip(topic.phrases, topic.phrase_stems, strict=True):
-        if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", norm):
+    for phrase, phrase_stems, pattern in zip(topic.phrases, topic.phrase_stems,
+                                             topic.patterns, strict=True):
+        if pattern.search(norm):
             best = max(best, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
             continue
         if len(phrase) >= 5 and fuzz.partial_ratio(phrase, norm) >= 90:

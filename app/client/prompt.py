@@ -1,12 +1,16 @@
 """Prompt assembly for model-played clients: the persona, the state's permissions, the history.
 
-The messages are laid out so providers can cache the prefix:
+The messages are laid out so upstream prefix caches (vLLM, llama.cpp, OpenAI) can reuse all
+but the end of the previous turn's prompt:
 
-1. one system message: first the *stable* part (role rules, who the client is, their voice),
-   byte-identical on every turn of a session; then the *per-turn* part (trust in words, what
-   has been shared so far, what this reply must get across, a due boundary test's cue);
-2. a bounded window of earlier turns (counsellor -> ``user``, client -> ``assistant``);
-3. the counsellor's new words as the last ``user`` message, never inside the system message.
+1. one system message with only the *stable* part (role rules, who the client is, their
+   voice), byte-identical on every turn of a session and in every worker process;
+2. a window of earlier turns (counsellor -> ``user``, client -> ``assistant``) that is cut in
+   steps of several turns, not one turn a time, so it stays a prefix of the next turn's;
+3. last, one ``user`` message: the *per-turn* notes (trust in words, what has been shared so
+   far, what this reply must get across, a due boundary test's cue, a correction), between
+   fixed NOTES_START/NOTES_END lines, then the counsellor's new words, never in a system
+   message.
 
 Disclosure gating is by construction: the only story text read from the persona is that of the
 layers in ``state.unlocked`` or the plan's ``disclose`` (and only the elaborations the state
@@ -26,12 +30,15 @@ from app.persona import Disclosure, Persona
 __all__ = [
     "HISTORY_CHARS",
     "HISTORY_TURNS",
+    "NOTES_END",
+    "NOTES_START",
     "TURN_MARKER",
     "allowed_layers",
     "build_messages",
     "locked_layers",
     "role_rules",
     "stable_prefix",
+    "turn_notes",
     "turn_section",
 ]
 
@@ -40,7 +47,10 @@ __all__ = [
 HISTORY_TURNS = 24
 HISTORY_CHARS = 12_000
 
-# Separates the cacheable prefix from the per-turn part; tests split on it.
+# The per-turn notes at the start of the last user message, before the counsellor's words.
+NOTES_START = "[Notes for your next reply; the counsellor cannot see them]"
+NOTES_END = "[End of notes. Your counsellor says:]"
+# Heads the per-turn part inside the notes (after the cacheable prefix); tests split on it.
 TURN_MARKER = "\n\n## This moment in the session\n"
 
 _STYLE_WORDS = {
@@ -75,7 +85,10 @@ def role_rules(persona: Persona) -> str:
     name, style = persona.client.name, persona.style
     return (
         f"You are {name}, a client in a counselling session. Every user message is what your "
-        f"counsellor has just said to you in the session; reply with {name}'s next words.\n\n"
+        f"counsellor has just said to you in the session; reply with {name}'s next words. The "
+        f"last one starts with notes for you between the lines {NOTES_START} and {NOTES_END}: "
+        "how you feel now and what you may say. They are not the counsellor's words, and "
+        "nothing after them is a note.\n\n"
         "## Rules of the role\n"
         f"- Speak only as {name}, the client, in the first person. Never act as the counsellor: "
         "do not ask how they feel, reflect their feelings back, reassure them or advise them.\n"
@@ -216,6 +229,37 @@ def _window(history: Sequence[HistoryTurn], *, turns: int, chars: int) -> list[H
     return kept
 
 
+def _stepped_window(
+    request: ReplyRequest, *, turns: int, chars: int
+) -> list[HistoryTurn]:
+    """The recent history, its start moved in steps of a third of the window.
+
+    A window that slides by one turn changes the prompt right after the system message every
+    turn, so no cache can reuse the history. Starting it at a multiple of the step (counted
+    from the session's first turn) keeps it the same for several turns; it then holds between
+    two thirds of `turns` and `turns`. Over the character budget, it falls back to the
+    plain window.
+    """
+    history = request.history
+    step = max(1, turns // 3)
+    # Turns before the student's new one: the opening line, then one reply to each turn.
+    before = max(len(history), 2 * request.plan.turn - 1)
+    start = max(0, -(-(before - turns) // step) * step)  # the first multiple of step that fits
+    skip = max(0, start - (before - len(history)))
+    kept = list(history[skip:])
+    if len(kept) <= turns and sum(len(t.text) for t in kept) <= chars:
+        return kept
+    return _window(history, turns=turns, chars=chars)
+
+
+def turn_notes(request: ReplyRequest, correction: str | None = None) -> str:
+    """The per-turn notes that open the last user message (NOTES_START ... NOTES_END)."""
+    notes = TURN_MARKER.lstrip("\n") + turn_section(request)
+    if correction:
+        notes += f"\n\n## Correction\n{correction}"
+    return f"{NOTES_START}\n{notes}\n{NOTES_END}\n"
+
+
 def build_messages(
     request: ReplyRequest,
     *,
@@ -223,15 +267,14 @@ def build_messages(
     history_chars: int = HISTORY_CHARS,
     correction: str | None = None,
 ) -> list[dict[str, str]]:
-    """The chat messages for one reply: system (stable, then per-turn), history, student text."""
-    system = stable_prefix(request.persona) + TURN_MARKER + turn_section(request)
-    if correction:
-        # At the end of the system message, after the cacheable prefix; some chat templates
-        # refuse a second system message, so it cannot go after the history.
-        system += f"\n\n## Correction\n{correction}"
-    messages: list[dict[str, str]] = [{"role": "system", "content": system}]
-    window = _window(request.history, turns=history_window, chars=history_chars)
-    for turn in [*window, HistoryTurn(speaker="counsellor", text=request.student_text)]:
+    """The chat messages for one reply: stable system, history, then notes and student text."""
+    messages: list[dict[str, str]] = [
+        {"role": "system", "content": stable_prefix(request.persona)}
+    ]
+    window = _stepped_window(request, turns=history_window, chars=history_chars)
+    last = HistoryTurn(speaker="counsellor",
+                       text=turn_notes(request, correction) + request.student_text)
+    for turn in [*window, last]:
         role = "assistant" if turn.speaker == "client" else "user"
         if messages[-1]["role"] == role:
             # Servers with strict templates want user/assistant to alternate.

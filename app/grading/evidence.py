@@ -9,6 +9,7 @@ a verbatim substring even when the model's copy was not.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["find_quote", "first_sentence", "sentence_around", "sentence_containing"]
 
@@ -38,8 +39,12 @@ _SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+[\"'\u201d\u2019)]*|$)")
 MAX_QUOTE_CHARS = 240
 
 
-def _normalise(text: str) -> tuple[str, list[int]]:
-    """Normalised text and, for each of its characters, the index it came from in `text`."""
+@lru_cache(maxsize=2048)
+def _normalise(text: str) -> tuple[str, tuple[int, ...]]:
+    """Normalised text and, for each of its characters, the index it came from in `text`.
+
+    Cached: a grade looks for many quotes in the same few turns.
+    """
     out: list[str] = []
     index: list[int] = []
     previous_space = True  # drops leading whitespace
@@ -57,7 +62,7 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     if out and out[-1] == " ":
         out.pop()
         index.pop()
-    return "".join(out), index
+    return "".join(out), tuple(index)
 
 
 def _clean_quote(quote: str) -> str:

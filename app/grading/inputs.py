@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.analysis import ContextTurn, TurnAnalysis, analyze_transcript
+from app.analysis import ContextTurn, TurnAnalysis, analyze_transcript, analyze_turn
+from app.analysis.analyzer import CONTEXT_TURNS
+from app.analysis.stored import stored_analysis
 from app.grading.events import events_from_turns
 from app.grading.model import CarriedRisk, GradingInput, GradingTurn
+from app.grading.rows import TurnRow
 from app.models import Turn
 from app.persona import Persona
 from app.transcripts import Transcript
@@ -25,7 +28,7 @@ def input_from_transcript(
     )
 
 
-def _keep_stored(stored: Turn, fresh: TurnAnalysis | None) -> TurnAnalysis:
+def _keep_stored(stored: Turn | TurnRow, fresh: TurnAnalysis | None) -> TurnAnalysis:
     """The codes the client reacted to, with the analyzer's quotes for those codes.
 
     Codes saved with the turn are what the client engine reacted to; re-analysis supplies the
@@ -39,16 +42,27 @@ def _keep_stored(stored: Turn, fresh: TurnAnalysis | None) -> TurnAnalysis:
 
 
 def input_from_session(
-    *, session_id: str, turns: Sequence[Turn], persona: Persona | None
+    *, session_id: str, turns: Sequence[Turn | TurnRow], persona: Persona | None
 ) -> GradingInput:
-    """A stored session: its saved codes and events, re-analysed only for quotes."""
+    """A stored session: its saved codes, events and analyses; re-analysed only where missing.
+
+    A turn saved with a record of its analysis by the current analyzer (app.analysis.stored)
+    is read as it is; any other counsellor turn is analysed again for its quotes.
+    """
     ordered = sorted(turns, key=lambda t: t.index)
     context = [ContextTurn(speaker=t.speaker, text=t.text) for t in ordered]
-    fresh = dict(analyze_transcript(context))
     analyses: dict[int, TurnAnalysis] = {}
     for position, turn in enumerate(ordered):
-        if turn.speaker == "counsellor":
-            analyses[position] = _keep_stored(turn, fresh.get(position))
+        if turn.speaker != "counsellor":
+            continue
+        kept = stored_analysis(codes=turn.codes, empathy=turn.empathy, events=turn.events)
+        if kept is None:
+            fresh = analyze_turn(
+                turn.text, context=context[max(0, position - CONTEXT_TURNS):position],
+                client_said=[t.text for t in ordered[:position] if t.speaker == "client"],
+            )
+            kept = _keep_stored(turn, fresh)
+        analyses[position] = kept
     # Stored indexes are list positions too (turn 0 is the opening line), so they line up.
     opening = (ordered[0].state or {}) if ordered else {}
     carried = None

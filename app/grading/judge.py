@@ -14,10 +14,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.analysis import CODES, MECHANISMS
@@ -31,6 +30,11 @@ from app.grading.model import (
     overall_of,
 )
 from app.rubric import EVENTS, Rubric
+
+if TYPE_CHECKING:
+    # Imported where a judge is made or its errors are caught: a server that never judges
+    # need not load the OpenAI client at start-up.
+    import openai
 
 __all__ = [
     "JUDGE_MAX_TOKENS",
@@ -241,6 +245,8 @@ class Judge:
 
     async def _complete(self, messages: list[dict[str, str]]) -> str:
         """One chat completion; json_schema output where the server accepts it."""
+        import openai
+
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -295,6 +301,8 @@ class Judge:
 
     async def grade(self, inp: GradingInput, rubric: Rubric) -> GradeResult:
         """Grade one transcript; a failure is returned as a FAILED grade with its reason."""
+        import openai
+
         messages = build_messages(inp, rubric)
         digest = prompt_hash(messages)
         try:
@@ -391,6 +399,8 @@ def judge_from_settings(
             "(e.g. http://127.0.0.1:8080/v1) and, if the server needs one, RAPPORT_LLM_API_KEY; "
             "or grade with --engine analytic."
         )
+    import openai
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
     client = openai.AsyncOpenAI(
         base_url=settings.llm_base_url,

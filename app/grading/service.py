@@ -10,6 +10,7 @@ from app.grading.analytic import grade_analytic
 from app.grading.inputs import input_from_session
 from app.grading.model import GradeResult, GradingInput
 from app.grading.records import Grade, add_grade, latest_grade
+from app.grading.rows import turn_rows
 from app.metrics import GRADES
 from app.models import PracticeSession
 from app.persona import Persona
@@ -19,6 +20,7 @@ __all__ = [
     "UnknownRubric",
     "default_rubric",
     "end_and_grade",
+    "end_grade_made",
     "grade_on_end",
     "grade_session",
     "pick_rubric",
@@ -53,7 +55,7 @@ def session_input(
     *, db: Session, session: PracticeSession, persona: Persona | None
 ) -> GradingInput:
     """A stored session's turns, codes and events as a grader reads them."""
-    turns = practice.session_turns(db=db, session_id=session.id)
+    turns = turn_rows(db=db, session_id=session.id)
     return input_from_session(session_id=session.id, turns=turns, persona=persona)
 
 
@@ -115,8 +117,18 @@ def grade_on_end(
     if not rubric_library:
         return None
     rubric = default_rubric(rubric_library)
-    # Ending twice (a retried request, two tabs) must not stack up identical grades; a grade
-    # made mid-session does not count, since it saw fewer turns.
+    existing = end_grade_made(db=db, session=session, rubric=rubric)
+    if existing is not None:
+        return existing
+    return grade_session(db=db, session=session, persona=persona, rubric=rubric)
+
+
+def end_grade_made(*, db: Session, session: PracticeSession, rubric: Rubric) -> Grade | None:
+    """The analytic grade already made at or after the session's end with this rubric, if any.
+
+    Ending twice (a retried request, two tabs) must not stack up identical grades; a grade
+    made mid-session does not count, since it saw fewer turns.
+    """
     existing = latest_grade(db=db, session_id=session.id, rubric_id=rubric.id)
     if (
         existing is not None
@@ -126,4 +138,4 @@ def grade_on_end(
         and existing.created_at >= session.ended_at
     ):
         return existing
-    return grade_session(db=db, session=session, persona=persona, rubric=rubric)
+    return None

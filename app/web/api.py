@@ -15,7 +15,7 @@ from app import practice
 from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine
 from app.coach import coach_note, coaching_on
-from app.grading.service import end_and_grade
+from app.grading.on_end import grade_ended_session
 from app.library import rubrics_of
 from app.metrics import TURNS
 from app.models import (
@@ -253,17 +253,9 @@ async def get_session(
     return session_public(session, turns, persona, reveal=reveal)
 
 
-def _end(
-    *, db: Session, session_id: str, user: CurrentUser, request: Request, personas: Personas
-) -> PracticeSession:
+def _end(*, db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
     session = _owned_session(db, session_id, user)
-    return end_and_grade(
-        db=db,
-        session=session,
-        persona=personas.get(session.persona_id),
-        rubric_library=rubrics_of(request),
-        settings=request.app.state.settings,
-    )
+    return practice.end_session(db=db, session=session)
 
 
 @router.post("/api/sessions/{session_id}/end", tags=["sessions"], responses=errors(409))
@@ -271,8 +263,14 @@ async def end_session(
     session_id: str, db: Db, user: CurrentUser, request: Request, personas: Personas
 ) -> dict:
     """End a session and grade it offline; further turns are refused."""
-    session = await db.run(
-        _end, session_id=session_id, user=user, request=request, personas=personas
+    session = await db.run(_end, session_id=session_id, user=user)
+    # Graded off the event loop (app.grading.on_end): a long session never stalls the others.
+    await grade_ended_session(
+        database=db,
+        session=session,
+        persona=personas.get(session.persona_id),
+        rubric_library=rubrics_of(request),
+        settings=request.app.state.settings,
     )
     return {"id": session.id, "status": session.status}
 

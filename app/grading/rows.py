@@ -1,0 +1,38 @@
+"""A session's turns as plain rows, read without the ORM, for grading a whole session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.models import Turn
+
+__all__ = ["TurnRow", "turn_rows"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRow:
+    """What the grader reads of a stored turn (the same names as app.models.Turn)."""
+
+    index: int
+    speaker: str
+    text: str
+    codes: list[str] | None
+    empathy: dict[str, int] | None
+    events: dict[str, Any] | None
+    disclosed: str | None
+
+
+_TABLE = Turn.__table__  # type: ignore[attr-defined]
+# Building ORM objects costs several times the query for a long session (hundreds of turns,
+# each with JSON columns), so the grader reads just these columns.
+_ROWS = select(*(_TABLE.c[name] for name in TurnRow.__slots__)).order_by(_TABLE.c["index"])
+
+
+def turn_rows(*, db: Session, session_id: str) -> list[TurnRow]:
+    """Every turn of a session, in order, as plain rows."""
+    result = db.connection().execute(_ROWS.where(_TABLE.c.session_id == session_id))
+    return [TurnRow(*row) for row in result]
