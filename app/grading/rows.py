@@ -24,6 +24,7 @@ class TurnRow:
     empathy: dict[str, int] | None
     events: dict[str, Any] | None
     disclosed: str | None
+    state: dict[str, Any] | None  # the opening's state carries a course's risk to follow up
 
 
 _TABLE = Turn.__table__  # type: ignore[attr-defined]
