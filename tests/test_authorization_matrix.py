@@ -35,6 +35,7 @@ ROLES = ("owner", "peer", "outsider", "assessor", "other_assessor", "trainer", "
 SIGNED_IN = ROLES[:-1]
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "ok", "login", 403, 404
+SPARE = "denise-grief"
 
 
 def expect(default, **per_role) -> dict[str, object]:
@@ -289,6 +290,18 @@ MATRIX: dict[tuple[str, str], Case] = {
         w, {"kind": "persona", "text": _persona_yaml(w)})),
     ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
         w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
+    # A persona no other row starts sessions with: retiring it changes nothing else here.
+    ("GET", "/trainer/library/{kind}/{item_id}"): on(f"/trainer/library/persona/{SPARE}",
+                                                      TRAINER),
+    ("GET", "/trainer/library/{kind}/{item_id}/edit"): on(
+        f"/trainer/library/persona/{SPARE}/edit", TRAINER),
+    ("POST", "/trainer/library/{kind}/{item_id}/publish"): on(
+        f"/trainer/library/persona/{SPARE}/publish", TRAINER, body=lambda w, r: _form(w)),
+    ("POST", "/trainer/library/{kind}/{item_id}/rollback"): on(
+        f"/trainer/library/persona/{SPARE}/rollback", TRAINER,
+        body=lambda w, r: _form(w, {"number": "0"})),
+    ("POST", "/trainer/library/{kind}/{item_id}/retire"): on(
+        f"/trainer/library/persona/{SPARE}/retire", TRAINER, body=lambda w, r: _form(w)),
 }
 
 

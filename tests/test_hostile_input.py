@@ -75,6 +75,10 @@ ROUTES = [
     Route("POST", "/admin/cohorts/{cohort}", "form", ("auto_grades",)),
     Route("POST", "/trainer/check", "multipart", ("text", "kind")),
     Route("POST", "/trainer/save", "multipart", ("text", "kind")),
+    Route("POST", "/trainer/library/{kind}/{item_id}/publish", "form", ("note",)),
+    Route("POST", "/trainer/library/{kind}/{item_id}/rollback", "form", ("note",),
+          {"number": "0"}),
+    Route("POST", "/trainer/library/{kind}/{item_id}/retire", "form", ("note",)),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [
@@ -96,7 +100,7 @@ def world(tmp_path: Path, db_url: str):
         admin = sign_in(app, "root@example.org")
         own = admin.post("/api/sessions", json={"persona_id": "sam-work-stress"}).json()["id"]
         ids = {"own": own, "marked": marked, "user": student.id, "cohort": cohort.id,
-               "token": "not-a-real-token"}
+               "token": "not-a-real-token", "kind": "persona", "item_id": "sam-work-stress"}
         yield app, admin, ids
 
 

@@ -15,7 +15,7 @@ from app import practice
 from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine
 from app.grading.service import end_and_grade
-from app.library import rubrics_of
+from app.library import Book, rubrics_of, session_persona
 from app.metrics import TURNS
 from app.models import (
     PracticeSession,
@@ -99,7 +99,7 @@ def _not_found(kind: str, ident: str) -> HTTPException:
 
 
 def _persona_for(personas: dict[str, Persona], session: PracticeSession) -> Persona:
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     if persona is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -169,18 +169,24 @@ async def create_session(
             f"engine: '{body.engine}' is not available here "
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
+    revision = personas.revision_of(persona.id) if isinstance(personas, Book) else None
     session, turns, reveal = await db.run(
-        _create, persona=persona, user=user, engine=engine
+        _create, persona=persona, user=user, engine=engine, revision=revision
     )
     return session_public(session, turns, persona, reveal=reveal)
 
 
 def _create(
-    *, db: Session, persona: Persona, user: CurrentUser, engine: str
+    *, db: Session, persona: Persona, user: CurrentUser, engine: str, revision: int | None
 ) -> tuple[PracticeSession, list[Turn], bool]:
     session, turns = practice.create_session(db=db, persona=persona, owner_id=user.id,
-                                             engine=engine)
+                                             engine=engine, revision=revision)
     return session, turns, analysis_visible(db=db, user=user, session=session)
+
+
+def _title(personas: Personas, session: PracticeSession) -> str | None:
+    persona = session_persona(personas, session)
+    return persona.title if persona is not None else None
 
 
 @router.get("/api/sessions", tags=["sessions"])
@@ -191,7 +197,7 @@ async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[S
         SessionSummary(
             id=s.id,
             persona_id=s.persona_id,
-            persona_title=personas[s.persona_id].title if s.persona_id in personas else None,
+            persona_title=_title(personas, s),
             status=s.status,
             engine=s.engine,
             created_at=s.created_at,
@@ -216,7 +222,7 @@ async def get_session(
 ) -> SessionPublic:
     """A session with every turn."""
     session, turns, reveal = await db.run(_load_owned, session_id=session_id, user=user)
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     if persona is None:
         raise _not_found("persona", session.persona_id)
     return session_public(session, turns, persona, reveal=reveal)
@@ -229,7 +235,7 @@ def _end(
     return end_and_grade(
         db=db,
         session=session,
-        persona=personas.get(session.persona_id),
+        persona=session_persona(personas, session),
         rubric_library=rubrics_of(request),
         settings=request.app.state.settings,
     )

@@ -15,7 +15,7 @@ from app.cohorts import get_cohort, list_cohorts
 from app.exports.assemble import cohort_rows
 from app.exports.cohort_csv import grades_csv
 from app.grading.records import grade_public
-from app.library import rubrics_of
+from app.library import rubrics_of, session_persona
 from app.models import User
 from app.practice import session_turns
 from app.review.agreement import agreement_rows, score_pairs
@@ -57,7 +57,7 @@ def _context(
 ) -> dict:
     """Everything about one session the viewing assessor may see."""
     session = visible_session(db=db, user=viewer, session_id=session_id, action="review")
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     grade = review_grade(db=db, session=session, persona=persona, rubrics=rubrics)
     return {
         "session": session,

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.auth.policy import visible_session
 from app.grading.records import Grade
-from app.library import rubrics_of
+from app.library import rubrics_of, session_persona
 from app.models import User
 from app.practice import session_turns
 from app.review.marking import released_view
@@ -68,7 +68,7 @@ def feedback_page(
 ) -> HTMLResponse:
     """The released review of a session: scores, the assessor's comment, notes in the transcript."""
     found = _feedback(db=db, session_id=session_id, user=user)
-    persona = personas.get(found["session"].persona_id)
+    persona = session_persona(personas, found["session"])
     notes: dict[int, list[str]] = {}
     for note in found["released"].notes:
         notes.setdefault(note.turn_index, []).append(note.text)
