@@ -7,6 +7,7 @@ library is never written.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import shutil
@@ -21,8 +22,7 @@ from sqlmodel import Session, select
 from app.config import PROJECT_ROOT
 from app.library import persona_shelf
 from app.main import create_app
-from app.models import AuditEvent
-from app.persona import load_persona_file
+from app.models import AuditEvent, PracticeSession
 from tests.accounts import PERSONA, add_user, auth_settings, sign_in
 
 REPO_PERSONAS = PROJECT_ROOT / "personas"
@@ -366,3 +366,37 @@ def test_a_broken_file_on_disk_keeps_the_last_good_library(
     (folder / "copy.yaml").write_text(_persona_text(new_id="copy"), encoding="utf-8")
     now[0] += 1.0
     assert "copy" in shelf.get() and not shelf.problems
+
+
+def test_a_draft_is_test_driven_ended_and_graded_without_reaching_students(
+    app: FastAPI, trainer: TestClient
+) -> None:
+    assert _save(trainer, _persona_text()).status_code == 303
+    item = trainer.get(f"/trainer/library/persona/{NEW_ID}", headers=HTML).text
+    assert 'action="/trainer/test-drive"' in item
+    text = html.unescape(re.search(r'<input type="hidden" name="text" value="([^"]*)"', item,
+                                   re.S).group(1))
+    assert text == _persona_text()
+    said: list[str] = []
+    for message in ("What brings you in today?",
+                    "It sounds like the nights have been really hard on you.",
+                    "You feel worn out, and part of you wonders if anyone notices.",
+                    "What has that been like for you, lying awake?",
+                    "So work keeps following you home, even at three in the morning.",
+                    "You've been carrying a lot on your own lately."):
+        answer = trainer.post("/trainer/test-drive", headers=HTML, data={
+            "text": text, "said": json.dumps(said), "message": message})
+        assert answer.status_code == 200, answer.text
+        said.append(message)
+        assert message in html.unescape(answer.text)
+    assert "End and see the grade" in answer.text and "drive-overall" not in answer.text
+    ended = trainer.post("/trainer/test-drive", headers=HTML, data={
+        "text": text, "said": json.dumps(said), "end": "1"})
+    assert ended.status_code == 200
+    overall = re.search(r'id="drive-overall">([^<]+)<', ended.text)
+    assert overall and float(overall.group(1)) > 0
+    assert "Self-test:" in ended.text
+    student = sign_in(app, "stu@example.org")
+    assert NEW_ID not in _ids(student)
+    with Session(app.state.db_engine) as db:
+        assert not db.exec(select(PracticeSession)).all()  # nothing stored by a test-drive

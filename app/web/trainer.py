@@ -171,20 +171,45 @@ def _test_drive(persona: Persona, said: list[str]) -> list[dict[str, Any]]:
     return exchanges
 
 
+def _drive_grade(
+    request: Request, persona: Persona, exchanges: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The offline grade of a test-drive conversation, as a student would get on ending it."""
+    from app.grading.analytic import grade_analytic
+    from app.grading.inputs import input_from_transcript
+    from app.grading.service import default_rubric
+    from app.transcripts import Transcript
+
+    if not exchanges:
+        return None
+    turns = [{"speaker": "client", "text": persona.style.opening_line}]
+    for x in exchanges:
+        turns += [{"speaker": "counsellor", "text": x["student"]},
+                  {"speaker": "client", "text": x["reply"]}]
+    transcript = Transcript.model_validate({"id": "test-drive", "persona_id": persona.id,
+                                            "turns": turns})
+    rubric = default_rubric(_library(request).rubrics())
+    result = grade_analytic(input_from_transcript(transcript, persona=persona), rubric)
+    return {"rubric": rubric.title, "overall": result.overall, "status": result.status,
+            "criteria": [(c.title or c.id, c.score) for c in result.criteria]}
+
+
 def _page(
     request: Request, *, draft: Draft | None = None, saved: str = "", status_code: int = 200,
-    said: list[str] | None = None,
+    said: list[str] | None = None, ended: bool = False,
 ) -> HTMLResponse:
     library = _library(request)
     preview: dict[str, Any] = {}
     if draft is not None and isinstance(draft.item, Persona):
         persona = draft.item
+        drive = _test_drive(persona, said or [])
         preview = {
             "card": persona_summary(persona), **_ladder(persona),
             "selftest": _selftest_view(persona),
             "opening": persona.style.opening_line,
-            "drive": _test_drive(persona, said or []),
+            "drive": drive,
             "said": json.dumps(said or []),
+            "grade": _drive_grade(request, persona, drive) if ended else None,
         }
     return render(
         request,
@@ -256,8 +281,9 @@ def test_drive(
     text: Annotated[str, Form()] = "",
     said: Annotated[str, Form()] = "[]",
     message: Annotated[str, Form()] = "",
+    end: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    """Chat with a persona that is not saved yet: the conversation replays from the messages."""
+    """Chat with an unpublished persona (replayed from the messages); End grades the chat."""
     draft = _draft(request, "persona", text, None)
     try:
         earlier = [str(m) for m in json.loads(said)][:MAX_DRIVE_TURNS]
@@ -267,7 +293,7 @@ def test_drive(
     message = message.strip()[: settings.max_turn_chars]
     if message and len(earlier) < MAX_DRIVE_TURNS:
         earlier.append(message)
-    return _page(request, draft=draft, said=earlier,
+    return _page(request, draft=draft, said=earlier, ended=bool(end),
                  status_code=422 if draft.problems else 200)
 
 
