@@ -22,6 +22,7 @@ __all__ = [
     "OneTimeToken",
     "PracticeSession",
     "Review",
+    "ReviewAmendment",
     "ReviewMark",
     "SessionCreate",
     "SessionPublic",
@@ -224,6 +225,31 @@ class ReviewMark(SQLModel, table=True):
     auto_score: float | None = None
     score: float | None = None
     reason: str = ""
+
+
+class ReviewAmendment(SQLModel, table=True):
+    """A change to a released review: the marking's next version, with the assessor's reason.
+
+    The review's marks and comment always hold the latest version (so every figure built on
+    them, agreement above all, uses it); each amendment keeps what it changed from and to.
+    """
+
+    __tablename__ = "review_amendments"
+    __table_args__ = (UniqueConstraint("review_id", "number", name="uq_amendment_number"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    review_id: int = SQLField(foreign_key="reviews.id", index=True)
+    # The marking version this amendment made: 2 for the first amendment (1 is the release).
+    number: int
+    author_id: int | None = SQLField(default=None, foreign_key="users.id")
+    author: str = SQLField(max_length=200)
+    reason: str = SQLField(max_length=2000)
+    # [{"criterion", "before", "after", "reason"}] and the comment before and after.
+    changes: list[dict[str, Any]] = SQLField(
+        default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment_before: str = ""
+    comment_after: str = ""
+    created_at: datetime = SQLField(default_factory=utcnow)
 
 
 class TurnNote(SQLModel, table=True):

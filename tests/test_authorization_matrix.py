@@ -237,6 +237,15 @@ MATRIX: dict[tuple[str, str], Case] = {
         body=lambda w, r: {"json": {"turn": 1, "text": "A note"}}),
     ("POST", "/api/desk/sessions/{session_id}/release"): on(
         "/api/desk/sessions/{sid}/release", REVIEWERS, sid=_fresh_ended),
+    # The world's session is released: its marker (and an admin) amends it, with a new comment.
+    ("POST", "/api/desk/sessions/{session_id}/amend"): on(
+        "/api/desk/sessions/{sid}/amend", REVIEWERS,
+        body=lambda w, r: {"json": {"marks": [], "comment": f"Amended {next(w.counter)}",
+                                    "reason": "A second look."}}),
+    ("POST", "/desk/sessions/{session_id}/amend"): on(
+        "/desk/sessions/{sid}/amend", REVIEWERS,
+        body=lambda w, r: _form(w, {"comment": f"Amended {next(w.counter)}",
+                                    "amend_reason": "A second look."})),
     ("GET", "/api/desk/agreement"): on("/api/desk/agreement?cohort={cohort_a}", DESK_COHORT),
     ("GET", "/desk"): on("/desk", DESK),
     ("GET", "/desk/sessions/{session_id}"): on("/desk/sessions/{sid}", REVIEWERS),

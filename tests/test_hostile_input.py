@@ -60,6 +60,9 @@ ROUTES = [
           {"turn": 1, "text": "A note."}),
     Route("POST", "/api/desk/sessions/{marked}/release", "none"),
     Route("POST", "/desk/sessions/{marked}/review", "form", ("comment", "action")),
+    Route("POST", "/api/desk/sessions/{marked}/amend", "json", ("reason", "comment"),
+          {"marks": [], "comment": "Changed.", "reason": "A second look."}),
+    Route("POST", "/desk/sessions/{marked}/amend", "form", ("amend_reason", "comment")),
     Route("POST", "/desk/sessions/{marked}/notes", "form", ("text", "turn")),
     Route("POST", "/api/import", "json", ("id", "persona_id"),
           {"id": "t-1", "persona_id": "sam-work-stress",
@@ -104,6 +107,10 @@ def world(tmp_path: Path, db_url: str):
         yield app, admin, ids
 
 
+def _route(path: str) -> Route:
+    return next(r for r in ROUTES if r.path == path)
+
+
 def url(route: Route, ids: dict) -> str:
     return route.path.format(**ids)
 
@@ -121,7 +128,7 @@ def send(client: TestClient, route: Route, ids: dict, field: str, value: str):
     fields = {field: value}
     if route.path == "/import":
         return client.post(target, data=fields,
-                           files={"transcript": ("t.json", json.dumps(ROUTES[20].base))})
+                           files={"transcript": ("t.json", json.dumps(_route("/api/import").base))})
     return client.post(target, data=fields, files={"upload": ("", b"")})
 
 

@@ -58,6 +58,12 @@ async def api_feedback(session_id: str, db: Db, user: CurrentUser) -> dict:
             for cid, m in released.marks.items()
         ],
         "notes": [{"turn": n.turn_index, "text": n.text} for n in released.notes],
+        "version": released.version,
+        "amendments": [
+            {"version": a.number, "reason": a.reason, "author": a.author,
+             "created_at": a.created_at, "changes": a.changes}
+            for a in released.amendments
+        ],
     }
 
 
@@ -81,6 +87,8 @@ def feedback_page(
             "persona": persona_summary(persona) if persona else None,
             "client_name": persona.client.name if persona else "The client",
             "notes": notes,
+            "criterion_titles": {c["id"]: c.get("title") or c["id"]
+                                 for c in found["grade"].criteria} if found.get("grade") else {},
         },
     )
 
