@@ -148,6 +148,8 @@ def on(path: str, outcomes, *, sid=None, body=None, fresh_client=False) -> Case:
             values["user"] = w.throwaway_user()
         if "{token}" in path:
             values["token"] = w.reset_token()
+        if "{spare_cohort}" in path:  # renamed or deleted: never one the other rows use
+            values["spare_cohort"] = add_cohort(w.app, f"Spare {next(w.counter)}").id
         return path.format(**values), (body(w, role) if body else {})
 
     return Case(outcomes=outcomes, build=build, path=path, fresh_client=fresh_client)
@@ -286,6 +288,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/cohorts/{cohort_id}"): on("/admin/cohorts/{cohort_b}", ADMIN,
                                                body=lambda w, r: _form(
                                                    w, {"auto_grades": "immediate"})),
+    ("POST", "/admin/cohorts/{cohort_id}/rename"): on(
+        "/admin/cohorts/{spare_cohort}/rename", ADMIN,
+        body=lambda w, r: _form(w, {"name": f"Renamed {next(w.counter)}"})),
+    ("POST", "/admin/cohorts/{cohort_id}/delete"): on(
+        "/admin/cohorts/{spare_cohort}/delete", ADMIN, body=lambda w, r: _form(w)),
+    ("GET", "/admin/cohorts/{cohort_id}/import"): on("/admin/cohorts/{cohort_b}/import", ADMIN),
+    ("POST", "/admin/cohorts/{cohort_id}/import"): on(
+        "/admin/cohorts/{spare_cohort}/import", ADMIN, body=lambda w, r: _form(w, {
+            "action": "preview", "text": f"email,name\nnew{next(w.counter)}@example.org,New\n"})),
     ("GET", "/admin/audit"): on("/admin/audit", ADMIN),
     ("GET", "/trainer"): on("/trainer", TRAINER),
     ("GET", "/trainer/personas/{persona_id}.yaml"): on(f"/trainer/personas/{PERSONA}.yaml",
