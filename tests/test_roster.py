@@ -66,7 +66,8 @@ def test_a_good_file_imports_every_row_in_one_go_with_links(world) -> None:
     add_user(app, "mo@example.org", role="assessor")  # already has an account
     preview = _post(admin, cohort, GOOD)
     assert preview.status_code == 200
-    assert "has an account: added to the cohort" in preview.text and 'value="import"' in preview.text
+    assert "has an account: added to the cohort" in preview.text
+    assert 'value="import"' in preview.text
     done = _post(admin, cohort, GOOD, action="import")
     assert done.status_code == 200, done.text
     links = re.findall(r'data-testid="one-time-link">([^<]+)<', done.text)
