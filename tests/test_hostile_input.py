@@ -68,7 +68,7 @@ ROUTES = [
           {"id": "t-1", "persona_id": "sam-work-stress",
            "turns": [{"speaker": "client", "text": "Hi."},
                      {"speaker": "counsellor", "text": "What brings you here?"}]}),
-    Route("POST", "/import", "multipart", ("rubric_id", "student_email")),
+    Route("POST", "/import", "multipart", ("rubric_id", "student_email", "text", "persona_id")),
     Route("POST", "/admin/users", "form", ("email", "name", "role", "cohort_id")),
     Route("POST", "/admin/users/{user}/role", "form", ("role",)),
     Route("POST", "/admin/users/{user}/cohorts", "form", ("cohort_id", "action")),
