@@ -25,7 +25,7 @@ def _pasted(counsellor: str = "Counsellor", client: str = "Client") -> str:
     lines = []
     for i, said in enumerate(LINES):
         lines += [f"{client}: {CLIENT[i]}", f"{counsellor}: {said}"]
-    return "\n".join(lines + [f"{client}: {CLIENT[-1]}"]) + "\n"
+    return "\n".join([*lines, f"{client}: {CLIENT[-1]}"]) + "\n"
 
 
 @pytest.mark.parametrize(("counsellor", "client"), [
