@@ -310,6 +310,11 @@ MATRIX: dict[tuple[str, str], Case] = {
         w, {"kind": "persona", "text": _persona_yaml(w)})),
     ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
         w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
+    ("GET", "/trainer/personas/{persona_id}.card.json"): on(
+        f"/trainer/personas/{PERSONA}.card.json", TRAINER),
+    ("POST", "/trainer/cards/import"): on("/trainer/cards/import", TRAINER, body=lambda w, r: _form(
+        w, {"text": json.dumps({"spec": "chara_card_v3", "data": {
+            "name": f"Card {next(w.counter)}", "description": "Tired."}})})),
     # A persona no other row starts sessions with: retiring it changes nothing else here.
     ("GET", "/trainer/library/{kind}/{item_id}"): on(f"/trainer/library/persona/{SPARE}",
                                                       TRAINER),

@@ -85,6 +85,7 @@ ROUTES = [
     Route("POST", "/trainer/library/{kind}/{item_id}/rollback", "form", ("note",),
           {"number": "0"}),
     Route("POST", "/trainer/library/{kind}/{item_id}/retire", "form", ("note",)),
+    Route("POST", "/trainer/cards/import", "multipart", ("text",)),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [

@@ -23,13 +23,15 @@ from sqlmodel import Session, col, select
 
 from app import library_versions as versions
 from app.analysis import ContextTurn
-from app.audit import actor_of
+from app.audit import actor_of, record
 from app.client.selftest import selftest
 from app.config import Settings
+from app.input_checks import InputProblem, load_json
 from app.library import Library, Shelf
 from app.library_versions import Kind, check_text
 from app.models import LibraryVersion
 from app.persona import MAX_FILE_BYTES, Persona
+from app.persona.card import CardError, card_from_persona, persona_text_from_card
 from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import DbSession, TrainerUser
@@ -196,7 +198,8 @@ def _drive_grade(
 
 def _page(
     request: Request, *, draft: Draft | None = None, saved: str = "", status_code: int = 200,
-    said: list[str] | None = None, ended: bool = False,
+    said: list[str] | None = None, ended: bool = False, gaps: list[str] | None = None,
+    card_error: str = "",
 ) -> HTMLResponse:
     library = _library(request)
     preview: dict[str, Any] = {}
@@ -223,6 +226,8 @@ def _page(
             "draft": draft,
             "preview": preview,
             "saved": saved,
+            "gaps": gaps,
+            "card_error": card_error,
             "max_kib": MAX_FILE_BYTES // 1024,
             "stale": {kind: library.shelf(kind).problems for kind in KINDS
                       if library.shelf(kind).problems},
@@ -476,6 +481,51 @@ def download_persona(
 ) -> Response:
     """A persona's YAML as students get it now."""
     return _download(request, db, "persona", persona_id)
+
+
+@router.get("/trainer/personas/{persona_id}.card.json")
+def download_card(
+    request: Request, persona_id: str, db: DbSession, user: TrainerUser
+) -> Response:
+    """A persona as students get it now, as a Character Card V3 (our fields in extensions)."""
+    persona = _library(request).personas().get(persona_id)
+    if persona is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No persona with id '{persona_id}'.")
+    body = json.dumps(card_from_persona(persona), ensure_ascii=False, indent=2)
+    return Response(
+        body.encode("utf-8"), media_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{persona_id}.card.json"',
+                 "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/trainer/cards/import", response_class=HTMLResponse)
+def import_card(
+    request: Request,
+    db: DbSession,
+    user: TrainerUser,
+    text: Annotated[str, Form()] = "",
+    upload: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    """Read a Character Card V3 JSON into a persona draft, listing what a trainer must add."""
+    raw = _read_upload(upload) or text.encode("utf-8")
+    try:
+        if len(raw) > MAX_FILE_BYTES:
+            raise CardError(f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        card = load_json(raw, where="card")
+        yaml_text, gaps = persona_text_from_card(card)
+    except (InputProblem, CardError, ValueError) as exc:
+        return _page(request, card_error=f"Not imported: {exc}.", status_code=422)
+    draft = _draft(request, "persona", yaml_text, None)
+    if draft.item is None:
+        # Keep the text in the editor with its problems, so the trainer can finish it.
+        return _page(request, draft=draft, gaps=gaps, status_code=422)
+    versions.save_draft(db=db, actor=actor_of(user), kind="persona", item=draft.item,
+                        text=draft.text)
+    record(db=db, actor=actor_of(user), action="persona.import_card", target=draft.item.id,
+           details={"gaps": len(gaps), "lossless": not gaps})
+    db.commit()
+    return _page(request, draft=draft, gaps=gaps)
 
 
 @router.get("/trainer/rubrics/{rubric_id}.yaml")
