@@ -310,6 +310,7 @@ MATRIX: dict[tuple[str, str], Case] = {
         w, {"kind": "persona", "text": _persona_yaml(w)})),
     ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
         w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
+    ("GET", "/trainer/new"): on("/trainer/new", TRAINER),
     ("GET", "/trainer/personas/{persona_id}.card.json"): on(
         f"/trainer/personas/{PERSONA}.card.json", TRAINER),
     ("POST", "/trainer/cards/import"): on("/trainer/cards/import", TRAINER, body=lambda w, r: _form(

@@ -400,3 +400,14 @@ def test_a_draft_is_test_driven_ended_and_graded_without_reaching_students(
     assert NEW_ID not in _ids(student)
     with Session(app.state.db_engine) as db:
         assert not db.exec(select(PracticeSession)).all()  # nothing stored by a test-drive
+
+
+def test_the_new_persona_template_checks_clean_and_saves_as_a_draft(
+    app: FastAPI, trainer: TestClient
+) -> None:
+    page = trainer.get("/trainer/new", headers=HTML)
+    assert page.status_code == 200 and "is a new persona" in page.text
+    text = _textarea(page.text)
+    assert "id: new-client" in text and "<li>line" not in page.text
+    assert _save(trainer, text).status_code == 303
+    assert _audit(app, "persona.draft")[0].target == "new-client"

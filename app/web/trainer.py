@@ -15,6 +15,7 @@ import json
 import random
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
@@ -378,6 +379,15 @@ def item_page(
         "retired": found["step"] is not None and found["step"].action == "retire",
         "notice": request.query_params.get("done", "")[:40],
     })
+
+
+_TEMPLATE = Path(__file__).resolve().parent.parent / "persona" / "templates" / "new-persona.yaml"
+
+
+@router.get("/trainer/new", response_class=HTMLResponse)
+def new_persona(request: Request, user: TrainerUser) -> HTMLResponse:
+    """The editor with a new-persona template that validates as written."""
+    return _page(request, draft=_draft(request, "persona", _TEMPLATE.read_text("utf-8"), None))
 
 
 @router.get("/trainer/library/{kind}/{item_id}/edit", response_class=HTMLResponse)

@@ -74,6 +74,14 @@ def test_trainer_drafts_test_drives_publishes_and_rolls_back(live_server, new_pa
     problems = tess.locator(".yaml-problems li").all_inner_texts()
     assert any(p.startswith(f"line {line}: difficulty:") for p in problems), problems
     assert "difficulty: 9" in tess.get_by_label("…or paste its text").input_value()
+    # The editor marks the line in its gutter, and "Go to line" puts the cursor on it.
+    marked = tess.locator(".yaml-gutter [data-problem-line]")
+    assert marked.first.get_attribute("data-problem-line") == str(line)
+    tess.get_by_role("button", name=f"Go to line {line}").first.click()
+    chosen = tess.evaluate("() => { const t = document.getElementById('text');"
+                           " return t.value.slice(t.selectionStart, t.selectionEnd); }")
+    assert chosen == "difficulty: 9"
+    tess.screenshot(path=str(live_server.env["RAPPORT_DATA_DIR"]) + "/trainer-problem.png")
 
     # Fixed, checked and saved: a draft.
     tess.get_by_label("…or paste its text").fill(_text("Sam — night shifts"))
@@ -121,3 +129,13 @@ def test_trainer_drafts_test_drives_publishes_and_rolls_back(live_server, new_pa
     assert "Sam — night shifts" in ana.content() and "Sam — late shifts" not in ana.content()
     tess.screenshot(path=str(live_server.env["RAPPORT_DATA_DIR"]) + "/trainer-item.png",
                     full_page=True)
+
+
+def test_the_new_persona_template_validates_as_written(live_server, new_page) -> None:
+    url = live_server.url
+    tess = new_page()
+    _sign_in(tess, url, "tess@example.org", "/trainer")
+    tess.get_by_role("link", name="Start a new persona from the template").click()
+    assert "id: new-client" in tess.get_by_label("…or paste its text").input_value()
+    assert "is a new persona" in tess.locator("[role=status]").first.inner_text()
+    assert tess.locator(".yaml-gutter [data-problem-line]").count() == 0
