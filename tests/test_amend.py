@@ -115,3 +115,16 @@ def test_the_desk_queue_names_the_client_by_title_not_id(world) -> None:
     assert f'<td data-label="Client">{html.escape(title)}</td>' in page
     assert '<td data-label="Client">sam-work-stress</td>' not in page
     assert mo.get("/api/desk/queue").json()[0]["persona_title"] == title
+
+
+def test_erasing_a_student_removes_their_amended_marking_too(world) -> None:
+    from app.models import ReviewAmendment, User
+    from app.retention import erase_user
+    from tests.accounts import TEST_ACTOR
+
+    _release(world)
+    assert _amend(world["mo"], world["sid"]).status_code == 200
+    with Session(world["app"].state.db_engine) as db:
+        ana = db.exec(select(User).where(User.email == "ana@example.org")).one()
+        erase_user(db=db, user=ana, actor=TEST_ACTOR)
+        assert not db.exec(select(ReviewAmendment)).all()
