@@ -5,23 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from app.audit import Actor, record
-from app.models import Cohort, CohortMember, User
+from app.models import Cohort, CohortMember, PracticeSession, User
 
 __all__ = [
     "AUTO_GRADE_MODES",
     "CohortError",
     "add_member",
     "cohort_ids_of",
+    "cohort_session_count",
     "cohorts_of",
     "create_cohort",
+    "delete_cohort",
     "find_cohort",
     "get_cohort",
     "list_cohorts",
     "members_of",
     "remove_member",
+    "rename_cohort",
     "shares_cohort",
     "update_cohort",
 ]
@@ -105,6 +108,51 @@ def update_cohort(
     db.commit()
     db.refresh(cohort)
     return cohort
+
+
+def rename_cohort(*, db: Session, cohort: Cohort, name: str, actor: Actor) -> Cohort:
+    """Give a cohort a new (unique) name; audited."""
+    name = name.strip()[:200]
+    if not name:
+        raise CohortError("A cohort needs a name.")
+    if name == cohort.name:
+        return cohort
+    before = cohort.name
+    cohort.name = name
+    db.add(cohort)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        db.rollback()
+        raise CohortError(f"There is already a cohort called '{name}'.") from exc
+    record(db=db, actor=actor, action="cohort.rename", target=f"cohort:{cohort.id}",
+           details={"from": before, "to": name})
+    db.commit()
+    db.refresh(cohort)
+    return cohort
+
+
+def cohort_session_count(*, db: Session, cohort_id: int) -> int:
+    """How many practice sessions the cohort's students hold."""
+    members = select(CohortMember.user_id).where(CohortMember.cohort_id == cohort_id)
+    query = select(func.count(col(PracticeSession.id))).where(
+        col(PracticeSession.owner_id).in_(members))
+    return int(db.exec(query).one())
+
+
+def delete_cohort(*, db: Session, cohort: Cohort, actor: Actor) -> None:
+    """Delete an empty-of-sessions cohort and its memberships (the accounts stay); audited."""
+    held = cohort_session_count(db=db, cohort_id=cohort.id or 0)
+    if held:
+        raise CohortError(
+            f"'{cohort.name}' cannot be deleted: its students hold {held} "
+            f"session{'s' if held != 1 else ''}, and their marking depends on the cohort. "
+            "Rename it instead (for example, add the year).")
+    db.exec(delete(CohortMember).where(col(CohortMember.cohort_id) == cohort.id))
+    record(db=db, actor=actor, action="cohort.delete", target=f"cohort:{cohort.id}",
+           details={"name": cohort.name})
+    db.delete(cohort)
+    db.commit()
 
 
 def add_member(*, db: Session, cohort: Cohort, user: User, actor: Actor) -> None:

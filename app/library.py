@@ -18,20 +18,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from sqlmodel import Session
+
 from app.persona import Persona, PersonaLibraryError, load_library
+from app.persona.loader import PERSONAS
 from app.rubric import Rubric, RubricLibraryError, load_rubrics
+from app.rubric.loader import RUBRICS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
+    from sqlalchemy.engine import Engine
+
+    from app.models import LibraryVersion, PracticeSession
 
 __all__ = [
     "CHECK_INTERVAL",
+    "Book",
     "Library",
     "Shelf",
     "library_of",
     "persona_shelf",
     "rubric_shelf",
     "rubrics_of",
+    "session_persona",
 ]
 
 logger = logging.getLogger("rapport.library")
@@ -155,22 +164,118 @@ def rubric_shelf(folder: Path, **options: object) -> Shelf[Rubric]:
                  **options)  # type: ignore[arg-type]
 
 
+class Book(dict):
+    """The library as served (id -> item, in library order), and the versions sessions hold.
+
+    Iterating it lists what students may pick now: published versions over the shipped files,
+    without drafts or retired items. `of(session)` is the version a session started with,
+    even if it has been replaced or retired since.
+    """
+
+    def __init__(self, items: dict, *, library: Library, kind: str,
+                 revisions: dict[str, int]) -> None:
+        super().__init__(items)
+        self._library = library
+        self._kind = kind
+        self.revisions = revisions
+
+    def revision_of(self, item_id: str) -> int | None:
+        """The stored version (LibraryVersion.id) served for an id; None: its shipped file."""
+        return self.revisions.get(item_id)
+
+    def of(self, session: PracticeSession) -> Persona | None:
+        """The persona version a session started with (None if it can no longer be found)."""
+        if session.persona_revision is not None:
+            found = self._library.stored(session.persona_revision)
+            if found is not None:
+                return found
+        base = self._library.shelf(self._kind).get().get(session.persona_id)
+        return base if base is not None else self.get(session.persona_id)
+
+
+def session_persona(personas: dict, session: PracticeSession) -> Persona | None:
+    """The persona of a session from a served library (or from a plain dict of personas)."""
+    if isinstance(personas, Book):
+        return personas.of(session)
+    return personas.get(session.persona_id)
+
+
 class Library:
     """The worker's persona and rubric shelves (`app.state.library`)."""
 
     def __init__(self, personas: Shelf[Persona], rubrics: Shelf[Rubric] | None = None) -> None:
         self.persona_shelf = personas
         self.rubric_shelf = rubrics
+        # The database holding drafts and published versions (app.library_versions); set at
+        # start-up. Without it the library is the folders alone.
+        self.engine: Engine | None = None
+        self._served: dict[str, tuple[object, int, Book]] = {}
+        # Stored versions never change once numbered: parsed once per worker, by row id.
+        self._parsed: dict[int, Persona | Rubric | None] = {}
 
-    def personas(self) -> dict[str, Persona]:
-        """Persona id -> persona, ordered by difficulty and title; fresh within a second."""
-        return self.persona_shelf.get()
+    def personas(self) -> Book:
+        """Persona id -> persona, ordered by difficulty and title; fresh on every request."""
+        return self._book("persona")
 
-    def rubrics(self) -> dict[str, Rubric]:
-        """Rubric id -> rubric; fresh within a second."""
+    def rubrics(self) -> Book:
+        """Rubric id -> rubric; fresh on every request."""
         if self.rubric_shelf is None:
             raise RuntimeError("the rubric library is not loaded (install_grading does it)")
-        return self.rubric_shelf.get()
+        return self._book("rubric")
+
+    def stored(self, version_id: int) -> Persona | Rubric | None:
+        """A stored version by its id, parsed (None if it is missing or no longer parses)."""
+        if version_id in self._parsed:
+            return self._parsed[version_id]
+        if self.engine is None:
+            return None
+        from app.models import LibraryVersion
+        with Session(self.engine) as db:
+            row = db.get(LibraryVersion, version_id)
+        return self._parse(row) if row is not None else None
+
+    def _parse(self, row: LibraryVersion) -> Persona | Rubric | None:
+        from app.library_versions import check_text
+
+        assert row.id is not None
+        if row.id not in self._parsed:
+            item, problems = check_text(row.kind, row.text)  # type: ignore[arg-type]
+            if problems:
+                logger.error("stored %s %s (version %s) does not load: %s",
+                             row.kind, row.item_id, row.number, "; ".join(problems))
+            if row.number is None:
+                return item  # a draft may still change: never cached
+            self._parsed[row.id] = item
+        return self._parsed[row.id]
+
+    def _book(self, kind: str) -> Book:
+        from app.library_versions import generation, latest_steps
+
+        base = self.shelf(kind).get()
+        if self.engine is None:
+            return Book(base, library=self, kind=kind, revisions={})
+        with Session(self.engine) as db:
+            count = generation(db=db)
+            cached = self._served.get(kind)
+            if cached is not None and cached[0] is base and cached[1] == count:
+                return cached[2]
+            steps = latest_steps(db=db, kind=kind)  # type: ignore[arg-type]
+        items = dict(base)
+        revisions: dict[str, int] = {}
+        for item_id, row in steps.items():
+            if row.action == "retire":
+                items.pop(item_id, None)
+                continue
+            parsed = self._parse(row)
+            if parsed is not None:
+                items[item_id] = parsed
+                assert row.id is not None
+                revisions[item_id] = row.id
+        order = (PERSONAS if kind == "persona" else RUBRICS).order
+        ordered = dict(sorted(items.items(), key=lambda pair: order(pair[1])))
+        book = Book(ordered, library=self, kind=kind, revisions=revisions)
+        self._served[kind] = (base, count, book)
+        return book
 
     def shelf(self, kind: str) -> Shelf:
         """The shelf for "persona" or "rubric"."""

@@ -87,6 +87,8 @@ def create_app(
             with Session(engine) as db:
                 app.state.local_user = get_or_create_local_user(db=db)
         app.state.db_engine = engine
+        # Drafts and published versions live in the database (app.library_versions).
+        app.state.library.engine = engine
         app.state.database = Database(engine)
         # argon2 runs here, a few at a time, never on the event loop (app.auth.passwords).
         app.state.hashing = PasswordHashing(threads=settings.password_hash_threads)

@@ -20,11 +20,13 @@ __all__ = [
     "CoachToggle",
     "Cohort",
     "CohortMember",
+    "LibraryVersion",
     "LoginAttempt",
     "NextSessionCreate",
     "OneTimeToken",
     "PracticeSession",
     "Review",
+    "ReviewAmendment",
     "ReviewMark",
     "SessionCreate",
     "SessionPublic",
@@ -79,6 +81,8 @@ class PracticeSession(SQLModel, table=True):
     owner_id: int = SQLField(foreign_key="users.id", index=True)
     persona_id: str = SQLField(max_length=100, index=True)
     persona_version: int = 1
+    # The library version (LibraryVersion.id) the session started with; None: the shipped file.
+    persona_revision: int | None = SQLField(default=None, foreign_key="library_versions.id")
     engine: str = SQLField(max_length=20)
     status: str = SQLField(default="active", max_length=20)
     seed: int = 0
@@ -236,6 +240,31 @@ class ReviewMark(SQLModel, table=True):
     reason: str = ""
 
 
+class ReviewAmendment(SQLModel, table=True):
+    """A change to a released review: the marking's next version, with the assessor's reason.
+
+    The review's marks and comment always hold the latest version (so every figure built on
+    them, agreement above all, uses it); each amendment keeps what it changed from and to.
+    """
+
+    __tablename__ = "review_amendments"
+    __table_args__ = (UniqueConstraint("review_id", "number", name="uq_amendment_number"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    review_id: int = SQLField(foreign_key="reviews.id", index=True)
+    # The marking version this amendment made: 2 for the first amendment (1 is the release).
+    number: int
+    author_id: int | None = SQLField(default=None, foreign_key="users.id")
+    author: str = SQLField(max_length=200)
+    reason: str = SQLField(max_length=2000)
+    # [{"criterion", "before", "after", "reason"}] and the comment before and after.
+    changes: list[dict[str, Any]] = SQLField(
+        default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment_before: str = ""
+    comment_after: str = ""
+    created_at: datetime = SQLField(default_factory=utcnow)
+
+
 class TurnNote(SQLModel, table=True):
     """An assessor's note on one turn; the student sees it when its review is released."""
 
@@ -262,6 +291,35 @@ class AuditEvent(SQLModel, table=True):
     action: str = SQLField(max_length=50, index=True)
     target: str = SQLField(max_length=200)
     details: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class LibraryVersion(SQLModel, table=True):
+    """One stored text of a persona or rubric: a trainer's draft, or a step in its history.
+
+    A draft (`number` None) is seen only by trainers. Each published step gets the next
+    `number` for its item; the highest numbered step is what the library serves ("retire"
+    hides the item but keeps the text, so its sessions still load). The shipped YAML file is
+    the base: an item with no published step is served from its file.
+    """
+
+    __tablename__ = "library_versions"
+    __table_args__ = (UniqueConstraint("kind", "item_id", "number", name="uq_library_number"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    kind: str = SQLField(max_length=10)
+    item_id: str = SQLField(max_length=100, index=True)
+    # None for a draft; 1, 2, ... for published steps of this item.
+    number: int | None = None
+    # draft | publish | rollback | retire | restore
+    action: str = SQLField(default="draft", max_length=10)
+    text: str
+    yaml_version: int = 1
+    title: str = SQLField(default="", max_length=300)
+    note: str = SQLField(default="", max_length=500)
+    author_id: int | None = SQLField(default=None, foreign_key="users.id")
+    author: str = SQLField(max_length=320)
+    created_at: datetime = SQLField(default_factory=utcnow)
+    published_at: datetime | None = None
 
 
 # ---- API schemas --------------------------------------------------------------------------

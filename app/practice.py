@@ -118,14 +118,20 @@ def get_or_create_local_user(*, db: Session) -> User:
 
 
 def create_session(
-    *, db: Session, persona: Persona, owner_id: int, engine: str, seed: int | None = None
+    *, db: Session, persona: Persona, owner_id: int, engine: str, seed: int | None = None,
+    revision: int | None = None,
 ) -> tuple[PracticeSession, list[Turn]]:
-    """Start a session: the client's opening line is turn 0."""
+    """Start a session: the client's opening line is turn 0.
+
+    `revision` is the stored library version the persona came from (None: its shipped file);
+    the session keeps it, so a later publish never changes a conversation under way.
+    """
     session = PracticeSession(
         id=secrets.token_urlsafe(12),
         owner_id=owner_id,
         persona_id=persona.id,
         persona_version=persona.version,
+        persona_revision=revision,
         engine=engine,
         seed=secrets.randbelow(2**31) if seed is None else seed,
     )

@@ -21,9 +21,11 @@ from app.models import (
     AuditEvent,
     AuthSession,
     CohortMember,
+    LibraryVersion,
     OneTimeToken,
     PracticeSession,
     Review,
+    ReviewAmendment,
     ReviewMark,
     Turn,
     TurnNote,
@@ -41,6 +43,7 @@ def delete_sessions(*, db: Session, session_ids: Iterable[str]) -> int:
         return 0
     reviews = select(Review.id).where(col(Review.session_id).in_(ids))
     db.exec(delete(ReviewMark).where(col(ReviewMark.review_id).in_(reviews)))
+    db.exec(delete(ReviewAmendment).where(col(ReviewAmendment.review_id).in_(reviews)))
     db.exec(delete(TurnNote).where(col(TurnNote.session_id).in_(ids)))
     db.exec(delete(Review).where(col(Review.session_id).in_(ids)))
     db.exec(delete(Grade).where(col(Grade.session_id).in_(ids)))
@@ -74,6 +77,11 @@ def erase_user(*, db: Session, user: User, actor: Actor) -> dict[str, int]:
     ).rowcount
     db.exec(update(AuditEvent).where(col(AuditEvent.actor_id) == uid)
             .values(actor_id=None, actor=f"erased user {uid}"))
+    # Library versions and amendments they wrote stay (others' work builds on them), unnamed.
+    db.exec(update(LibraryVersion).where(col(LibraryVersion.author_id) == uid)
+            .values(author_id=None, author=f"erased user {uid}"))
+    db.exec(update(ReviewAmendment).where(col(ReviewAmendment.author_id) == uid)
+            .values(author_id=None, author=f"erased user {uid}"))
     db.delete(user)
     record(db=db, actor=actor, action="user.erase", target=f"user:{uid}",
            details={"sessions": gone["sessions"], "audit_entries_scrubbed": scrubbed})

@@ -35,6 +35,7 @@ ROLES = ("owner", "peer", "outsider", "assessor", "other_assessor", "trainer", "
 SIGNED_IN = ROLES[:-1]
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "ok", "login", 403, 404
+SPARE = "denise-grief"
 
 
 def expect(default, **per_role) -> dict[str, object]:
@@ -147,6 +148,8 @@ def on(path: str, outcomes, *, sid=None, body=None, fresh_client=False) -> Case:
             values["user"] = w.throwaway_user()
         if "{token}" in path:
             values["token"] = w.reset_token()
+        if "{spare_cohort}" in path:  # renamed or deleted: never one the other rows use
+            values["spare_cohort"] = add_cohort(w.app, f"Spare {next(w.counter)}").id
         return path.format(**values), (body(w, role) if body else {})
 
     return Case(outcomes=outcomes, build=build, path=path, fresh_client=fresh_client)
@@ -251,6 +254,15 @@ MATRIX: dict[tuple[str, str], Case] = {
         body=lambda w, r: {"json": {"turn": 1, "text": "A note"}}),
     ("POST", "/api/desk/sessions/{session_id}/release"): on(
         "/api/desk/sessions/{sid}/release", REVIEWERS, sid=_fresh_ended),
+    # The world's session is released: its marker (and an admin) amends it, with a new comment.
+    ("POST", "/api/desk/sessions/{session_id}/amend"): on(
+        "/api/desk/sessions/{sid}/amend", REVIEWERS,
+        body=lambda w, r: {"json": {"marks": [], "comment": f"Amended {next(w.counter)}",
+                                    "reason": "A second look."}}),
+    ("POST", "/desk/sessions/{session_id}/amend"): on(
+        "/desk/sessions/{sid}/amend", REVIEWERS,
+        body=lambda w, r: _form(w, {"comment": f"Amended {next(w.counter)}",
+                                    "amend_reason": "A second look."})),
     ("GET", "/api/desk/agreement"): on("/api/desk/agreement?cohort={cohort_a}", DESK_COHORT),
     ("GET", "/desk"): on("/desk", DESK),
     ("GET", "/desk/sessions/{session_id}"): on("/desk/sessions/{sid}", REVIEWERS),
@@ -291,6 +303,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/cohorts/{cohort_id}"): on("/admin/cohorts/{cohort_b}", ADMIN,
                                                body=lambda w, r: _form(
                                                    w, {"auto_grades": "immediate"})),
+    ("POST", "/admin/cohorts/{cohort_id}/rename"): on(
+        "/admin/cohorts/{spare_cohort}/rename", ADMIN,
+        body=lambda w, r: _form(w, {"name": f"Renamed {next(w.counter)}"})),
+    ("POST", "/admin/cohorts/{cohort_id}/delete"): on(
+        "/admin/cohorts/{spare_cohort}/delete", ADMIN, body=lambda w, r: _form(w)),
+    ("GET", "/admin/cohorts/{cohort_id}/import"): on("/admin/cohorts/{cohort_b}/import", ADMIN),
+    ("POST", "/admin/cohorts/{cohort_id}/import"): on(
+        "/admin/cohorts/{spare_cohort}/import", ADMIN, body=lambda w, r: _form(w, {
+            "action": "preview", "text": f"email,name\nnew{next(w.counter)}@example.org,New\n"})),
     ("GET", "/admin/audit"): on("/admin/audit", ADMIN),
     ("GET", "/trainer"): on("/trainer", TRAINER),
     ("GET", "/trainer/personas/{persona_id}.yaml"): on(f"/trainer/personas/{PERSONA}.yaml",
@@ -304,6 +325,24 @@ MATRIX: dict[tuple[str, str], Case] = {
         w, {"kind": "persona", "text": _persona_yaml(w)})),
     ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
         w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
+    ("GET", "/trainer/new"): on("/trainer/new", TRAINER),
+    ("GET", "/trainer/personas/{persona_id}.card.json"): on(
+        f"/trainer/personas/{PERSONA}.card.json", TRAINER),
+    ("POST", "/trainer/cards/import"): on("/trainer/cards/import", TRAINER, body=lambda w, r: _form(
+        w, {"text": json.dumps({"spec": "chara_card_v3", "data": {
+            "name": f"Card {next(w.counter)}", "description": "Tired."}})})),
+    # A persona no other row starts sessions with: retiring it changes nothing else here.
+    ("GET", "/trainer/library/{kind}/{item_id}"): on(f"/trainer/library/persona/{SPARE}",
+                                                      TRAINER),
+    ("GET", "/trainer/library/{kind}/{item_id}/edit"): on(
+        f"/trainer/library/persona/{SPARE}/edit", TRAINER),
+    ("POST", "/trainer/library/{kind}/{item_id}/publish"): on(
+        f"/trainer/library/persona/{SPARE}/publish", TRAINER, body=lambda w, r: _form(w)),
+    ("POST", "/trainer/library/{kind}/{item_id}/rollback"): on(
+        f"/trainer/library/persona/{SPARE}/rollback", TRAINER,
+        body=lambda w, r: _form(w, {"number": "0"})),
+    ("POST", "/trainer/library/{kind}/{item_id}/retire"): on(
+        f"/trainer/library/persona/{SPARE}/retire", TRAINER, body=lambda w, r: _form(w)),
 }
 
 

@@ -324,7 +324,7 @@ def test_migration_0008_adds_the_course_and_coach_columns_and_goes_back(settings
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0006")
+        command.downgrade(config, "0007")
     assert "course_id" not in columns("practice_sessions")
     assert "coached" not in columns("grades")
     with engine.begin() as conn:

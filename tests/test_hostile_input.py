@@ -66,12 +66,15 @@ ROUTES = [
           {"turn": 1, "text": "A note."}),
     Route("POST", "/api/desk/sessions/{marked}/release", "none"),
     Route("POST", "/desk/sessions/{marked}/review", "form", ("comment", "action")),
+    Route("POST", "/api/desk/sessions/{marked}/amend", "json", ("reason", "comment"),
+          {"marks": [], "comment": "Changed.", "reason": "A second look."}),
+    Route("POST", "/desk/sessions/{marked}/amend", "form", ("amend_reason", "comment")),
     Route("POST", "/desk/sessions/{marked}/notes", "form", ("text", "turn")),
     Route("POST", "/api/import", "json", ("id", "persona_id"),
           {"id": "t-1", "persona_id": "sam-work-stress",
            "turns": [{"speaker": "client", "text": "Hi."},
                      {"speaker": "counsellor", "text": "What brings you here?"}]}),
-    Route("POST", "/import", "multipart", ("rubric_id", "student_email")),
+    Route("POST", "/import", "multipart", ("rubric_id", "student_email", "text", "persona_id")),
     Route("POST", "/admin/users", "form", ("email", "name", "role", "cohort_id")),
     Route("POST", "/admin/users/{user}/role", "form", ("role",)),
     Route("POST", "/admin/users/{user}/cohorts", "form", ("cohort_id", "action")),
@@ -79,12 +82,20 @@ ROUTES = [
     Route("POST", "/admin/users/{user}/reset", "none"),
     Route("POST", "/admin/cohorts", "form", ("name", "auto_grades")),
     Route("POST", "/admin/cohorts/{cohort}", "form", ("auto_grades",)),
+    Route("POST", "/admin/cohorts/{cohort}/rename", "form", ("name",)),
+    Route("POST", "/admin/cohorts/{cohort}/delete", "none"),
+    Route("POST", "/admin/cohorts/{cohort}/import", "multipart", ("text", "action")),
     Route("POST", "/trainer/check", "multipart", ("text", "kind")),
     Route("POST", "/trainer/save", "multipart", ("text", "kind")),
     Route("POST", "/trainer/test-drive", "form", ("text", "said", "message")),
     Route("POST", "/api/sessions/{own}/next", "json", ("tasks",), {"tasks": []}),
     Route("POST", "/api/sessions/{own}/coach", "json", ("on",), {"on": True}),
     Route("POST", "/sessions/{own}/next", "form", ("task",)),
+    Route("POST", "/trainer/library/{kind}/{item_id}/publish", "form", ("note",)),
+    Route("POST", "/trainer/library/{kind}/{item_id}/rollback", "form", ("note",),
+          {"number": "0"}),
+    Route("POST", "/trainer/library/{kind}/{item_id}/retire", "form", ("note",)),
+    Route("POST", "/trainer/cards/import", "multipart", ("text",)),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [
@@ -106,8 +117,12 @@ def world(tmp_path: Path, db_url: str):
         admin = sign_in(app, "root@example.org")
         own = admin.post("/api/sessions", json={"persona_id": "sam-work-stress"}).json()["id"]
         ids = {"own": own, "marked": marked, "user": student.id, "cohort": cohort.id,
-               "token": "not-a-real-token"}
+               "token": "not-a-real-token", "kind": "persona", "item_id": "sam-work-stress"}
         yield app, admin, ids
+
+
+def _route(path: str) -> Route:
+    return next(r for r in ROUTES if r.path == path)
 
 
 def url(route: Route, ids: dict) -> str:
@@ -127,7 +142,7 @@ def send(client: TestClient, route: Route, ids: dict, field: str, value: str):
     fields = {field: value}
     if route.path == "/import":
         return client.post(target, data=fields,
-                           files={"transcript": ("t.json", json.dumps(ROUTES[20].base))})
+                           files={"transcript": ("t.json", json.dumps(_route("/api/import").base))})
     return client.post(target, data=fields, files={"upload": ("", b"")})
 
 

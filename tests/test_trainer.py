@@ -7,6 +7,7 @@ library is never written.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import shutil
@@ -21,8 +22,7 @@ from sqlmodel import Session, select
 from app.config import PROJECT_ROOT
 from app.library import persona_shelf
 from app.main import create_app
-from app.models import AuditEvent
-from app.persona import load_persona_file
+from app.models import AuditEvent, PracticeSession
 from tests.accounts import PERSONA, add_user, auth_settings, sign_in
 
 REPO_PERSONAS = PROJECT_ROOT / "personas"
@@ -151,75 +151,135 @@ def test_an_uploaded_file_is_checked_like_a_pasted_one(trainer: TestClient) -> N
     assert _textarea(answer.text) == text
 
 
-def test_saving_a_new_persona_makes_it_available_to_practise(
+def _publish(client: TestClient, item_id: str = NEW_ID, kind: str = "persona", note: str = ""):
+    return client.post(f"/trainer/library/{kind}/{item_id}/publish", data={"note": note},
+                       headers=HTML, follow_redirects=False)
+
+
+def test_a_saved_persona_is_a_draft_until_it_is_published(
     app: FastAPI, trainer: TestClient, folders: dict[str, Path]
 ) -> None:
     text = _persona_text()
     assert NEW_ID not in _ids(trainer)
     saved = _save(trainer, text.replace("\n", "\r\n"))  # as a browser sends a textarea
     assert saved.status_code == 303, saved.text
-    assert saved.headers["location"] == f"/trainer?saved={NEW_ID}"
-    written = folders["personas_dir"] / f"{NEW_ID}.yaml"
-    assert written.read_text(encoding="utf-8") == text
-    assert not [p for p in folders["personas_dir"].iterdir() if p.name.endswith(".tmp")]
-    # This worker has it at once: in the API and on a student's library page.
+    assert saved.headers["location"] == f"/trainer/library/persona/{NEW_ID}?saved=1"
+    # A draft lives in the database: the shipped library folder is never written.
+    assert not (folders["personas_dir"] / f"{NEW_ID}.yaml").exists()
     student = sign_in(app, "stu@example.org")
+    assert NEW_ID not in _ids(student)
+    assert student.post("/api/sessions", json={"persona_id": NEW_ID}).status_code == 404
+    assert NEW_ID not in student.get("/", headers=HTML).text
+    item = trainer.get(saved.headers["location"], headers=HTML).text
+    assert "Saved as a draft" in item and "draft only, never published" in item
+    assert "draft" in trainer.get("/trainer", headers=HTML).text
+    drafts = _audit(app, "persona.draft")
+    assert len(drafts) == 1 and drafts[0].target == NEW_ID
+    assert drafts[0].actor == "tess@example.org"
+
+    published = _publish(trainer, note="first cut")
+    assert published.status_code == 303, published.text
     assert NEW_ID in _ids(student)
     started = student.post("/api/sessions", json={"persona_id": NEW_ID})
     assert started.status_code == 201, started.text
     assert started.json()["turns"][0]["speaker"] == "client"
-    assert "Saved" in trainer.get(saved.headers["location"], headers=HTML).text
-    events = _audit(app, "persona.save")
-    assert len(events) == 1
-    assert events[0].target == NEW_ID and events[0].actor == "tess@example.org"
-    assert events[0].details["version"] == 1 and events[0].details["previous_version"] is None
+    events = _audit(app, "persona.publish")
+    assert len(events) == 1 and events[0].target == NEW_ID
+    assert events[0].details["number"] == 1
+    page = trainer.get(f"/trainer/library/persona/{NEW_ID}", headers=HTML).text
+    assert "Version 1: publish (current)" in page and "first cut" in page
+    # Nothing left to publish.
+    assert _publish(trainer).status_code == 409
 
 
-def test_another_worker_sees_a_saved_persona_after_its_next_folder_check(
+def test_another_worker_serves_a_published_persona_on_its_next_request(
     app: FastAPI, trainer: TestClient, tmp_path: Path, db_url: str, folders: dict[str, Path]
 ) -> None:
     other = create_app(auth_settings(tmp_path, db_url, **folders))
     with TestClient(other):
-        shelf = other.state.library.persona_shelf
-        now = [1000.0]
-        shelf.clock = lambda: now[0]
-        shelf.reload()  # start the other worker's clock at a known time
         student = sign_in(other, "stu@example.org")
         assert NEW_ID not in _ids(student)
         assert _save(trainer, _persona_text()).status_code == 303
-        assert NEW_ID not in _ids(student)  # checked less than a second ago: not looked yet
-        now[0] += 1.0
+        assert NEW_ID not in _ids(student)  # a draft: on no worker
+        assert _publish(trainer).status_code == 303
+        # No folder check, no clock: the other worker reads what is published per request.
         assert NEW_ID in _ids(student)
         assert student.post("/api/sessions", json={"persona_id": NEW_ID}).status_code == 201
 
 
-def test_an_existing_id_is_replaced_only_by_a_higher_version(
+def test_a_session_keeps_the_version_it_started_with(
     app: FastAPI, trainer: TestClient, folders: dict[str, Path]
 ) -> None:
-    target = folders["personas_dir"] / f"{PERSONA}.yaml"
-    before = target.read_bytes()
-    shipped = load_persona_file(target).version
-    same = _persona_text(new_id=PERSONA, version=shipped, title="Sam — edited")
-    checked = _check(trainer, same)
-    assert checked.status_code == 200
-    assert "would be refused" in checked.text and 'formaction="/trainer/save"' not in checked.text
-    refused = _save(trainer, same)
-    assert refused.status_code == 409
-    assert "Not saved" in refused.text and f"at version {shipped}" in refused.text
-    assert f"raise &#39;version:&#39; to {shipped + 1}" in refused.text
-    assert _textarea(refused.text) == same
-    assert target.read_bytes() == before
-    assert not _audit(app, "persona.save")
-
-    bumped = _persona_text(new_id=PERSONA, version=shipped + 1, title="Sam — edited")
-    assert _save(trainer, bumped).status_code == 303
-    assert target.read_text(encoding="utf-8") == bumped
-    titles = {p["id"]: p["title"] for p in trainer.get("/api/personas").json()}
+    student = sign_in(app, "stu@example.org")
+    before = student.post("/api/sessions", json={"persona_id": PERSONA}).json()
+    shipped_opening = before["turns"][0]["text"]
+    edited = _persona_text(new_id=PERSONA, version=7, title="Sam — edited")
+    edited = edited.replace(shipped_opening, "Edited opening line, nothing like the old one.")
+    assert "Edited opening line" in edited
+    assert _save(trainer, edited).status_code == 303
+    assert _publish(trainer, PERSONA).status_code == 303
+    titles = {p["id"]: p["title"] for p in student.get("/api/personas").json()}
     assert titles[PERSONA] == "Sam — edited"
-    assert _audit(app, "persona.save")[0].details["previous_version"] == shipped
+    after = student.post("/api/sessions", json={"persona_id": PERSONA}).json()
+    assert after["turns"][0]["text"] == "Edited opening line, nothing like the old one."
+    assert after["persona_version"] == 7
+    # The earlier session still reads and plays as the shipped file.
+    again = student.get(f"/api/sessions/{before['id']}").json()
+    assert again["persona_version"] == before["persona_version"]
+    sessions = {s["id"]: s["persona_title"] for s in student.get("/api/sessions").json()}
+    assert sessions[before["id"]] != "Sam — edited" and sessions[after["id"]] == "Sam — edited"
+    turn = student.post(f"/api/sessions/{before['id']}/turns", json={"text": "How are you?"})
+    assert turn.status_code == 200, turn.text
+    # The download is what students get now.
+    assert trainer.get(f"/trainer/personas/{PERSONA}.yaml").text == edited
 
 
-def test_a_rubric_is_checked_saved_and_graded_with(
+def test_history_rollback_and_retire_are_versions_with_authors_and_diffs(
+    app: FastAPI, trainer: TestClient, folders: dict[str, Path]
+) -> None:
+    shipped = (folders["personas_dir"] / f"{PERSONA}.yaml").read_text(encoding="utf-8")
+    edited = _persona_text(new_id=PERSONA, version=2, title="Sam — edited")
+    assert _save(trainer, edited).status_code == 303
+    assert _publish(trainer, PERSONA, note="retitled").status_code == 303
+    page = trainer.get(f"/trainer/library/persona/{PERSONA}", headers=HTML).text
+    assert "+title: Sam — edited" in html.unescape(page)
+    assert "By tess@example.org" in page
+    student = sign_in(app, "stu@example.org")
+    started = student.post("/api/sessions", json={"persona_id": PERSONA}).json()
+
+    back = trainer.post(f"/trainer/library/persona/{PERSONA}/rollback", data={"number": 0},
+                        headers=HTML, follow_redirects=False)
+    assert back.status_code == 303
+    assert trainer.get(f"/trainer/personas/{PERSONA}.yaml").text == shipped
+    titles = {p["id"]: p["title"] for p in student.get("/api/personas").json()}
+    assert titles[PERSONA] != "Sam — edited"
+    page = html.unescape(trainer.get(f"/trainer/library/persona/{PERSONA}", headers=HTML).text)
+    assert "Version 2: rollback (current)" in page and "back to the shipped file" in page
+    assert "-title: Sam — edited" in page
+    assert _audit(app, "persona.rollback")[0].details == {"number": 2, "to": 0}
+    assert trainer.post(f"/trainer/library/persona/{PERSONA}/rollback", data={"number": 9},
+                        headers=HTML).status_code == 409
+
+    retired = trainer.post(f"/trainer/library/persona/{PERSONA}/retire",
+                           data={"note": "replaced"}, headers=HTML, follow_redirects=False)
+    assert retired.status_code == 303
+    assert PERSONA not in _ids(student)
+    assert student.post("/api/sessions", json={"persona_id": PERSONA}).status_code == 404
+    # Its sessions stay intact: the one started on version 1 still opens, as version 1.
+    kept = student.get(f"/api/sessions/{started['id']}")
+    assert kept.status_code == 200 and kept.json()["persona_version"] == 2
+    assert student.get(f"/sessions/{started['id']}", headers=HTML).status_code == 200
+    assert "retired" in trainer.get("/trainer", headers=HTML).text
+    assert _audit(app, "persona.retire")[0].details == {"number": 3}
+    assert trainer.post(f"/trainer/library/persona/{PERSONA}/retire",
+                        headers=HTML).status_code == 409
+    # Rolling back to version 1 brings it back.
+    assert trainer.post(f"/trainer/library/persona/{PERSONA}/rollback", data={"number": 1},
+                        headers=HTML, follow_redirects=False).status_code == 303
+    assert PERSONA in _ids(student)
+
+
+def test_a_rubric_is_checked_drafted_published_and_graded_with(
     app: FastAPI, trainer: TestClient, folders: dict[str, Path]
 ) -> None:
     text = (REPO_RUBRICS / "core-conditions.yaml").read_text(encoding="utf-8")
@@ -230,9 +290,12 @@ def test_a_rubric_is_checked_saved_and_graded_with(
     good = _check(trainer, text, kind="rubric")
     assert good.status_code == 200 and "Core conditions of the therapeutic" in good.text
     assert _save(trainer, text, kind="rubric").status_code == 303
-    assert (folders["rubrics_dir"] / "core-lite.yaml").exists()
+    assert not (folders["rubrics_dir"] / "core-lite.yaml").exists()
+    assert "core-lite" not in [r["id"] for r in trainer.get("/api/rubrics").json()]
+    assert _publish(trainer, "core-lite", kind="rubric").status_code == 303
     assert "core-lite" in [r["id"] for r in trainer.get("/api/rubrics").json()]
-    assert _audit(app, "rubric.save")[0].target == "core-lite"
+    assert _audit(app, "rubric.draft")[0].target == "core-lite"
+    assert _audit(app, "rubric.publish")[0].target == "core-lite"
 
 
 def test_python_tags_are_refused_and_never_run(
@@ -250,7 +313,7 @@ def test_python_tags_are_refused_and_never_run(
     assert not marker.exists()
     assert not (folders["personas_dir"] / "evil.yaml").exists()
     assert not (folders["rubrics_dir"] / "evil.yaml").exists()
-    assert not _audit(app, "persona.save")
+    assert not _audit(app, "persona.draft")
 
 
 def test_a_file_over_256_kib_is_refused_with_a_message_not_a_crash(
@@ -268,6 +331,9 @@ def test_students_are_refused_every_trainer_route(app: FastAPI) -> None:
     assert student.get(f"/trainer/personas/{PERSONA}.yaml").status_code == 403
     assert _check(student, _persona_text()).status_code == 403
     assert _save(student, _persona_text()).status_code == 403
+    for action in ("publish", "rollback", "retire"):
+        assert student.post(f"/trainer/library/persona/{PERSONA}/{action}").status_code == 403
+    assert student.get(f"/trainer/library/persona/{PERSONA}", headers=HTML).status_code == 403
     assert NEW_ID not in _ids(student)
 
 
@@ -302,3 +368,48 @@ def test_a_broken_file_on_disk_keeps_the_last_good_library(
     (folder / "copy.yaml").write_text(_persona_text(new_id="copy"), encoding="utf-8")
     now[0] += 1.0
     assert "copy" in shelf.get() and not shelf.problems
+
+
+def test_a_draft_is_test_driven_ended_and_graded_without_reaching_students(
+    app: FastAPI, trainer: TestClient
+) -> None:
+    assert _save(trainer, _persona_text()).status_code == 303
+    item = trainer.get(f"/trainer/library/persona/{NEW_ID}", headers=HTML).text
+    assert 'action="/trainer/test-drive"' in item
+    text = html.unescape(re.search(r'<input type="hidden" name="text" value="([^"]*)"', item,
+                                   re.S).group(1))
+    assert text == _persona_text()
+    said: list[str] = []
+    for message in ("What brings you in today?",
+                    "It sounds like the nights have been really hard on you.",
+                    "You feel worn out, and part of you wonders if anyone notices.",
+                    "What has that been like for you, lying awake?",
+                    "So work keeps following you home, even at three in the morning.",
+                    "You've been carrying a lot on your own lately."):
+        answer = trainer.post("/trainer/test-drive", headers=HTML, data={
+            "text": text, "said": json.dumps(said), "message": message})
+        assert answer.status_code == 200, answer.text
+        said.append(message)
+        assert message in html.unescape(answer.text)
+    assert "End and see the grade" in answer.text and "drive-overall" not in answer.text
+    ended = trainer.post("/trainer/test-drive", headers=HTML, data={
+        "text": text, "said": json.dumps(said), "end": "1"})
+    assert ended.status_code == 200
+    overall = re.search(r'id="drive-overall">([^<]+)<', ended.text)
+    assert overall and float(overall.group(1)) > 0
+    assert "Self-test:" in ended.text
+    student = sign_in(app, "stu@example.org")
+    assert NEW_ID not in _ids(student)
+    with Session(app.state.db_engine) as db:
+        assert not db.exec(select(PracticeSession)).all()  # nothing stored by a test-drive
+
+
+def test_the_new_persona_template_checks_clean_and_saves_as_a_draft(
+    app: FastAPI, trainer: TestClient
+) -> None:
+    page = trainer.get("/trainer/new", headers=HTML)
+    assert page.status_code == 200 and "is a new persona" in page.text
+    text = _textarea(page.text)
+    assert "id: new-client" in text and "<li>line" not in page.text
+    assert _save(trainer, text).status_code == 303
+    assert _audit(app, "persona.draft")[0].target == "new-client"

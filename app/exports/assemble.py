@@ -15,6 +15,7 @@ from app.exports.pdf import (
     PdfTurn,
 )
 from app.grading.records import Grade, latest_grade
+from app.library import session_persona
 from app.models import LOCAL_USER_EMAIL, CohortMember, PracticeSession, Turn, User
 from app.numbering import TurnNumbers
 from app.persona import Persona
@@ -95,7 +96,7 @@ def session_report(
     rubrics: dict[str, Rubric],
 ) -> PdfReport:
     """The PDF's content for `viewer`: auto-grade only where they may see it."""
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     owner = db.get(User, session.owner_id)
     auto_ok = analysis_visible(db=db, user=viewer, session=session)
     review = _review_for(db, session, viewer)

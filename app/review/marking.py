@@ -15,10 +15,19 @@ from app.audit import Actor, record
 from app.cohorts import cohort_ids_of
 from app.grading.records import Grade, latest_grade
 from app.grading.service import default_rubric, grade_session
-from app.models import Cohort, PracticeSession, Review, ReviewMark, TurnNote, User, utcnow
+from app.models import (
+    Cohort,
+    PracticeSession,
+    Review,
+    ReviewAmendment,
+    ReviewMark,
+    TurnNote,
+    User,
+    utcnow,
+)
 from app.persona import Persona
 from app.practice import session_turns
-from app.review.schemas import MarkIn, ReviewIn
+from app.review.schemas import AmendIn, MarkIn, ReviewIn
 from app.rubric import Rubric
 
 __all__ = [
@@ -29,6 +38,8 @@ __all__ = [
     "ReviewView",
     "VisibleReviews",
     "add_note",
+    "amend_review",
+    "amendments",
     "desk_view",
     "disagreements",
     "final_overall",
@@ -64,6 +75,13 @@ class ReviewView:
     marks: dict[str, ReviewMark]
     notes: list[TurnNote]
     overall: float | None
+    # Changes after release, oldest first; the marks above are the latest version.
+    amendments: list[ReviewAmendment] = field(default_factory=list)
+
+    @property
+    def version(self) -> int:
+        """The marking version: 1 as released, one more for each amendment."""
+        return 1 + len(self.amendments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +102,7 @@ class DeskView:
     others: list[ReviewView] = field(default_factory=list)
     can_mark: bool = False
     can_release: bool = False
+    can_amend: bool = False
     blind: bool = False
     second_marking: bool = False
     disagreements: list[Disagreement] = field(default_factory=list)
@@ -144,6 +163,14 @@ def _notes(db: Session, review_id: int) -> list[TurnNote]:
     )
 
 
+def amendments(db: Session, review_id: int) -> list[ReviewAmendment]:
+    """A review's amendments after release, oldest first."""
+    return list(db.exec(
+        select(ReviewAmendment).where(ReviewAmendment.review_id == review_id)
+        .order_by(col(ReviewAmendment.number))
+    ).all())
+
+
 def final_overall(marks: dict[str, ReviewMark]) -> float | None:
     """The mean of the final criterion scores, one decimal (as the grader's overall)."""
     scores = [m.score for m in marks.values() if m.score is not None]
@@ -159,6 +186,7 @@ def review_view(db: Session, review: Review) -> ReviewView:
         marks=marks,
         notes=_notes(db, review.id or 0),
         overall=final_overall(marks),
+        amendments=amendments(db, review.id or 0) if review.status == "released" else [],
     )
 
 
@@ -349,6 +377,69 @@ def release_review(
     return first
 
 
+def amend_review(
+    *,
+    db: Session,
+    session: PracticeSession,
+    grade: Grade,
+    rubric: Rubric | None,
+    assessor: User,
+    body: AmendIn,
+    actor: Actor,
+) -> ReviewAmendment:
+    """Change a released review: a new marking version with a required reason; audited.
+
+    Only its marker (or an admin) amends it. The student sees the change and the reason.
+    """
+    reason = " ".join(body.reason.split())
+    if not reason:
+        raise MarkingError("reason: say why the marking changes (the student will read it).",
+                           status_code=422)
+    first = next((r for r in session_reviews(db=db, session_id=session.id)
+                  if r.status == "released"), None)
+    if first is None:
+        raise MarkingError("Only a released marking is amended; change the draft instead.")
+    if assessor.role != "admin" and first.assessor_id != assessor.id:
+        raise MarkingError("Only the assessor who released this marking (or an admin) amends it.",
+                           status_code=403)
+    _validated(body.marks, grade, rubric)
+    autos = {c["id"]: c.get("score") for c in grade.criteria}
+    existing = _marks(db, first.id or 0)
+    changes: list[dict] = []
+    for mark in body.marks:
+        score = autos[mark.criterion] if mark.decision == "accept" else round(mark.score or 0, 1)
+        why = mark.reason.strip() if mark.decision == "override" else ""
+        old = existing.get(mark.criterion)
+        if old is not None and (old.decision, old.score, old.reason) == (mark.decision, score, why):
+            continue
+        changes.append({"criterion": mark.criterion, "before": old.score if old else None,
+                        "after": score, "decision": mark.decision, "reason": why})
+        row = old or ReviewMark(review_id=first.id or 0, criterion_id=mark.criterion,
+                                decision=mark.decision)
+        row.decision, row.auto_score, row.score, row.reason = (
+            mark.decision, autos[mark.criterion], score, why)
+        db.add(row)
+    comment_before = first.comment
+    comment = first.comment if body.comment is None else body.comment.strip()
+    if not changes and comment == comment_before:
+        raise MarkingError("Nothing changed: amend a score or the comment.", status_code=422)
+    number = 2 + len(amendments(db, first.id or 0))
+    amendment = ReviewAmendment(
+        review_id=first.id or 0, number=number, author_id=assessor.id, author=assessor.name,
+        reason=reason[:2000], changes=changes, comment_before=comment_before,
+        comment_after=comment)
+    first.comment = comment
+    first.updated_at = utcnow()
+    db.add(first)
+    db.add(amendment)
+    record(db=db, actor=actor, action="review.amend", target=f"session:{session.id}",
+           details={"version": number, "reason": reason, "changes": changes,
+                    "comment_changed": comment != comment_before})
+    db.commit()
+    db.refresh(amendment)
+    return amendment
+
+
 @dataclass(frozen=True, slots=True)
 class VisibleReviews:
     """The reviews of a session one viewer may read: their own, the others', and what is hidden."""
@@ -403,6 +494,8 @@ def desk_view(
     else:
         view.can_mark = not released and (not reviews or (second and len(reviews) == 1))
     first = reviews[0] if reviews else None
+    view.can_amend = first is not None and first.review.status == "released" and (
+        viewer.role == "admin" or first.review.assessor_id == viewer.id)
     if first is not None and not released:
         is_releaser = viewer.role == "admin" or first.review.assessor_id == viewer.id
         view.can_release = is_releaser

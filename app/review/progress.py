@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.auth.policy import analysis_visible
 from app.charts import Canvas, PlotFrame, tick_step
 from app.grading.records import Grade, latest_grade
+from app.library import session_persona
 from app.models import PracticeSession, Turn, User
 from app.persona import Persona
 from app.review.marking import ReviewView, released_view
@@ -139,7 +140,7 @@ def student_progress(
     tried: Counter[str] = Counter()
     for number, session in enumerate(sessions, start=1):
         turns = list(db.exec(select(Turn).where(Turn.session_id == session.id)).all())
-        persona = personas.get(session.persona_id)
+        persona = session_persona(personas, session)
         title = persona.title if persona else session.persona_id
         tried[title] += 1
         scores, overall, source, feedback = _visible_scores(db, session, student)

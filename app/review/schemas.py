@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["MarkIn", "NoteIn", "ReviewIn"]
+__all__ = ["AmendIn", "MarkIn", "NoteIn", "ReviewIn"]
 
 
 class MarkIn(BaseModel):
@@ -37,3 +37,13 @@ class NoteIn(BaseModel):
 
     turn: int = Field(ge=0)
     text: str = Field(min_length=1, max_length=2000)
+
+
+class AmendIn(BaseModel):
+    """Body of POST /api/desk/sessions/{id}/amend: the changed marking and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    marks: list[MarkIn] = Field(default_factory=list, max_length=50)
+    comment: str | None = Field(default=None, max_length=5000)
+    reason: str = Field(max_length=2000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -17,14 +17,18 @@ from app.cohorts import (
     CohortError,
     add_member,
     cohort_ids_of,
+    cohort_session_count,
     create_cohort,
+    delete_cohort,
     get_cohort,
     list_cohorts,
     members_of,
     remove_member,
+    rename_cohort,
     update_cohort,
 )
-from app.models import ROLES, User
+from app.models import ROLES, Cohort, User
+from app.roster import MAX_ROSTER_BYTES, RosterError, import_roster, read_roster
 from app.web.deps import AdminUser, DbSession
 from app.web.pages import render
 
@@ -157,11 +161,12 @@ def _cohorts_page(request: Request, db: Session, *, error: str = "",
                   status_code: int = 200) -> HTMLResponse:
     cohorts = list_cohorts(db=db)
     members = {c.id: members_of(db=db, cohort_id=c.id or 0) for c in cohorts}
+    held = {c.id: cohort_session_count(db=db, cohort_id=c.id or 0) for c in cohorts}
     return render(
         request,
         "admin_cohorts.html",
         {"title": "Cohorts", "cohorts": cohorts, "members": members, "modes": AUTO_GRADE_MODES,
-         "error": error},
+         "error": error, "held": held, "done": request.query_params.get("done", "")[:20]},
         status_code=status_code,
     )
 
@@ -207,6 +212,98 @@ def change_cohort_settings(
     except CohortError as exc:
         return _cohorts_page(request, db, error=str(exc), status_code=422)
     return RedirectResponse("/admin/cohorts", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _cohort_or_404(db: Session, cohort_id: int) -> Cohort:
+    cohort = get_cohort(db=db, cohort_id=cohort_id)
+    if cohort is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No cohort with id {cohort_id}.")
+    return cohort
+
+
+@router.post("/admin/cohorts/{cohort_id}/rename")
+def rename_cohort_form(
+    cohort_id: int, request: Request, db: DbSession, user: AdminUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Give a cohort a new name."""
+    cohort = _cohort_or_404(db, cohort_id)
+    try:
+        rename_cohort(db=db, cohort=cohort, name=name, actor=actor_of(user))
+    except CohortError as exc:
+        return _cohorts_page(request, db, error=str(exc), status_code=422)
+    return RedirectResponse("/admin/cohorts?done=renamed", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/cohorts/{cohort_id}/delete")
+def delete_cohort_form(
+    cohort_id: int, request: Request, db: DbSession, user: AdminUser
+) -> Response:
+    """Delete a cohort that holds no sessions (refused, with the count, while it does)."""
+    cohort = _cohort_or_404(db, cohort_id)
+    try:
+        delete_cohort(db=db, cohort=cohort, actor=actor_of(user))
+    except CohortError as exc:
+        return _cohorts_page(request, db, error=str(exc), status_code=409)
+    return RedirectResponse("/admin/cohorts?done=deleted", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _roster_text(text: str, upload: UploadFile | None) -> str:
+    if upload is not None and upload.filename:
+        raw = upload.file.read(MAX_ROSTER_BYTES + 1)
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise RosterError("The file is not UTF-8 text: save it as CSV UTF-8.") from None
+    return text.replace("\r\n", "\n")
+
+
+def _roster_page(request: Request, cohort: Cohort, *, text: str = "", rows=None, error: str = "",
+                 created=None, status_code: int = 200) -> HTMLResponse:
+    return render(
+        request,
+        "admin_roster.html",
+        {"title": f"Import people into {cohort.name}", "cohort": cohort, "text": text,
+         "rows": rows or [], "error": error, "created": created or [],
+         "bad": sum(1 for r in rows or [] if r.problems), "reset_hours": RESET_HOURS},
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/cohorts/{cohort_id}/import", response_class=HTMLResponse)
+def roster_form(cohort_id: int, request: Request, db: DbSession, user: AdminUser) -> HTMLResponse:
+    """The form for a cohort's CSV roster (email, name, role)."""
+    return _roster_page(request, _cohort_or_404(db, cohort_id))
+
+
+@router.post("/admin/cohorts/{cohort_id}/import", response_class=HTMLResponse)
+def roster_import(
+    cohort_id: int, request: Request, db: DbSession, user: AdminUser,
+    text: Annotated[str, Form()] = "",
+    upload: Annotated[UploadFile | None, File()] = None,
+    action: Annotated[str, Form()] = "preview",
+) -> HTMLResponse:
+    """Preview a CSV roster with each row's problems; import it only when every row is good."""
+    _accounts_on(request)
+    cohort = _cohort_or_404(db, cohort_id)
+    try:
+        text = _roster_text(text, upload)
+        rows = read_roster(db=db, text=text)
+    except RosterError as exc:
+        return _roster_page(request, cohort, text=text, error=str(exc), status_code=422)
+    bad = [r for r in rows if r.problems]
+    if action != "import" or bad:
+        error = "" if not bad or action != "import" else "Nothing was imported: fix the rows below."
+        return _roster_page(request, cohort, text=text, rows=rows, error=error,
+                            status_code=422 if bad else 200)
+    try:
+        created = import_roster(db=db, cohort=cohort, text=text, actor=actor_of(user))
+    except RosterError as exc:  # changed since the preview (another admin added someone)
+        return _roster_page(request, cohort, text=text, rows=rows, error=str(exc),
+                            status_code=409)
+    links = [(u, _link(request, issue_reset(db=db, user=u, actor=actor_of(user))))
+             for u in created]
+    return _roster_page(request, cohort, rows=rows, created=links)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

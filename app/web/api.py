@@ -16,7 +16,7 @@ from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine
 from app.coach import coach_note, coaching_on
 from app.grading.on_end import grade_ended_session
-from app.library import rubrics_of
+from app.library import Book, rubrics_of, session_persona
 from app.metrics import TURNS
 from app.models import (
     PracticeSession,
@@ -122,7 +122,7 @@ def _not_found(kind: str, ident: str) -> HTTPException:
 
 
 def _persona_for(personas: dict[str, Persona], session: PracticeSession) -> Persona:
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     if persona is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -192,17 +192,20 @@ async def create_session(
             f"engine: '{body.engine}' is not available here "
             f"(available: {', '.join(sorted(request.app.state.engines))}).",
         )
+    revision = personas.revision_of(persona.id) if isinstance(personas, Book) else None
     session, turns, reveal = await db.run(
-        _create, persona=persona, user=user, engine=engine, coach=body.coach
+        _create, persona=persona, user=user, engine=engine, coach=body.coach,
+        revision=revision
     )
     return session_public(session, turns, persona, reveal=reveal)
 
 
 def _create(
-    *, db: Session, persona: Persona, user: CurrentUser, engine: str, coach: bool = False
+    *, db: Session, persona: Persona, user: CurrentUser, engine: str, coach: bool = False,
+    revision: int | None = None,
 ) -> tuple[PracticeSession, list[Turn], bool]:
     session, turns = practice.create_session(db=db, persona=persona, owner_id=user.id,
-                                             engine=engine)
+                                             engine=engine, revision=revision)
     reveal = analysis_visible(db=db, user=user, session=session)
     if coach and reveal:
         # Coaching shows the analysis, so a student whose grades wait for release gets it
@@ -214,6 +217,11 @@ def _create(
     return session, turns, reveal
 
 
+def _title(personas: Personas, session: PracticeSession) -> str | None:
+    persona = session_persona(personas, session)
+    return persona.title if persona is not None else None
+
+
 @router.get("/api/sessions", tags=["sessions"])
 async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[SessionSummary]:
     """The current user's sessions, newest first."""
@@ -222,7 +230,7 @@ async def list_sessions(db: Db, user: CurrentUser, personas: Personas) -> list[S
         SessionSummary(
             id=s.id,
             persona_id=s.persona_id,
-            persona_title=personas[s.persona_id].title if s.persona_id in personas else None,
+            persona_title=_title(personas, s),
             status=s.status,
             engine=s.engine,
             created_at=s.created_at,
@@ -247,15 +255,19 @@ async def get_session(
 ) -> SessionPublic:
     """A session with every turn."""
     session, turns, reveal = await db.run(_load_owned, session_id=session_id, user=user)
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     if persona is None:
         raise _not_found("persona", session.persona_id)
     return session_public(session, turns, persona, reveal=reveal)
 
 
-def _end(*, db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
+def _end(
+    *, db: Session, session_id: str, user: CurrentUser, personas: Personas
+) -> tuple[PracticeSession, Persona | None]:
     session = _owned_session(db, session_id, user)
-    return practice.end_session(db=db, session=session)
+    # The version the session was held with (a stored draft or published version may need
+    # a database read, so it is found here, off the event loop).
+    return practice.end_session(db=db, session=session), session_persona(personas, session)
 
 
 @router.post("/api/sessions/{session_id}/end", tags=["sessions"], responses=errors(409))
@@ -263,12 +275,12 @@ async def end_session(
     session_id: str, db: Db, user: CurrentUser, request: Request, personas: Personas
 ) -> dict:
     """End a session and grade it offline; further turns are refused."""
-    session = await db.run(_end, session_id=session_id, user=user)
+    session, persona = await db.run(_end, session_id=session_id, user=user, personas=personas)
     # Graded off the event loop (app.grading.on_end): a long session never stalls the others.
     await grade_ended_session(
         database=db,
         session=session,
-        persona=personas.get(session.persona_id),
+        persona=persona,
         rubric_library=rubrics_of(request),
         settings=request.app.state.settings,
     )

@@ -15,7 +15,7 @@ from app.cohorts import get_cohort, list_cohorts
 from app.exports.assemble import cohort_rows
 from app.exports.cohort_csv import grades_csv
 from app.grading.records import grade_public
-from app.library import rubrics_of
+from app.library import rubrics_of, session_persona
 from app.models import User
 from app.practice import session_turns
 from app.review.agreement import agreement_rows, score_pairs
@@ -23,13 +23,14 @@ from app.review.marking import (
     MarkingError,
     ReviewView,
     add_note,
+    amend_review,
     desk_view,
     release_review,
     review_grade,
     save_review,
 )
 from app.review.queue import QUEUE_STATUSES, QueueFilters, desk_queue
-from app.review.schemas import MarkIn, NoteIn, ReviewIn
+from app.review.schemas import AmendIn, MarkIn, NoteIn, ReviewIn
 from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import AssessorUser, Db, DbSession, Personas
@@ -57,7 +58,7 @@ def _context(
 ) -> dict:
     """Everything about one session the viewing assessor may see."""
     session = visible_session(db=db, user=viewer, session_id=session_id, action="review")
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     grade = review_grade(db=db, session=session, persona=persona, rubrics=rubrics)
     return {
         "session": session,
@@ -88,7 +89,15 @@ def _review_json(view: ReviewView | None) -> dict | None:
         ],
         "notes": [{"id": n.id, "turn": n.turn_index, "text": n.text} for n in view.notes],
         "released_at": r.released_at,
+        "version": view.version,
+        "amendments": [_amendment_json(a) for a in view.amendments],
     }
+
+
+def _amendment_json(amendment) -> dict:
+    return {"version": amendment.number, "author": amendment.author, "reason": amendment.reason,
+            "changes": amendment.changes, "comment_before": amendment.comment_before,
+            "comment_after": amendment.comment_after, "created_at": amendment.created_at}
 
 
 def _context_json(ctx: dict) -> dict:
@@ -110,6 +119,7 @@ def _context_json(ctx: dict) -> dict:
         "second_marking": view.second_marking,
         "can_mark": view.can_mark,
         "can_release": view.can_release,
+        "can_amend": view.can_amend,
         "waiting_for": view.waiting_for,
         "disagreements": [
             {"criterion": d.criterion, "first": d.first, "second": d.second}
@@ -135,6 +145,17 @@ def _save(*, db: Session, session_id: str, viewer: User, personas: dict,
     try:
         save_review(db=db, session=ctx["session"], grade=ctx["grade"], rubric=ctx["rubric"],
                     assessor=viewer, body=body, actor=actor_of(viewer))
+    except MarkingError as exc:
+        raise _marking_error(exc) from exc
+
+
+def _amend(*, db: Session, session_id: str, viewer: User, personas: dict,
+           rubrics: dict[str, Rubric], body: AmendIn) -> None:
+    ctx = _graded_context(db=db, session_id=session_id, viewer=viewer, personas=personas,
+                          rubrics=rubrics)
+    try:
+        amend_review(db=db, session=ctx["session"], grade=ctx["grade"], rubric=ctx["rubric"],
+                     assessor=viewer, body=body, actor=actor_of(viewer))
     except MarkingError as exc:
         raise _marking_error(exc) from exc
 
@@ -171,13 +192,19 @@ def _filters(cohort: int | None, persona: str | None, student: str | None, statu
                         status=status_ or None, date_from=date_from, date_to=date_to)
 
 
-def _queue_json(rows) -> list[dict]:
+def _persona_title(personas: dict, session) -> str:
+    persona = session_persona(personas, session)
+    return persona.title if persona is not None else session.persona_id
+
+
+def _queue_json(rows, personas: dict) -> list[dict]:
     return [
         {
             "session_id": r.session.id,
             "student": {"id": r.student.id, "name": r.student.name, "email": r.student.email},
             "cohorts": r.cohorts,
             "persona_id": r.session.persona_id,
+            "persona_title": _persona_title(personas, r.session),
             "started_at": r.session.created_at,
             "ended_at": r.session.ended_at,
             "status": r.status,
@@ -214,6 +241,7 @@ DateQuery = Annotated[date | None, Query()]
 async def api_queue(
     db: Db,
     user: AssessorUser,
+    personas: Personas,
     cohort: int | None = None,
     persona: str | None = None,
     student: str | None = None,
@@ -224,7 +252,7 @@ async def api_queue(
     """Ended sessions of your cohorts, most urgent first; filter by cohort, persona, student,
     status and date."""
     filters = _filters(cohort, persona, student, status_, date_from, date_to)
-    return _queue_json(await db.run(desk_queue, viewer=user, filters=filters))
+    return _queue_json(await db.run(desk_queue, viewer=user, filters=filters), personas)
 
 
 @router.get("/api/desk/sessions/{session_id}", tags=["desk"])
@@ -268,6 +296,20 @@ async def api_release(
     """Release the first marker's review to the student; it cannot change afterwards."""
     return await db.run(_release, session_id=session_id, viewer=user, personas=personas,
                         rubrics=_rubrics(request))
+
+
+@router.post("/api/desk/sessions/{session_id}/amend", tags=["desk"],
+             responses=errors(403, 409, 422))
+async def api_amend(
+    session_id: str, body: AmendIn, request: Request, db: Db, user: AssessorUser,
+    personas: Personas,
+) -> dict:
+    """Amend a released marking: a new version with a required reason the student reads."""
+    await db.run(_amend, session_id=session_id, viewer=user, personas=personas,
+                 rubrics=_rubrics(request), body=body)
+    ctx = await db.run(_context, session_id=session_id, viewer=user, personas=personas,
+                       rubrics=_rubrics(request))
+    return _context_json(ctx)
 
 
 def _rubric_or_404(request: Request, rubric_id: str | None) -> Rubric:
@@ -325,12 +367,15 @@ def desk_page(
     cohort_id = int(cohort) if cohort and cohort.isdigit() else None
     filters = _filters(cohort_id, persona, student, status_, day(date_from), day(date_to))
     allowed = reviewable_cohort_ids(db=db, user=user)
+    rows = desk_queue(db=db, viewer=user, filters=filters)
     return render(
         request,
         "desk.html",
         {
             "title": "Assessor's desk",
-            "rows": desk_queue(db=db, viewer=user, filters=filters),
+            "rows": rows,
+            # The version each session was held with names it, even if retired since.
+            "titles": {r.session.id: _persona_title(personas, r.session) for r in rows},
             "cohorts": list_cohorts(db=db, ids=allowed),
             "personas": list(personas.values()),
             "statuses": QUEUE_STATUSES,
@@ -348,10 +393,15 @@ def _desk_page(request: Request, ctx: dict, *, error: str = "", status_code: int
         for note in source.notes:
             notes.setdefault(note.turn_index, []).append((source, note))
     persona = ctx["persona"]
+    released = next((v for v in ([view.mine] if view.mine else []) + view.others
+                     if v.review.status == "released"), None)
+    rubric = ctx["rubric"]
     return render(
         request,
         "desk_session.html",
         {
+            "released_mine": released,
+            "criterion_titles": {c.id: c.title for c in rubric.criteria} if rubric else {},
             "title": f"Marking: {ctx['student'].name}",
             **ctx,
             "persona_card": persona_summary(persona) if persona else None,
@@ -417,6 +467,31 @@ async def desk_review_form(
                            rubrics=rubrics)
         return _desk_page(request, ctx, error=str(exc.detail), status_code=exc.status_code)
     return RedirectResponse(f"/desk/sessions/{session_id}?saved={action}",
+                            status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/desk/sessions/{session_id}/amend", include_in_schema=False)
+async def desk_amend_form(
+    session_id: str, request: Request, db: Db, user: AssessorUser, personas: Personas
+) -> Response:
+    """Amend the released marking from the desk page (a reason is required)."""
+    form = await request.form()
+    rubrics = _rubrics(request)
+    ctx = await db.run(_graded_context, session_id=session_id, viewer=user, personas=personas,
+                       rubrics=rubrics)
+    body = AmendIn(marks=_form_marks(form, ctx["grade"]),
+                   comment=str(form.get("comment") or "")[:5000],
+                   reason=str(form.get("amend_reason") or "")[:2000])
+    try:
+        await db.run(_amend, session_id=session_id, viewer=user, personas=personas,
+                     rubrics=rubrics, body=body)
+    except HTTPException as exc:
+        if exc.status_code not in (403, 409, 422):
+            raise
+        ctx = await db.run(_context, session_id=session_id, viewer=user, personas=personas,
+                           rubrics=rubrics)
+        return _desk_page(request, ctx, error=str(exc.detail), status_code=exc.status_code)
+    return RedirectResponse(f"/desk/sessions/{session_id}?saved=amend",
                             status_code=status.HTTP_303_SEE_OTHER)
 
 

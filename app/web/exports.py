@@ -20,6 +20,7 @@ from app.grading.service import UnknownRubric, grade_session, pick_rubric
 from app.input_checks import InputProblem, load_json, text_problem
 from app.library import rubrics_of
 from app.models import User
+from app.plaintext import parse_plain
 from app.rubric import Rubric
 from app.transcripts import Transcript
 from app.web.deps import CurrentUser, Db, DbSession, Personas
@@ -117,12 +118,19 @@ async def api_import(
                         personas=personas, student_email=student_email)
 
 
+def _import_page(request: Request, user: User, personas: dict, *, error: str = "",
+                 status_code: int = 200, **extra: object) -> HTMLResponse:
+    context = {"title": "Import a transcript", "error": error, "help": IMPORT_HELP, "me": user,
+               "rubrics": list(rubrics_of(request).values()),
+               "personas": list(personas.values()), "text": "", "turns": [], "problems": [],
+               "chosen": {}}
+    return render(request, "import.html", {**context, **extra}, status_code=status_code)
+
+
 @router.get("/import", response_class=HTMLResponse, include_in_schema=False)
-def import_page(request: Request, user: CurrentUser) -> HTMLResponse:
-    """Upload a transcript JSON to grade it."""
-    return render(request, "import.html", {"title": "Import a transcript", "error": "",
-                                           "rubrics": list(rubrics_of(request).values()),
-                                           "help": IMPORT_HELP, "me": user})
+def import_page(request: Request, user: CurrentUser, personas: Personas) -> HTMLResponse:
+    """Upload a transcript JSON, or paste a plain-text one, to grade it."""
+    return _import_page(request, user, personas)
 
 
 @router.post("/import", include_in_schema=False)
@@ -131,30 +139,49 @@ async def import_form(
     db: Db,
     user: CurrentUser,
     personas: Personas,
-    transcript: Annotated[UploadFile, File()],
+    transcript: Annotated[UploadFile | None, File()] = None,
     rubric_id: Annotated[str, Form()] = "",
     student_email: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    persona_id: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "",
 ) -> Response:
-    """Import the uploaded transcript, grade it and open its report (or its desk page)."""
-    raw = await transcript.read()
+    """Import an uploaded JSON or a pasted plain-text transcript (previewed first), grade it
+    and open its report (or its desk page)."""
+    chosen = {"rubric_id": rubric_id, "student_email": student_email, "persona_id": persona_id}
 
-    def refuse(message: str) -> Response:
-        return render(request, "import.html",
-                      {"title": "Import a transcript", "error": message,
-                       "rubrics": list(rubrics_of(request).values()), "help": IMPORT_HELP,
-                       "me": user},
-                      status_code=422)
+    def refuse(message: str, **extra: object) -> Response:
+        return _import_page(request, user, personas, error=message, status_code=422,
+                            chosen=chosen, **extra)
 
-    for name, value in (("rubric_id", rubric_id), ("student_email", student_email)):
+    for name, value in (("rubric_id", rubric_id), ("student_email", student_email),
+                        ("persona_id", persona_id), ("text", text)):
         problem = text_problem(value)
         if problem:
             return refuse(f"{name}: {problem}.")
-    try:
-        parsed = Transcript.model_validate(load_json(raw, where="transcript"))
-    except InputProblem as exc:
-        return refuse(f"That file cannot be imported: {exc}.")
-    except (UnicodeDecodeError, ValueError, ValidationError) as exc:
-        return refuse(f"That file is not a transcript: {str(exc).splitlines()[0]} {IMPORT_HELP}")
+    if transcript is not None and transcript.filename:
+        raw = await transcript.read()
+        try:
+            parsed = Transcript.model_validate(load_json(raw, where="transcript"))
+        except InputProblem as exc:
+            return refuse(f"That file cannot be imported: {exc}.")
+        except (UnicodeDecodeError, ValueError, ValidationError) as exc:
+            return refuse(
+                f"That file is not a transcript: {str(exc).splitlines()[0]} {IMPORT_HELP}")
+    elif text.strip():
+        if persona_id and persona_id not in personas:
+            return refuse(f"persona_id: no persona with id '{persona_id}'.", text=text)
+        turns, problems = parse_plain(text)
+        if problems or action != "grade":
+            return _import_page(
+                request, user, personas, text=text, turns=turns, problems=problems,
+                chosen=chosen, status_code=422 if problems else 200,
+                error="Nothing was imported: fix the lines below." if problems else "")
+        parsed = Transcript.model_validate({
+            "id": "pasted", "persona_id": persona_id or None,
+            "turns": [{"speaker": t.speaker, "text": t.text} for t in turns]})
+    else:
+        return refuse("Choose a transcript file, or paste a plain-text transcript.")
     result = await db.run(_import, user=user, transcript=parsed,
                           rubric=_rubric(request, rubric_id), personas=personas,
                           student_email=student_email or None)

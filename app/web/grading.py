@@ -23,7 +23,7 @@ from app.grading.service import (
     session_input,
     store_grade,
 )
-from app.library import rubric_shelf
+from app.library import rubric_shelf, session_persona
 from app.models import PracticeSession
 from app.numbering import TurnNumbers
 from app.review.debrief import debrief
@@ -102,7 +102,7 @@ def _analytic(
     *, db: Session, session_id: str, user: CurrentUser, personas: dict, rubric: Rubric
 ) -> GradePublic:
     session = _owned(db, session_id, user)
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     return grade_public(grade_session(db=db, session=session, persona=persona, rubric=rubric))
 
 
@@ -110,7 +110,8 @@ def _load_input(
     *, db: Session, session_id: str, user: CurrentUser, personas: dict
 ) -> tuple[PracticeSession, GradingInput]:
     session = _owned(db, session_id, user)
-    return session, session_input(db=db, session=session, persona=personas.get(session.persona_id))
+    persona = session_persona(personas, session)
+    return session, session_input(db=db, session=session, persona=persona)
 
 
 def _store(*, db: Session, session: PracticeSession, result: GradeResult) -> GradePublic:
@@ -187,7 +188,7 @@ def regrade_form(
     session = _owned(db, session_id, user)
     rubric = _rubric(get_rubrics(request), rubric_id or None)
     stored = grade_session(
-        db=db, session=session, persona=personas.get(session.persona_id), rubric=rubric
+        db=db, session=session, persona=session_persona(personas, session), rubric=rubric
     )
     return RedirectResponse(
         f"/sessions/{session.id}/report?grade={stored.id}", status_code=status.HTTP_303_SEE_OTHER
@@ -209,7 +210,7 @@ def report_page(
         # The student's own view comes first: their ratings are set beside the grade.
         return RedirectResponse(f"/sessions/{session.id}/reflect",
                                 status_code=status.HTTP_303_SEE_OTHER)
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     client_name = persona.client.name if persona else "The client"
     about = {"session": session, "persona": persona_summary(persona) if persona else None,
              "client_name": client_name}

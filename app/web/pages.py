@@ -23,7 +23,7 @@ from app.charts import Canvas, PlotFrame, tick_step
 from app.coach import coaching_on
 from app.grading.records import latest_grade
 from app.grading.service import end_and_grade
-from app.library import rubrics_of
+from app.library import Book, rubrics_of, session_persona
 from app.models import PracticeSession, Turn
 from app.numbering import TurnNumbers
 from app.persona import Persona
@@ -402,7 +402,9 @@ def start_session(
     if persona is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No persona with id '{persona_id}'.")
     engine = _engine_for(persona, settings, request)
-    session, _ = practice.create_session(db=db, persona=persona, owner_id=user.id, engine=engine)
+    revision = personas.revision_of(persona.id) if isinstance(personas, Book) else None
+    session, _ = practice.create_session(db=db, persona=persona, owner_id=user.id, engine=engine,
+                                         revision=revision)
     return RedirectResponse(f"/sessions/{session.id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -425,7 +427,7 @@ def session_page(
     """A practice session: the conversation so far and the message box."""
     session = _session_or_404(db, session_id, user)
     turns = practice.session_turns(db=db, session_id=session.id)
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     return render(
         request,
         "session.html",
@@ -461,7 +463,7 @@ def end_session_form(
     end_and_grade(
         db=db,
         session=session,
-        persona=personas.get(session.persona_id),
+        persona=session_persona(personas, session),
         rubric_library=rubrics_of(request),
         settings=settings,
     )
@@ -476,7 +478,7 @@ def history_page(
     rows = [
         {
             "session": s,
-            "title": personas[s.persona_id].title if s.persona_id in personas else s.persona_id,
+            "title": getattr(session_persona(personas, s), "title", s.persona_id),
             "turns": n,
             "score": _history_score(db=db, user=user, session=s),
         }
@@ -508,7 +510,7 @@ def transcript_page(
     """Every turn with its codes and events, and the trust curve."""
     session = _session_or_404(db, session_id, user, "read")
     turns = practice.session_turns(db=db, session_id=session.id)
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     pairs = _turn_pairs(turns)
     numbers = {student.index: n for n, (student, _) in enumerate(pairs, start=1)}
     reveal = analysis_visible(db=db, user=user, session=session)

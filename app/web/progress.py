@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.auth.policy import visible_session
 from app.grading.records import Grade
-from app.library import rubrics_of
+from app.library import rubrics_of, session_persona
 from app.models import User
 from app.practice import session_turns
 from app.review.marking import released_view
@@ -58,6 +58,12 @@ async def api_feedback(session_id: str, db: Db, user: CurrentUser) -> dict:
             for cid, m in released.marks.items()
         ],
         "notes": [{"turn": n.turn_index, "text": n.text} for n in released.notes],
+        "version": released.version,
+        "amendments": [
+            {"version": a.number, "reason": a.reason, "author": a.author,
+             "created_at": a.created_at, "changes": a.changes}
+            for a in released.amendments
+        ],
     }
 
 
@@ -68,7 +74,7 @@ def feedback_page(
 ) -> HTMLResponse:
     """The released review of a session: scores, the assessor's comment, notes in the transcript."""
     found = _feedback(db=db, session_id=session_id, user=user)
-    persona = personas.get(found["session"].persona_id)
+    persona = session_persona(personas, found["session"])
     notes: dict[int, list[str]] = {}
     for note in found["released"].notes:
         notes.setdefault(note.turn_index, []).append(note.text)
@@ -81,6 +87,8 @@ def feedback_page(
             "persona": persona_summary(persona) if persona else None,
             "client_name": persona.client.name if persona else "The client",
             "notes": notes,
+            "criterion_titles": {c["id"]: c.get("title") or c["id"]
+                                 for c in found["grade"].criteria} if found.get("grade") else {},
         },
     )
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from app.auth.policy import visible_session
 from app.grading.records import latest_grade
-from app.library import rubrics_of
+from app.library import rubrics_of, session_persona
 from app.models import PracticeSession, ReviewMark, User, utcnow
 from app.persona import Persona
 from app.review.self_rating import (
@@ -204,7 +204,7 @@ def stepped_out_page(session_id: str, request: Request, db: DbSession, user: Cur
                      personas: Personas) -> HTMLResponse:
     """Support information after stepping out, with the way back or to end."""
     session = visible_session(db=db, user=user, session_id=session_id, action="read")
-    persona = personas.get(session.persona_id)
+    persona = session_persona(personas, session)
     return render(request, "stepped_out.html", {
         "title": "You stepped out", "session": session,
         "client_name": persona.client.name if persona else "the client",

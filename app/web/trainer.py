@@ -11,39 +11,37 @@ within a second in the others (app.library).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
-from yaml.nodes import MappingNode, ScalarNode
+from sqlmodel import Session, col, select
 
+from app import library_versions as versions
 from app.analysis import ContextTurn
 from app.audit import actor_of, record
 from app.client.selftest import selftest
 from app.config import Settings
+from app.input_checks import InputProblem, load_json
 from app.library import Library, Shelf
-from app.models import User
-from app.persona import MAX_FILE_BYTES, Persona, PersonaProblem, validate_paths
-from app.rubric import Rubric, validate_rubric_paths
+from app.library_versions import Kind, check_text
+from app.models import LibraryVersion
+from app.persona import MAX_FILE_BYTES, Persona
+from app.persona.card import CardError, card_from_persona, persona_text_from_card
+from app.rubric import Rubric
 from app.web.api import persona_summary
 from app.web.deps import DbSession, TrainerUser
 from app.web.pages import render
-from app.yamldoc import compose
 
 __all__ = ["MAX_BODY_BYTES", "Draft", "check_text", "router"]
 
 router = APIRouter(include_in_schema=False)
 
-Kind = Literal["persona", "rubric"]
 KINDS: dict[str, str] = {"persona": "Persona", "rubric": "Rubric"}
 # A form may carry a pasted text and an uploaded file of the maximum size, plus the fields.
 MAX_BODY_BYTES = 2 * MAX_FILE_BYTES + 64 * 1024
@@ -63,50 +61,11 @@ class Draft:
 
     @property
     def replaceable(self) -> bool:
-        """Whether Save would be accepted (a new id, or a higher version of an existing one)."""
-        if self.item is None:
-            return False
-        return self.current_version is None or self.item.version > self.current_version
+        """Whether Save would be accepted: any valid file becomes a draft."""
+        return self.item is not None
 
 
 # ---- checking ---------------------------------------------------------------------------------
-
-
-def _declared_id(text: str) -> str | None:
-    """The top-level `id:` of a YAML text, if it is a safe file name; never builds objects."""
-    # The library's own bounded parse (app.yamldoc): a YAML bomb costs no more here.
-    root, _, _ = compose(Path("draft.yaml"), text)
-    if not isinstance(root, MappingNode):
-        return None
-    for key, value in root.value:
-        if isinstance(key, ScalarNode) and key.value == "id" and isinstance(value, ScalarNode):
-            return value.value if _SLUG.match(value.value) else None
-    return None
-
-
-def _problem_line(problem: PersonaProblem) -> str:
-    return f"line {problem.line}: {problem.field}: {problem.message}"
-
-
-def check_text(kind: Kind, text: str) -> tuple[Persona | Rubric | None, list[str]]:
-    """Validate a persona or rubric text as the validate command would check its file."""
-    data = text.encode("utf-8")
-    if len(data) > MAX_FILE_BYTES:
-        return None, [f"line 1: -: the file is too large ({len(data) // 1024} KiB; "
-                      f"a {kind} may be at most {MAX_FILE_BYTES // 1024} KiB)"]
-    ident = _declared_id(text)
-    validate = validate_paths if kind == "persona" else validate_rubric_paths
-    with tempfile.TemporaryDirectory(prefix="rapport-check-") as folder:
-        # The loader insists that the id equals the file name: name the file after the id.
-        path = Path(folder) / f"{ident or kind}.yaml"
-        path.write_bytes(data)
-        items, problems = validate([path])
-    if ident is None:
-        # With no usable id there is no file name to match; the id's own problem is listed.
-        problems = [p for p in problems if not (p.field == "id" and "file name" in p.message)]
-    if problems or not items:
-        return None, [_problem_line(p) for p in problems] or ["line 1: -: nothing to check"]
-    return items[0], []
 
 
 def _submitted(text: str, raw: bytes | None) -> tuple[str, list[str]]:
@@ -149,52 +108,6 @@ def _draft(request: Request, kind: Kind, text: str, raw: bytes | None) -> Draft:
         current = _library(request).shelf(kind).get().get(draft.item.id)
         draft.current_version = current.version if current is not None else None
     return draft
-
-
-# ---- saving -------------------------------------------------------------------------------------
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    """Write the file beside its target and rename it over: readers see old or new, never half."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def _target(shelf: Shelf, item_id: str) -> Path:
-    # An existing `<id>.yml` is replaced in place, so the folder never holds the id twice.
-    yml = shelf.folder / f"{item_id}.yml"
-    yaml_file = shelf.folder / f"{item_id}.yaml"
-    return yml if yml.is_file() and not yaml_file.exists() else yaml_file
-
-
-def _refusal(draft: Draft) -> str:
-    item = draft.item
-    assert item is not None
-    return (
-        f"Not saved: the library already has {draft.kind} '{item.id}' at version "
-        f"{draft.current_version}, and this file is version {item.version}. To replace it, "
-        f"raise 'version:' to {(draft.current_version or 0) + 1} or more; to add a new "
-        f"{draft.kind}, give it a new id."
-    )
 
 
 # ---- pages --------------------------------------------------------------------------------------
@@ -261,20 +174,46 @@ def _test_drive(persona: Persona, said: list[str]) -> list[dict[str, Any]]:
     return exchanges
 
 
+def _drive_grade(
+    request: Request, persona: Persona, exchanges: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The offline grade of a test-drive conversation, as a student would get on ending it."""
+    from app.grading.analytic import grade_analytic
+    from app.grading.inputs import input_from_transcript
+    from app.grading.service import default_rubric
+    from app.transcripts import Transcript
+
+    if not exchanges:
+        return None
+    turns = [{"speaker": "client", "text": persona.style.opening_line}]
+    for x in exchanges:
+        turns += [{"speaker": "counsellor", "text": x["student"]},
+                  {"speaker": "client", "text": x["reply"]}]
+    transcript = Transcript.model_validate({"id": "test-drive", "persona_id": persona.id,
+                                            "turns": turns})
+    rubric = default_rubric(_library(request).rubrics())
+    result = grade_analytic(input_from_transcript(transcript, persona=persona), rubric)
+    return {"rubric": rubric.title, "overall": result.overall, "status": result.status,
+            "criteria": [(c.title or c.id, c.score) for c in result.criteria]}
+
+
 def _page(
     request: Request, *, draft: Draft | None = None, saved: str = "", status_code: int = 200,
-    said: list[str] | None = None,
+    said: list[str] | None = None, ended: bool = False, gaps: list[str] | None = None,
+    card_error: str = "",
 ) -> HTMLResponse:
     library = _library(request)
     preview: dict[str, Any] = {}
     if draft is not None and isinstance(draft.item, Persona):
         persona = draft.item
+        drive = _test_drive(persona, said or [])
         preview = {
             "card": persona_summary(persona), **_ladder(persona),
             "selftest": _selftest_view(persona),
             "opening": persona.style.opening_line,
-            "drive": _test_drive(persona, said or []),
+            "drive": drive,
             "said": json.dumps(said or []),
+            "grade": _drive_grade(request, persona, drive) if ended else None,
         }
     return render(
         request,
@@ -283,16 +222,35 @@ def _page(
             "title": "Personas and rubrics",
             "personas": list(library.personas().values()),
             "rubrics": list(library.rubrics().values()),
+            "unlisted": _unlisted(request),
             "kinds": KINDS,
             "draft": draft,
             "preview": preview,
             "saved": saved,
+            "gaps": gaps,
+            "card_error": card_error,
             "max_kib": MAX_FILE_BYTES // 1024,
             "stale": {kind: library.shelf(kind).problems for kind in KINDS
                       if library.shelf(kind).problems},
         },
         status_code=status_code,
     )
+
+
+def _unlisted(request: Request) -> list[dict[str, Any]]:
+    """Drafts (of new and existing items) and retired items: what students do not see."""
+    with Session(request.app.state.db_engine) as db:
+        rows = db.exec(select(LibraryVersion).where(
+            col(LibraryVersion.number).is_(None)).order_by(col(LibraryVersion.item_id))).all()
+        found = [{"kind": r.kind, "item_id": r.item_id, "title": r.title, "state": "draft",
+                  "author": r.author, "when": r.created_at} for r in rows]
+        for kind in KINDS:
+            for item_id, step in versions.latest_steps(db=db, kind=kind).items():  # type: ignore[arg-type]
+                if step.action == "retire":
+                    found.append({"kind": kind, "item_id": item_id, "title": step.title,
+                                  "state": "retired", "author": step.author,
+                                  "when": step.published_at})
+    return found
 
 
 def _kind(value: str) -> Kind:
@@ -329,8 +287,9 @@ def test_drive(
     text: Annotated[str, Form()] = "",
     said: Annotated[str, Form()] = "[]",
     message: Annotated[str, Form()] = "",
+    end: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    """Chat with a persona that is not saved yet: the conversation replays from the messages."""
+    """Chat with an unpublished persona (replayed from the messages); End grades the chat."""
     draft = _draft(request, "persona", text, None)
     try:
         earlier = [str(m) for m in json.loads(said)][:MAX_DRIVE_TURNS]
@@ -340,7 +299,7 @@ def test_drive(
     message = message.strip()[: settings.max_turn_chars]
     if message and len(earlier) < MAX_DRIVE_TURNS:
         earlier.append(message)
-    return _page(request, draft=draft, said=earlier,
+    return _page(request, draft=draft, said=earlier, ended=bool(end),
                  status_code=422 if draft.problems else 200)
 
 
@@ -353,63 +312,235 @@ def save_file(
     text: Annotated[str, Form()] = "",
     upload: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Check the file again and, if it is valid and new (or a higher version), save it."""
+    """Check the file again and, if it is valid, keep it as a draft (students do not see it)."""
     checked = _kind(kind)
     draft = _draft(request, checked, text, _read_upload(upload))
     if draft.item is None:
         return _page(request, draft=draft, status_code=422)
-    shelf = _library(request).shelf(checked)
-    # Another worker may have saved this id in the last second: look at the folder now.
-    current = shelf.reload().get(draft.item.id)
-    draft.current_version = current.version if current is not None else None
-    if not draft.replaceable:
-        draft.refused = _refusal(draft)
-        return _page(request, draft=draft, status_code=status.HTTP_409_CONFLICT)
-    _save(db=db, user=user, shelf=shelf, draft=draft)
-    return RedirectResponse(f"/trainer?saved={draft.item.id}",
+    versions.save_draft(db=db, actor=actor_of(user), kind=checked, item=draft.item,
+                        text=draft.text)
+    return RedirectResponse(f"/trainer/library/{checked}/{draft.item.id}?saved=1",
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _save(*, db: Session, user: User, shelf: Shelf, draft: Draft) -> None:
-    item = draft.item
-    assert item is not None
-    target = _target(shelf, item.id)
-    _write_atomically(target, draft.text)
-    record(
-        db=db,
-        actor=actor_of(user),
-        action=f"{draft.kind}.save",
-        target=item.id,
-        details={
-            "version": item.version,
-            "previous_version": draft.current_version,
-            "file": target.name,
-            "sha256": hashlib.sha256(draft.text.encode("utf-8")).hexdigest(),
-        },
-    )
-    db.commit()
-    shelf.reload()
+# ---- one item: its draft, history, publish, roll back, retire -----------------------------------
 
 
-def _download(shelf: Shelf, item_id: str) -> Response:
+def _base(shelf: Shelf, item_id: str) -> tuple[str, Any] | None:
+    """The shipped file of an item (its text and parsed item), if the folder has one."""
     path = shelf.path_of(item_id)
     if path is None:
+        return None
+    return path.read_text(encoding="utf-8"), shelf.get()[item_id]
+
+
+def _live_text(request: Request, db: Session, kind: Kind, item_id: str) -> str | None:
+    """The text students are served for an item now (None if it is not served)."""
+    step = versions.latest_steps(db=db, kind=kind).get(item_id)
+    if step is not None:
+        return None if step.action == "retire" else step.text
+    base = _base(_library(request).shelf(kind), item_id)
+    return base[0] if base is not None else None
+
+
+def _item_or_404(request: Request, db: Session, kind: Kind, item_id: str) -> dict[str, Any]:
+    shelf = _library(request).shelf(kind)
+    base = _base(shelf, item_id)
+    step = versions.latest_steps(db=db, kind=kind).get(item_id)
+    draft = versions.draft_of(db=db, kind=kind, item_id=item_id)
+    if base is None and step is None and draft is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No {kind} with id '{item_id}'.")
+    return {"base": base, "step": step, "draft": draft}
+
+
+def _item_status(found: dict[str, Any]) -> str:
+    step = found["step"]
+    if step is None:
+        return "shipped file" if found["base"] is not None else "draft only, never published"
+    if step.action == "retire":
+        return f"retired (version {step.number})"
+    return f"version {step.number}"
+
+
+@router.get("/trainer/library/{kind}/{item_id}", response_class=HTMLResponse)
+def item_page(
+    request: Request, kind: str, item_id: str, db: DbSession, user: TrainerUser, saved: str = ""
+) -> HTMLResponse:
+    """One persona or rubric: what students get now, the draft, and every published version."""
+    checked = _kind(kind)
+    found = _item_or_404(request, db, checked, item_id)
+    base = found["base"]
+    steps = versions.history(db=db, kind=checked, item_id=item_id,
+                             base_text=base[0] if base else None)
+    return render(request, "trainer_item.html", {
+        "title": f"{KINDS[checked]} {item_id}", "kind": checked, "noun": KINDS[checked],
+        "item_id": item_id, "status": _item_status(found), "draft": found["draft"],
+        "steps": steps, "has_base": base is not None, "saved": saved == "1",
+        "retired": found["step"] is not None and found["step"].action == "retire",
+        "notice": request.query_params.get("done", "")[:40],
+    })
+
+
+_TEMPLATE = Path(__file__).resolve().parent.parent / "persona" / "templates" / "new-persona.yaml"
+
+
+@router.get("/trainer/new", response_class=HTMLResponse)
+def new_persona(request: Request, user: TrainerUser) -> HTMLResponse:
+    """The editor with a new-persona template that validates as written."""
+    return _page(request, draft=_draft(request, "persona", _TEMPLATE.read_text("utf-8"), None))
+
+
+@router.get("/trainer/library/{kind}/{item_id}/edit", response_class=HTMLResponse)
+def edit_item(
+    request: Request, kind: str, item_id: str, db: DbSession, user: TrainerUser
+) -> HTMLResponse:
+    """The editor with the item's draft (or, without one, its live text), checked."""
+    checked = _kind(kind)
+    found = _item_or_404(request, db, checked, item_id)
+    text = found["draft"].text if found["draft"] is not None else (
+        _live_text(request, db, checked, item_id) or "")
+    draft = _draft(request, checked, text, None)
+    return _page(request, draft=draft, status_code=200)
+
+
+def _back(kind: str, item_id: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/trainer/library/{kind}/{item_id}?done={done}",
+                            status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _refused(exc: versions.VersionError) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+
+
+@router.post("/trainer/library/{kind}/{item_id}/publish")
+def publish_item(
+    request: Request, kind: str, item_id: str, db: DbSession, user: TrainerUser,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Make the draft live for every student and worker; earlier sessions keep theirs."""
+    checked = _kind(kind)
+    _item_or_404(request, db, checked, item_id)
+    try:
+        versions.publish(db=db, actor=actor_of(user), kind=checked, item_id=item_id, note=note)
+    except versions.VersionError as exc:
+        raise _refused(exc) from exc
+    return _back(checked, item_id, "published")
+
+
+@router.post("/trainer/library/{kind}/{item_id}/rollback")
+def rollback_item(
+    request: Request, kind: str, item_id: str, db: DbSession, user: TrainerUser,
+    number: Annotated[int, Form(ge=0)] = 0, note: Annotated[str, Form()] = "",
+) -> Response:
+    """Publish an earlier version again, as a new version (0: the shipped file)."""
+    checked = _kind(kind)
+    found = _item_or_404(request, db, checked, item_id)
+    try:
+        versions.rollback(db=db, actor=actor_of(user), kind=checked, item_id=item_id, to=number,
+                          base=found["base"], note=note)
+    except versions.VersionError as exc:
+        raise _refused(exc) from exc
+    return _back(checked, item_id, "rolled-back")
+
+
+@router.post("/trainer/library/{kind}/{item_id}/retire")
+def retire_item(
+    request: Request, kind: str, item_id: str, db: DbSession, user: TrainerUser,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Take an item out of the library; sessions that used it still open."""
+    checked = _kind(kind)
+    _item_or_404(request, db, checked, item_id)
+    text = _live_text(request, db, checked, item_id)
+    if text is None:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"{KINDS[checked]} '{item_id}' is not in the library now.")
+    item, _ = versions.check_text(checked, text)
+    if item is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "The live text no longer loads.")
+    try:
+        versions.retire(db=db, actor=actor_of(user), kind=checked, item_id=item_id,
+                        live_text=text, item=item, note=note)
+    except versions.VersionError as exc:
+        raise _refused(exc) from exc
+    return _back(checked, item_id, "retired")
+
+
+def _download(request: Request, db: Session, kind: Kind, item_id: str) -> Response:
+    """The text students are served now: the published version, else the shipped file."""
+    shelf = _library(request).shelf(kind)
+    path = shelf.path_of(item_id)
+    step = versions.latest_steps(db=db, kind=kind).get(item_id)
+    if step is not None and step.action != "retire":
+        body, name = step.text.encode("utf-8"), f"{item_id}.yaml"
+    elif step is None and path is not None:
+        body, name = path.read_bytes(), path.name
+    else:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No {shelf.noun} with id '{item_id}'.")
     return Response(
-        path.read_bytes(),
+        body,
         media_type="application/yaml; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{path.name}"',
+        headers={"Content-Disposition": f'attachment; filename="{name}"',
                  "Cache-Control": "no-store"},
     )
 
 
 @router.get("/trainer/personas/{persona_id}.yaml")
-def download_persona(request: Request, persona_id: str, user: TrainerUser) -> Response:
-    """A persona's YAML file as it is in the library folder."""
-    return _download(_library(request).shelf("persona"), persona_id)
+def download_persona(
+    request: Request, persona_id: str, db: DbSession, user: TrainerUser
+) -> Response:
+    """A persona's YAML as students get it now."""
+    return _download(request, db, "persona", persona_id)
+
+
+@router.get("/trainer/personas/{persona_id}.card.json")
+def download_card(
+    request: Request, persona_id: str, db: DbSession, user: TrainerUser
+) -> Response:
+    """A persona as students get it now, as a Character Card V3 (our fields in extensions)."""
+    persona = _library(request).personas().get(persona_id)
+    if persona is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No persona with id '{persona_id}'.")
+    body = json.dumps(card_from_persona(persona), ensure_ascii=False, indent=2)
+    return Response(
+        body.encode("utf-8"), media_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{persona_id}.card.json"',
+                 "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/trainer/cards/import", response_class=HTMLResponse)
+def import_card(
+    request: Request,
+    db: DbSession,
+    user: TrainerUser,
+    text: Annotated[str, Form()] = "",
+    upload: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    """Read a Character Card V3 JSON into a persona draft, listing what a trainer must add."""
+    raw = _read_upload(upload) or text.encode("utf-8")
+    try:
+        if len(raw) > MAX_FILE_BYTES:
+            raise CardError(f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        card = load_json(raw, where="card")
+        yaml_text, gaps = persona_text_from_card(card)
+    except (InputProblem, CardError, ValueError) as exc:
+        return _page(request, card_error=f"Not imported: {exc}.", status_code=422)
+    draft = _draft(request, "persona", yaml_text, None)
+    if draft.item is None:
+        # Keep the text in the editor with its problems, so the trainer can finish it.
+        return _page(request, draft=draft, gaps=gaps, status_code=422)
+    versions.save_draft(db=db, actor=actor_of(user), kind="persona", item=draft.item,
+                        text=draft.text)
+    record(db=db, actor=actor_of(user), action="persona.import_card", target=draft.item.id,
+           details={"gaps": len(gaps), "lossless": not gaps})
+    db.commit()
+    return _page(request, draft=draft, gaps=gaps)
 
 
 @router.get("/trainer/rubrics/{rubric_id}.yaml")
-def download_rubric(request: Request, rubric_id: str, user: TrainerUser) -> Response:
-    """A rubric's YAML file as it is in the library folder."""
-    return _download(_library(request).shelf("rubric"), rubric_id)
+def download_rubric(
+    request: Request, rubric_id: str, db: DbSession, user: TrainerUser
+) -> Response:
+    """A rubric's YAML as students get it now."""
+    return _download(request, db, "rubric", rubric_id)
