@@ -71,7 +71,12 @@ def test_core_conditions_covers_the_six_conditions_and_the_boundary_topics() -> 
         "trust_building",
         "positivity_hope",
         "boundaries",
+        "contracting",
+        "cultural_responsiveness",
     ]
+    # Only a person can judge genuineness and cultural responsiveness (issue 10).
+    assert {c.id for c in rubric.criteria if c.rated_by == "assessor"} == {
+        "sincerity", "cultural_responsiveness"}
     boundaries = rubric.criterion("boundaries")
     assert boundaries is not None and boundaries.basis == "moments"
     text = boundaries.description.lower()
