@@ -62,6 +62,8 @@ def test_the_report_shows_scores_evidence_feedback_and_what_was_missed(
     assert 'id="turn-1"' in html and 'href="#turn-' in html
     assert "You could try" in words and "It sounds like" in words
     assert "What you missed" in words
+    # Sincerity is a person's judgement: the chart says so, not "not enough evidence".
+    assert "Rated by your assessor" in words
     persona = load_library(client.app.state.settings.personas_dir)[PERSONA]
     state = client.get(f"/api/sessions/{sid}").json()["state"]
     locked = [d for d in persona.disclosures if d.id not in state["unlocked"]]
