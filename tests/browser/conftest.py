@@ -105,3 +105,23 @@ def watched_context(browser, page_errors: list[str], *, timeout: int = 10_000):
     ctx.on("console", lambda m: page_errors.append(m.text)
            if m.type == "error" and "Content Security Policy" in m.text else None)
     return ctx
+
+
+@pytest.fixture
+def new_page(browser, page_errors: PageErrors) -> Iterator:
+    """Pages in separate browser profiles (one per person), watched for script errors."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        context.set_default_timeout(15_000)
+        context.on("weberror", lambda error: page_errors.append(str(error.error)))
+        context.on("console", lambda m: page_errors.append(m.text)
+                   if m.type == "error" and "Content Security Policy" in m.text else None)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not page_errors, f"script errors in the page: {page_errors}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["through_reflection"]
+import re
+
+from tests.accounts import PASSWORD
+
+__all__ = ["sign_in_page", "through_reflection"]
 
 
 def through_reflection(page, base: str, sid: str) -> None:
@@ -10,3 +14,13 @@ def through_reflection(page, base: str, sid: str) -> None:
     page.wait_for_url(f"{base}/sessions/{sid}/reflect")
     page.get_by_role("button", name="Save and open my report").click()
     page.wait_for_url(f"{base}/sessions/{sid}/report")
+
+
+def sign_in_page(page, url: str, email: str, target: str) -> None:
+    """Open `target` signed out, sign in on the login page it sends you to, and land there."""
+    page.goto(f"{url}{target}")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}{target}")

@@ -4,12 +4,12 @@ and the reason; a student pastes a plain-text transcript, previews it and gets i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.accounts import LINES, PASSWORD, PERSONA, SECRET, seed_people
+from tests.browser.flow import sign_in_page as _sign_in
 
 pytestmark = pytest.mark.browser
 REASON = "On a second look the reflection in turn 3 missed the feeling."
@@ -26,24 +26,6 @@ def server_env(server_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def new_page(browser, page_errors) -> Iterator:
-    """Pages in separate browser profiles (one per person), watched for script errors."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        context.set_default_timeout(15_000)
-        context.on("weberror", lambda error: page_errors.append(str(error.error)))
-        context.on("console", lambda m: page_errors.append(m.text)
-                   if m.type == "error" and "Content Security Policy" in m.text else None)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert not page_errors, f"script errors in the page: {page_errors}"
 
 
 def _api(url: str, email: str) -> httpx.Client:
@@ -70,14 +52,6 @@ def _released_session(url: str) -> str:
         mo.close()
     return sid
 
-
-def _sign_in(page, url: str, email: str, target: str) -> None:
-    page.goto(f"{url}{target}")
-    page.wait_for_url(re.compile(r"/login\?next="))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}{target}")
 
 
 def test_assessor_amends_after_release_and_the_student_reads_why(live_server, new_page) -> None:

@@ -5,12 +5,12 @@ publishes again, then rolls back."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from app.config import PROJECT_ROOT
-from tests.accounts import PASSWORD, PERSONA, SECRET, seed_people
+from tests.accounts import PERSONA, SECRET, seed_people
+from tests.browser.flow import sign_in_page as _sign_in
 
 pytestmark = pytest.mark.browser
 NEW_ID = "sam-night-shift"
@@ -26,33 +26,7 @@ def server_env(server_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def new_page(browser, page_errors) -> Iterator:
-    """Pages in separate browser profiles (one per person), watched for script errors."""
-    contexts = []
 
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        context.set_default_timeout(15_000)
-        context.on("weberror", lambda error: page_errors.append(str(error.error)))
-        context.on("console", lambda m: page_errors.append(m.text)
-                   if m.type == "error" and "Content Security Policy" in m.text else None)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert not page_errors, f"script errors in the page: {page_errors}"
-
-
-def _sign_in(page, url: str, email: str, target: str) -> None:
-    page.goto(f"{url}{target}")
-    page.wait_for_url(re.compile(r"/login\?next="))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}{target}")
 
 
 def _text(title: str) -> str:
