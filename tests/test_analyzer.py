@@ -286,11 +286,48 @@ def test_a_reflection_of_something_the_client_never_said_is_not_a_reflection() -
     caught = [analyze_turn(text, context=context, client_said=MICK_SAID) for text in UNRELATED]
     # The meaning check is a crude embedding: most, not all, fluent non-reflections are caught.
     assert sum(a.codes == ("other",) for a in caught) >= 4
-    assert all(e.source == "not_taken_up" for a in caught if a.codes == ("other",)
-               for e in a.evidence)
+    assert all(e.source in ("not_taken_up", "ungrounded_reflection")
+               for a in caught if a.codes == ("other",) for e in a.evidence)
     # With only one client turn in view there is too little client talk to judge.
     assert analyze_turn(UNRELATED[-1], context=context[-1:],
                         client_said=MICK_SAID[-1:]).codes != ("other",)
     grounded = analyze_turn("So Leanne sees the beers after work differently from how you do.",
                             context=context, client_said=MICK_SAID)
     assert {"reflection_simple", "reflection_complex"} & set(grounded.codes)
+
+
+def test_word_vectors_relate_near_words_and_keep_far_ones_apart() -> None:
+    from app.analysis.grounding import WORD_NEAR
+    from app.analysis.semantics import embedder
+
+    space = embedder()
+    near = [("house", "home"), ("father", "dad"), ("heating", "heat")]
+    far = [("wedding", "drink"), ("landlord", "beers"), ("gardening", "alcoholic")]
+    for a, b in near:
+        assert float(space.word_vector(a) @ space.word_vector(b)) >= WORD_NEAR, (a, b)
+    for a, b in far:
+        assert float(space.word_vector(a) @ space.word_vector(b)) < 0.3, (a, b)
+
+
+def test_a_reflection_in_foreign_words_weighs_less_than_one_in_the_clients() -> None:
+    from app.analysis.grounding import read_grounding
+    from app.analysis.sentences import make_sentence
+
+    said = MICK_SAID[:2]  # too little talk for the not-taken-up rule: only the weight applies
+    context = [ContextTurn("client", text) for text in said]
+    own = analyze_turn("So a few beers after work is what every bloke does.",
+                       context=context, client_said=said)
+    foreign = analyze_turn("So the landlord fixing the heating has become a real worry.",
+                           context=context, client_said=said)
+    mine = {"reflection_simple", "reflection_complex"}
+    assert mine & set(own.codes) and mine & set(foreign.codes)
+    own_weight, foreign_weight = (max(e.confidence for e in a.evidence if e.code in mine)
+                                  for a in (own, foreign))
+    assert foreign_weight < own_weight * 0.6
+    # Numbers: the client's own number said back is a word taken up; "won't" is no topic.
+    reading = read_grounding(make_sentence("So since the merger you're doing two jobs."),
+                             ["They merged two teams in January and half took redundancy."])
+    assert reading is not None and reading.taken_up >= 1
+    negation = read_grounding(make_sentence("Your mind won't switch off at night."),
+                              ["I lie awake at night going over emails."])
+    assert negation is not None and "won" not in negation.topic

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.analysis.features import turn_features, unit_features, view_turn
-from app.analysis.grounding import takes_up
+from app.analysis.grounding import read_grounding, rule_for
 from app.analysis.learned import LearnedModel, load_model
 from app.analysis.model import CODE_ORDER, MECHANISMS, ContextTurn, Evidence, TurnAnalysis
 from app.analysis.rules import RULES, apply_rules
@@ -61,15 +61,22 @@ def code_units(
     precision = model.meta.get("rule_precision", {})
     units: list[UnitCoding] = []
     previous = None
+    grounded = None  # the best grounding weight of the turn's reflections, when any was read
     for index, unit in enumerate(view.units):
         probs = behaviour.probabilities(unit_features(view, index))
         predicted = max(probs, key=probs.__getitem__)
         rule = apply_rules(view, index, predicted, previous=previous,
                            vocabulary=model.vocabulary)
-        if rule is None and predicted in _REFLECTIVE and not takes_up(unit, said):
-            rule = "not_taken_up"
+        confidence = probs[predicted]
+        if rule is None and predicted in _REFLECTIVE:
+            reading = read_grounding(unit, said)
+            rule = rule_for(reading, vocabulary=model.vocabulary)
+            if reading is not None:
+                confidence *= reading.weight
+                if rule is None:
+                    grounded = max(grounded or 0.0, reading.weight)
         if rule is None:
-            units.append(UnitCoding(unit.text, predicted, probs[predicted], "model", probs))
+            units.append(UnitCoding(unit.text, predicted, confidence, "model", probs))
         else:
             confidence = float(precision.get(rule, _RULE_PRIOR))  # type: ignore[union-attr]
             units.append(UnitCoding(unit.text, RULES[rule].code, confidence, rule, probs))
@@ -83,6 +90,10 @@ def code_units(
     for mechanism in MECHANISMS:
         probs = model.heads[mechanism].probabilities(features)
         empathy[mechanism] = int(max(probs, key=probs.__getitem__))
+    if grounded is not None:
+        # An interpretation is an understanding of the client's experience: one built on
+        # topics the client never raised communicates less of it, in the same proportion.
+        empathy["interpretations"] = round(empathy["interpretations"] * grounded)
     return units, empathy
 
 

@@ -10,6 +10,7 @@ match a student's question to the topic of a persona's fact when no alias matche
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class Embedder:
         self._table = table
         self._tokenizer = Tokenizer.from_file(str(root / _TOKENIZER))
         self._cache: dict[str, np.ndarray] = {}
+        self._words: dict[str, np.ndarray] = {}
 
     def vector(self, text: str) -> np.ndarray | None:
         """The unit vector of a text, or None when it has no tokens."""
@@ -59,6 +61,29 @@ class Embedder:
             self._cache.clear()
         self._cache[text] = vector
         return vector
+
+    def word_vector(self, word: str) -> np.ndarray:
+        """The unit vector of one word: the mean of its own tokens, with no leading-space token
+        (" wedding" would add the space token every word shares, and flatten all contrasts)."""
+        cached = self._words.get(word)
+        if cached is None:
+            ids = self._tokenizer.encode(word, add_special_tokens=False).ids
+            mean = self._table[ids].astype(np.float32).mean(axis=0)
+            cached = mean / (float(np.linalg.norm(mean)) + 1e-6)
+            if len(self._words) > 16384:
+                self._words.clear()
+            self._words[word] = cached
+        return cached
+
+    def mean_vector(self, words: Sequence[str]) -> np.ndarray:
+        """The unit vector of the mean of some words' vectors (words non-empty)."""
+        mean = np.mean([self.word_vector(w) for w in words], axis=0)
+        return mean / (float(np.linalg.norm(mean)) + 1e-6)
+
+    def nearest(self, words: Sequence[str], others: Sequence[str]) -> list[float]:
+        """For each word, its highest cosine similarity to any of `others` (others non-empty)."""
+        table = np.stack([self.word_vector(w) for w in others])
+        return [float((table @ self.word_vector(w)).max()) for w in words]
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two texts' vectors (0.0 when either is empty)."""

@@ -23,6 +23,10 @@ from app.analysis.behaviours import BEHAVIOURS, main_behaviour_of
 from app.analysis.corpus import Row
 from app.analysis.features import FEATURES_VERSION, TurnView, turn_features, unit_features
 from app.analysis.features import view_turn as _view
+from app.analysis.grounding_training import (
+    GroundingTally,
+    tally_grounding,
+)
 from app.analysis.learned import Head, LearnedModel, write_model
 from app.analysis.model import CODES, MECHANISMS
 from app.analysis.rules import RULES, apply_rules
@@ -397,6 +401,7 @@ class Report:
     by_register: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     sentence_hits: int = 0
     sentence_total: int = 0
+    grounding: GroundingTally = field(default_factory=GroundingTally)
 
     @property
     def kappa(self) -> float:
@@ -419,6 +424,8 @@ def cross_validate(
         train = [i for i, f in enumerate(assignment) if f != k]
         heads, meta, vocabulary = fit(data, train, settings)
         model = model_from(heads, meta, vocabulary)
+        held_out = [data.rows[i] for i, f in enumerate(assignment) if f == k]
+        tally_grounding(held_out, vocabulary, seed=settings.seed + 3, into=report.grounding)
         for i, f in enumerate(assignment):
             if f != k:
                 continue
@@ -469,4 +476,11 @@ def format_report(report: Report) -> list[str]:
         )
     for register, tally in sorted(report.by_register.items()):
         lines.append(f"  register {register:<8} utterance macro-F1 {tally.macro_f1(CODES):.3f}")
+    g = report.grounding
+    if g.real:
+        lines.append(
+            f"  grounding (each held-out reflection against its own and against other-topic "
+            f"client talk): real reflections discarded {g.real_discarded / g.real:.3f} "
+            f"of {g.real}, other-topic caught {g.other_caught / max(g.other, 1):.3f}"
+        )
     return lines

@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.analysis import TurnAnalysis
+from app.analysis.grounding import UNGROUNDED_RULES
 from app.analysis.sentences import normalise, stem
 from app.analysis.vocabulary import STOPWORDS
 from app.client import voice
@@ -708,7 +709,7 @@ def choose_content(
         _react(choice, persona, picker, reaction)
         return choice, unlocked, risk, listening
 
-    ungrounded = any(e.source == "ungrounded_reflection" for e in analysis.evidence)
+    ungrounded = any(e.source in UNGROUNDED_RULES for e in analysis.evidence)
     if ungrounded and not codes - {"other"}:
         _react(choice, persona, picker, "confused")
         choice.kind = "confused"
@@ -848,7 +849,7 @@ def advance(
         reaction = "repaired"
     elif trust_move.contracted and reaction in ("neutral", "validated"):
         reaction = "contracted"
-    elif reaction == "neutral" and any(e.source == "ungrounded_reflection"
+    elif reaction == "neutral" and any(e.source in UNGROUNDED_RULES
                                        for e in analysis.evidence):
         reaction = "confused"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.analysis import TurnAnalysis
+from app.analysis.grounding import UNGROUNDED_RULES
 from app.client.listen import parroting, stock_key
 from app.grading.events import text_events
 from app.grading.evidence import find_quote, first_sentence, sentence_around
@@ -42,6 +43,7 @@ from app.grading.model import (
     overall_of,
 )
 from app.grading.safety import assess_safety
+from app.grading.uptake import CONFUSED_CREDIT, CORRECTED_CREDIT, uptake
 from app.rubric import Criterion, Indicator, Rubric
 
 __all__ = ["MAX_EVIDENCE", "grade_analytic"]
@@ -104,11 +106,20 @@ class _TurnSignals:
     events: dict[str, str | None]
     damp: float = 1.0  # credit kept when the same wording was used before (0.5 per repeat)
     parrot: bool = False  # the turn mostly repeats the client's own words
+    heard: float = 1.0  # reflection credit kept after the client's answer (see grading.uptake)
+
+    @property
+    def substantive(self) -> bool:
+        """A turn a rubric can weigh: a skill code, an event, or a reflection of nothing the
+        client said (an attempt that missed is an opportunity, not a backchannel)."""
+        return bool(self.codes - {"other"} or self.events
+                    or any(e.source in UNGROUNDED_RULES for e in self.analysis.evidence))
 
 
 _REFLECTIVE = frozenset({"reflection_simple", "reflection_complex", "summary"})
 PARROT_AT = 0.6
 PARROT_CREDIT = 0.25
+_HEARD = {"taken": 1.0, "corrected": CORRECTED_CREDIT, "confused": CONFUSED_CREDIT}
 
 
 def _signals(inp: GradingInput) -> list[_TurnSignals]:
@@ -127,15 +138,20 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
         client = inp.client_before(t.index)
         parrot = bool(client) and parroting(t.text, client[0].text) >= PARROT_AT
         analysis = inp.analyses.get(t.index, empty)
+        heard = 1.0
+        if _REFLECTIVE & set(analysis.codes):
+            answer = inp.client_after(t.index)
+            heard = _HEARD[uptake(answer.text if answer else None)]
         out.append(_TurnSignals(turn=t, analysis=analysis, codes=frozenset(analysis.codes),
                                 events=events.get(t.index, {}), damp=0.5 ** repeats,
-                                parrot=parrot))
+                                parrot=parrot, heard=heard))
     return out
 
 
 def _hits(criterion: Criterion, signals: _TurnSignals, *, credit: bool = True) -> list[_Hit]:
     """The indicators one turn shows, each weighed by the analyzer's confidence; the same
-    wording said again, or the client's words parroted back, earns less each time."""
+    wording said again, the client's words parroted back, or a reflection the client did not
+    recognise, earns less."""
     found: list[_Hit] = []
     confidence = signals.analysis.confidence
     for indicator in criterion.indicators:
@@ -143,13 +159,13 @@ def _hits(criterion: Criterion, signals: _TurnSignals, *, credit: bool = True) -
         detail = None
         if indicator.code is not None and indicator.code in signals.codes:
             strength = confidence.get(indicator.code, 1.0)
-            if indicator.weight > 0 and signals.parrot and indicator.code in _REFLECTIVE:
-                strength *= PARROT_CREDIT
+            if indicator.weight > 0 and indicator.code in _REFLECTIVE:
+                strength *= signals.heard * (PARROT_CREDIT if signals.parrot else 1.0)
         elif indicator.event is not None and indicator.event in signals.events:
             strength, detail = 1.0, signals.events[indicator.event]
         elif indicator.mechanism is not None:
             level = signals.analysis.empathy.get(indicator.mechanism, 0)
-            strength = min(level, 2) / 2
+            strength = min(level, 2) / 2 * signals.heard
             if signals.parrot:
                 strength *= PARROT_CREDIT
         if strength <= 0:
@@ -397,12 +413,23 @@ def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
     )
 
 
+# A turn's best helpful evidence at this strength or more counts as a whole turn of evidence for
+# the level caps; weaker evidence (a doubtful reflection) counts in proportion.
+CLEAR_STRENGTH = 0.6
 # The fewest turns that can show a criterion at each level: a level that claims consistency
 # ("consistently accurate, deep reflections") needs the turns to be consistent across.
 EVIDENCE_FOR_LEVEL = {5: 8, 4: 5, 3: 3}
 
 
-def _evidence_cap(rubric: Rubric, moments: int) -> float:
+def _turns_worth(shown: float) -> str:
+    """'3 turns' or 'about 2.4 turns' worth of evidence, for the capped note."""
+    if abs(shown - round(shown)) < 0.05:
+        count = round(shown)
+        return f"{count} turn{'s' if count != 1 else ''}"
+    return f"about {shown:.1f} turns' worth"
+
+
+def _evidence_cap(rubric: Rubric, moments: float) -> float:
     """The highest score a criterion can reach on `moments` turns of evidence."""
     top = rubric.scale.max
     for level in range(top, rubric.scale.min, -1):
@@ -463,7 +490,7 @@ def _grade_criterion(
     # Backchannels ("Mm-hmm.", "Okay.") keep the client talking but are not behaviours a rubric
     # can weigh (MITI leaves them uncoded too): only turns with a skill code are opportunities.
     # Counting them would make long, attentive sessions look thin.
-    substantive = sum(1 for s in signals if s.codes - {"other"} or s.events)
+    substantive = sum(1 for s in signals if s.substantive)
     if criterion.basis in ("turns", "session") and substantive < rubric.min_turns:
         return _insufficient(
             criterion,
@@ -485,10 +512,15 @@ def _grade_criterion(
     capped = None
     if criterion.basis == "turns":
         score = _score_turns(rubric, criterion, per_turn, substantive)
-        limit = _evidence_cap(rubric, len(moments))
+        # Each turn counts by how sure its best helpful evidence is: three doubtful
+        # reflections (confidence 0.3) are one turn's worth of showing it, not three.
+        shown = sum(min(1.0, best.strength / CLEAR_STRENGTH) for hits in per_turn
+                    if (best := _strongest(hits, positive=True)))
+        limit = _evidence_cap(rubric, shown)
         if score > limit:
-            score, capped = limit, (f"held at {limit:g}: {len(moments)} turns showed this, and "
-                                    "a higher level needs it shown across more of the session")
+            score, capped = limit, (f"held at {limit:g}: {_turns_worth(shown)} showed this "
+                                    "clearly, and a higher level needs it shown across more of "
+                                    "the session")
         counts = measures(signals)
         for cap in criterion.caps:
             if counts[cap.measure] < cap.below and score > cap.cap:

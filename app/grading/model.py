@@ -53,6 +53,11 @@ class GradingInput:
         """The student's side of the conversation, in order."""
         return [t for t in self.turns if t.speaker == "counsellor"]
 
+    def client_after(self, index: int) -> GradingTurn | None:
+        """The client's answer to counsellor turn `index`: the next turn, when the client's."""
+        later = self.turns[index + 1:index + 2]
+        return later[0] if later and later[0].speaker == "client" else None
+
     def client_before(self, index: int, *, back: int = 1) -> list[GradingTurn]:
         """Up to `back` client turns before turn `index`, the most recent first."""
         found: list[GradingTurn] = []
