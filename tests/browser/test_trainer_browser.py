@@ -70,9 +70,11 @@ def test_trainer_drafts_test_drives_publishes_and_rolls_back(live_server, new_pa
     line = broken.splitlines().index("difficulty: 9") + 1
     fill_editor(tess, broken)
     tess.get_by_role("button", name="Check").click()
+    tess.locator("#yaml-problems-heading").wait_for()
     problems = tess.locator(".yaml-problems li").all_inner_texts()
     assert any(p.startswith(f"line {line}: difficulty:") for p in problems), problems
     assert "difficulty: 9" in editor_text(tess)
+    expect_status(tess, "1 problem, marked on its line (F8 goes to the next).")
     assert _marked_lines(tess) == ["difficulty: 9"]
     # "Go to line" puts the editor's cursor on the line.
     tess.get_by_role("button", name=f"Go to line {line}").first.click()
@@ -82,6 +84,7 @@ def test_trainer_drafts_test_drives_publishes_and_rolls_back(live_server, new_pa
     # Fixed, checked and saved: a draft.
     fill_editor(tess, _text("Sam — night shifts"))
     tess.get_by_role("button", name="Check").click()
+    tess.wait_for_url(f"{url}/trainer/check")
     tess.get_by_role("button", name=f"Save as a draft of {NEW_ID}").click()
     tess.wait_for_url(f"{url}/trainer/library/persona/{NEW_ID}?saved=1")
     assert "draft only, never published" in tess.locator("#item-status").inner_text()
@@ -108,9 +111,11 @@ def test_trainer_drafts_test_drives_publishes_and_rolls_back(live_server, new_pa
 
     # Edited and published again, then rolled back to version 1.
     tess.get_by_role("link", name="Edit the live text").click()
+    tess.wait_for_url(f"{url}/trainer/library/persona/{NEW_ID}/edit")
     fill_editor(tess, editor_text(tess).replace("title: Sam — night shifts",
                                                 "title: Sam — late shifts"))
     tess.get_by_role("button", name="Check").click()
+    tess.wait_for_url(f"{url}/trainer/check")
     tess.get_by_role("button", name=f"Save as a draft of {NEW_ID}").click()
     tess.get_by_role("button", name="Publish the draft").click()
     tess.wait_for_url(re.compile(r"done=published"))
@@ -132,12 +137,15 @@ def test_the_new_persona_template_validates_as_written(live_server, new_page) ->
     tess = new_page()
     _sign_in(tess, url, "tess@example.org", "/trainer")
     tess.get_by_role("link", name="Start a new persona from the template").click()
+    tess.wait_for_url(f"{url}/trainer/new")
     assert "id: new-client" in editor_text(tess)
     assert "is a new persona" in tess.locator(".notice[role=status]").first.inner_text()
     expect_status(tess, "No problems: a valid persona (new-client).")
     assert _marked_lines(tess) == []
     tess.get_by_role("link", name="Start a new rubric from the template").click()
+    tess.wait_for_url(f"{url}/trainer/new?kind=rubric")
     assert tess.get_by_label("This file is a").input_value() == "rubric"
+    assert "id: new-rubric" in editor_text(tess)
     expect_status(tess, "No problems: a valid rubric (new-rubric).")
     assert _marked_lines(tess) == []
 
@@ -171,6 +179,7 @@ def test_the_editor_marks_a_typed_problem_on_its_line_completes_from_the_schema_
     tess.get_by_role("button", name="Save as a draft", exact=True).click()
     tess.locator("#yaml-problems-heading").wait_for()
     assert "difficulty: 9" in editor_text(tess)
+    expect_status(tess, "1 problem, marked on its line (F8 goes to the next).")
     assert _line(tess, "difficulty: 9").count() == 1
     assert _marked_lines(tess) == ["difficulty: 9"]
 
@@ -221,4 +230,5 @@ def test_the_editor_marks_a_typed_problem_on_its_line_completes_from_the_schema_
     tess.get_by_role("button", name=f"Save as a draft of {PERSONA}").click()
     tess.wait_for_url(f"{url}/trainer/library/persona/{PERSONA}?saved=1")
     tess.get_by_role("link", name="Edit the draft").click()
+    tess.wait_for_url(f"{url}/trainer/library/persona/{PERSONA}/edit")
     assert "\ndifficulty: 3\nengine: scripted\n" in editor_text(tess)
