@@ -172,6 +172,11 @@ def test_the_editor_marks_a_typed_problem_on_its_line_completes_from_the_schema_
     tess.locator(".cm-tooltip-lint, .cm-panel-lint, .cm-diagnostic").first.wait_for()
     reason = tess.locator(".cm-diagnostic").first.inner_text()
     assert "difficulty: must be between 1 and 5" in reason, reason
+    # Ctrl+Shift+M lists every problem in a panel a keyboard can walk; Escape closes it.
+    tess.keyboard.press("Control+Shift+KeyM")
+    expect(tess.locator(".cm-panel-lint")).to_contain_text("must be between 1 and 5")
+    tess.keyboard.press("Escape")
+    expect(tess.locator(".cm-panel-lint")).to_have_count(0)
     tess.screenshot(path=str(live_server.env["RAPPORT_DATA_DIR"]) + "/editor-problem.png")
 
     # Save with the problem (the button no longer names a file): refused, and the editor still
