@@ -30,7 +30,6 @@ class EditorAssets:
 
     import_map: str
     script_hash: str
-    packages: dict[str, str]  # vendored package -> version
 
 
 def source_hash(text: str) -> str:
@@ -48,5 +47,4 @@ def editor_assets(static_dir: Path, static_url: Callable[[str], str]) -> EditorA
                for name, entry in manifest.items()}
     imports.update({name: static_url(file) for name, file in OWN_MODULES.items()})
     text = json.dumps({"imports": imports}, sort_keys=True, separators=(",", ":"))
-    return EditorAssets(import_map=text, script_hash=source_hash(text),
-                        packages={name: entry["version"] for name, entry in manifest.items()})
+    return EditorAssets(import_map=text, script_hash=source_hash(text))

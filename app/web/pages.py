@@ -51,7 +51,6 @@ TEMPLATES = FRONTEND / "templates"
 STATIC = FRONTEND / "static"
 
 
-
 def content_security_policy(*, scripts: Sequence[str] = (), styles: Sequence[str] = ()) -> str:
     """The pages' policy; `scripts` and `styles` add hash or nonce sources (never 'unsafe-*')."""
     script_src = " ".join(["'self'", *scripts])

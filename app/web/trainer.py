@@ -7,6 +7,10 @@ card as students see it; for a persona the disclosure ladder and boundary tests)
 saved: written atomically as `<id>.yaml` into the library folder (an existing id only when the
 new `version` is higher), recorded in the audit log, and reloaded at once in this worker and
 within a second in the others (app.library).
+
+The page's YAML editor (frontend/static/yaml-editor.js) asks the same check while a trainer
+types (`POST /trainer/check.json`) and completes fields from the JSON Schema the models
+publish (`GET /trainer/schemas/<kind>.json`).
 """
 
 from __future__ import annotations
