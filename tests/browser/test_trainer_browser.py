@@ -237,3 +237,21 @@ def test_the_editor_marks_a_typed_problem_on_its_line_completes_from_the_schema_
     tess.get_by_role("link", name="Edit the draft").click()
     tess.wait_for_url(f"{url}/trainer/library/persona/{PERSONA}/edit")
     assert "\ndifficulty: 3\nengine: scripted\n" in editor_text(tess)
+
+
+def test_without_javascript_the_textarea_checks_and_saves(live_server, browser) -> None:
+    url = live_server.url
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280,
+                                                                        "height": 900})
+    try:
+        tess = context.new_page()
+        _sign_in(tess, url, "tess@example.org", "/trainer")
+        assert tess.locator(".cm-editor").count() == 0
+        box = tess.get_by_label("…or paste its text")
+        box.fill(_text("Sam — plain box"))
+        tess.get_by_role("button", name="Check").click()
+        tess.wait_for_url(f"{url}/trainer/check")
+        tess.get_by_role("button", name=f"Save as a draft of {NEW_ID}").click()
+        tess.wait_for_url(f"{url}/trainer/library/persona/{NEW_ID}?saved=1")
+    finally:
+        context.close()
