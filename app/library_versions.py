@@ -30,6 +30,7 @@ __all__ = [
     "Kind",
     "Step",
     "VersionError",
+    "check_problems",
     "check_text",
     "draft_of",
     "generation",
@@ -69,12 +70,13 @@ def _problem_line(problem: PersonaProblem) -> str:
     return f"line {problem.line}: {problem.field}: {problem.message}"
 
 
-def check_text(kind: Kind, text: str) -> tuple[Persona | Rubric | None, list[str]]:
-    """Validate a persona or rubric text as the validate command would check its file."""
+def check_problems(kind: Kind, text: str) -> tuple[Persona | Rubric | None, list[PersonaProblem]]:
+    """Validate a persona or rubric text as the validate command would: the item or its problems."""
     data = text.encode("utf-8")
+    draft = Path(f"draft-{kind}.yaml")
     if len(data) > MAX_FILE_BYTES:
-        return None, [f"line 1: -: the file is too large ({len(data) // 1024} KiB; "
-                      f"a {kind} may be at most {MAX_FILE_BYTES // 1024} KiB)"]
+        return None, [PersonaProblem(draft, 1, "-", f"the file is too large ({len(data) // 1024} "
+                                     f"KiB; a {kind} may be at most {MAX_FILE_BYTES // 1024} KiB)")]
     ident = _declared_id(text)
     validate = validate_paths if kind == "persona" else validate_rubric_paths
     with tempfile.TemporaryDirectory(prefix="rapport-check-") as folder:
@@ -86,8 +88,14 @@ def check_text(kind: Kind, text: str) -> tuple[Persona | Rubric | None, list[str
         # With no usable id there is no file name to match; the id's own problem is listed.
         problems = [p for p in problems if not (p.field == "id" and "file name" in p.message)]
     if problems or not items:
-        return None, [_problem_line(p) for p in problems] or ["line 1: -: nothing to check"]
+        return None, problems or [PersonaProblem(draft, 1, "-", "nothing to check")]
     return items[0], []
+
+
+def check_text(kind: Kind, text: str) -> tuple[Persona | Rubric | None, list[str]]:
+    """Validate a persona or rubric text; each problem as `line N: field: message`."""
+    item, problems = check_problems(kind, text)
+    return item, [_problem_line(p) for p in problems]
 
 
 # ---- reading ------------------------------------------------------------------------------------

@@ -326,6 +326,10 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
         w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
     ("GET", "/trainer/new"): on("/trainer/new", TRAINER),
+    # What the editor asks while a trainer types: the check and the schema it completes from.
+    ("POST", "/trainer/check.json"): on("/trainer/check.json", TRAINER, body=lambda w, r: {
+        "json": {"kind": "persona", "text": f"id: {PERSONA}\n"}}),
+    ("GET", "/trainer/schemas/{kind}.json"): on("/trainer/schemas/rubric.json", TRAINER),
     ("GET", "/trainer/personas/{persona_id}.card.json"): on(
         f"/trainer/personas/{PERSONA}.card.json", TRAINER),
     ("POST", "/trainer/cards/import"): on("/trainer/cards/import", TRAINER, body=lambda w, r: _form(

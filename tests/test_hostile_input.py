@@ -96,6 +96,8 @@ ROUTES = [
           {"number": "0"}),
     Route("POST", "/trainer/library/{kind}/{item_id}/retire", "form", ("note",)),
     Route("POST", "/trainer/cards/import", "multipart", ("text",)),
+    Route("POST", "/trainer/check.json", "json", ("text", "kind"),
+          {"kind": "persona", "text": "id: x\n"}),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [

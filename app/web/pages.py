@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,9 +32,11 @@ from app.persona import Persona
 from app.review.marking import released_view
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+from app.web.editor_assets import editor_assets
 
 __all__ = [
     "TrustCurve",
+    "content_security_policy",
     "engine_label",
     "install_pages",
     "render",
@@ -46,12 +50,21 @@ FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 TEMPLATES = FRONTEND / "templates"
 STATIC = FRONTEND / "static"
 
-# No inline script or style anywhere: data reaches app.js through data- attributes.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+
+def content_security_policy(*, scripts: Sequence[str] = (), styles: Sequence[str] = ()) -> str:
+    """The pages' policy; `scripts` and `styles` add hash or nonce sources (never 'unsafe-*')."""
+    script_src = " ".join(["'self'", *scripts])
+    style_src = " ".join(["'self'", *styles])
+    return (
+        f"default-src 'self'; script-src {script_src}; style-src {style_src}; "
+        "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+# No inline script or style anywhere: data reaches app.js through data- attributes. The YAML
+# editor's pages alone add their import map's hash and a per-response style nonce (render).
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 DIFFICULTY_WORDS = {
     1: "introductory",
@@ -228,7 +241,12 @@ def build_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     versions = _asset_versions()
-    env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+
+    def static(name: str) -> str:
+        return f"/static/{name}?v={versions.get(name, '0')}"
+
+    env.globals["static"] = static
+    env.globals["editor"] = editor_assets(STATIC, static)
     env.globals["difficulty_words"] = DIFFICULTY_WORDS
     # One numbering of turns for people on every page (app.numbering).
     env.globals["turn_numbers"] = TurnNumbers.of
@@ -244,13 +262,24 @@ def _env(request: Request) -> jinja2.Environment:
 
 
 def render(
-    request: Request, name: str | Sequence[str], context: dict[str, Any], status_code: int = 200
+    request: Request, name: str | Sequence[str], context: dict[str, Any], status_code: int = 200,
+    *, editor: bool = False,
 ) -> HTMLResponse:
-    """Render a template (or the first of several that exists) as an HTML response."""
+    """Render a template (or the first of several that exists) as an HTML response.
+
+    `editor`: the page loads the YAML editor, so its policy allows the editor's import map and
+    the styles CodeMirror writes with this response's nonce.
+    """
     env = _env(request)
     template = env.select_template([name] if isinstance(name, str) else list(name))
-    html = template.render(request=request, path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    nonce = ""
+    if editor:
+        nonce = base64.b64encode(secrets.token_bytes(16)).decode("ascii")
+        headers["Content-Security-Policy"] = content_security_policy(
+            scripts=[env.globals["editor"].script_hash], styles=[f"'nonce-{nonce}'"])
+    html = template.render(request=request, path=request.url.path, csp_nonce=nonce, **context)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def _status_phrase(status_code: int) -> str:

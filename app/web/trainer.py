@@ -7,6 +7,10 @@ card as students see it; for a persona the disclosure ladder and boundary tests)
 saved: written atomically as `<id>.yaml` into the library folder (an existing id only when the
 new `version` is higher), recorded in the audit log, and reloaded at once in this worker and
 within a second in the others (app.library).
+
+The page's YAML editor (frontend/static/yaml-editor.js) asks the same check while a trainer
+types (`POST /trainer/check.json`) and completes fields from the JSON Schema the models
+publish (`GET /trainer/schemas/<kind>.json`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from app import library_versions as versions
@@ -29,11 +34,11 @@ from app.client.selftest import selftest
 from app.config import Settings
 from app.input_checks import InputProblem, load_json
 from app.library import Library, Shelf
-from app.library_versions import Kind, check_text
+from app.library_versions import Kind, check_problems, check_text
 from app.models import LibraryVersion
-from app.persona import MAX_FILE_BYTES, Persona
+from app.persona import MAX_FILE_BYTES, Persona, persona_json_schema
 from app.persona.card import CardError, card_from_persona, persona_text_from_card
-from app.rubric import Rubric
+from app.rubric import Rubric, rubric_json_schema
 from app.web.api import persona_summary
 from app.web.deps import DbSession, TrainerUser
 from app.web.pages import render
@@ -58,11 +63,6 @@ class Draft:
     item: Persona | Rubric | None = None
     current_version: int | None = None  # of the same id in the library, if there is one
     refused: str = ""  # why Save was refused (the text is still shown)
-
-    @property
-    def replaceable(self) -> bool:
-        """Whether Save would be accepted: any valid file becomes a draft."""
-        return self.item is not None
 
 
 # ---- checking ---------------------------------------------------------------------------------
@@ -234,6 +234,7 @@ def _page(
                       if library.shelf(kind).problems},
         },
         status_code=status_code,
+        editor=True,
     )
 
 
@@ -381,13 +382,20 @@ def item_page(
     })
 
 
-_TEMPLATE = Path(__file__).resolve().parent.parent / "persona" / "templates" / "new-persona.yaml"
+_APP = Path(__file__).resolve().parent.parent
+# A starting file of each kind that validates as written (tests/test_editor.py checks both).
+TEMPLATES: dict[str, Path] = {
+    "persona": _APP / "persona" / "templates" / "new-persona.yaml",
+    "rubric": _APP / "rubric" / "templates" / "new-rubric.yaml",
+}
 
 
 @router.get("/trainer/new", response_class=HTMLResponse)
-def new_persona(request: Request, user: TrainerUser) -> HTMLResponse:
-    """The editor with a new-persona template that validates as written."""
-    return _page(request, draft=_draft(request, "persona", _TEMPLATE.read_text("utf-8"), None))
+def new_item(request: Request, user: TrainerUser, kind: str = "persona") -> HTMLResponse:
+    """The editor with a new-persona (or, with kind=rubric, new-rubric) template that validates."""
+    checked = _kind(kind)
+    return _page(request, draft=_draft(request, checked, TEMPLATES[checked].read_text("utf-8"),
+                                       None))
 
 
 @router.get("/trainer/library/{kind}/{item_id}/edit", response_class=HTMLResponse)
@@ -544,3 +552,55 @@ def download_rubric(
 ) -> Response:
     """A rubric's YAML as students get it now."""
     return _download(request, db, "rubric", rubric_id)
+
+
+# ---- what the editor asks while a trainer types -------------------------------------------------
+
+
+class EditorCheck(BaseModel):
+    """The editor's text, checked as Check would check it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    text: str
+
+
+class EditorProblem(BaseModel):
+    """One problem on one line (1-based), as the Check page lists it."""
+
+    line: int
+    field: str
+    message: str
+
+
+class EditorVerdict(BaseModel):
+    """Whether the text is a valid file, its id if so, and every problem by line."""
+
+    valid: bool
+    id: str | None
+    problems: list[EditorProblem]
+
+
+@router.post("/trainer/check.json")
+def check_for_editor(body: EditorCheck, user: TrainerUser) -> EditorVerdict:
+    """Check the editor's text with the library's own loader: the same problems as Check."""
+    text = body.text.replace("\r\n", "\n")
+    if not text.strip():
+        return EditorVerdict(valid=False, id=None, problems=[EditorProblem(
+            line=1, field="-", message="the file is empty: start from a template or paste one")])
+    item, problems = check_problems(body.kind, text)
+    return EditorVerdict(
+        valid=item is not None, id=item.id if item is not None else None,
+        problems=[EditorProblem(line=p.line, field=p.field, message=p.message)
+                  for p in problems])
+
+
+_SCHEMAS = {"persona": persona_json_schema, "rubric": rubric_json_schema}
+
+
+@router.get("/trainer/schemas/{kind}.json")
+def editor_schema(kind: str, user: TrainerUser) -> JSONResponse:
+    """The JSON Schema of a persona or rubric file: what the editor completes from."""
+    checked = _kind(kind)
+    return JSONResponse(_SCHEMAS[checked](), headers={"Cache-Control": "no-cache"})

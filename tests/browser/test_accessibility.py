@@ -25,7 +25,7 @@ from app.models import Turn
 from tests.accounts import LINES, PASSWORD, PERSONA, SECRET, seed_people
 from tests.browser.audit import audit_state, axe_source
 from tests.browser.conftest import watched_context
-from tests.browser.flow import through_reflection
+from tests.browser.flow import fill_editor, through_reflection
 from tests.support import ROOT, ServerProcess, database_url
 
 pytestmark = pytest.mark.browser
@@ -243,16 +243,29 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
     with _browsing(browser, page_errors, base, "tess@example.org") as page:
         page.goto(f"{base}/trainer")
         audit_state(page, "trainer", problems)
-        page.locator("#text").fill("id: broken\nversion: one\n")
+        fill_editor(page, "id: broken\nversion: one\n")
         page.get_by_role("button", name="Check").click()
         page.locator("#yaml-problems-heading").wait_for()
         audit_state(page, "trainer-problems", problems)
-        page.locator("#text").fill((ROOT / "personas" / f"{PERSONA}.yaml").read_text())
+        # The editor as it checks while you type: problems marked in the gutter, and the
+        # completion list open with a field's description beside it.
+        page.locator("#editor-status").filter(has_text="problem").wait_for()
+        page.locator(".cm-lint-marker-error").first.hover()
+        page.locator(".cm-tooltip .cm-diagnostic").first.wait_for()
+        audit_state(page, "trainer-editor-problem", problems)
+        page.locator(".cm-content").click()
+        page.keyboard.press("Control+End")
+        page.keyboard.press("Enter")
+        page.keyboard.type("tit")
+        page.locator(".cm-completionInfo").wait_for()
+        audit_state(page, "trainer-editor-completion", problems)
+        page.keyboard.press("Escape")
+        fill_editor(page, (ROOT / "personas" / f"{PERSONA}.yaml").read_text())
         page.get_by_role("button", name="Check").click()
         page.locator(".alert, .notice").first.wait_for()
         audit_state(page, "trainer-persona-preview", problems)
         page.get_by_label("This file is a").select_option("rubric")
-        page.locator("#text").fill((ROOT / "rubrics" / "core-conditions.yaml").read_text())
+        fill_editor(page, (ROOT / "rubrics" / "core-conditions.yaml").read_text())
         page.get_by_role("button", name="Check").click()
         page.locator(".alert, .notice").first.wait_for()
         audit_state(page, "trainer-rubric-preview", problems)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.accounts import LINES, PASSWORD, SECRET, seed_people
 from tests.browser.conftest import watched_context
-from tests.browser.flow import through_reflection
+from tests.browser.flow import fill_editor, through_reflection
 
 pytestmark = pytest.mark.browser
 
@@ -74,10 +74,15 @@ def test_a_held_student_ends_a_session_and_reads_when_feedback_comes(live_server
 def test_the_trainer_editor_is_styled_under_the_pages_own_policy(live_server, person):
     tess = person(live_server.url, "tess@example.org")
     tess.goto(f"{live_server.url}/trainer")
-    box = tess.locator("#text")
-    assert box.bounding_box()["height"] >= 300
-    assert "monospace" in box.evaluate("el => getComputedStyle(el).fontFamily")
-    box.fill("id: broken\nversion: one\n")
+    editor = tess.locator(".cm-editor")
+    assert editor.bounding_box()["height"] >= 300
+    # CodeMirror's own rules arrive in a <style> element with the page's nonce: applied, so the
+    # editor is a flex column and its gutter sits beside the text.
+    assert editor.evaluate("el => getComputedStyle(el).display") == "flex"
+    assert tess.locator(".cm-gutters").evaluate("el => getComputedStyle(el).display") == "flex"
+    assert "monospace" in tess.locator(".cm-scroller").evaluate(
+        "el => getComputedStyle(el).fontFamily")
+    fill_editor(tess, "id: broken\nversion: one\n")
     tess.get_by_role("button", name="Check").click()
     problems = tess.locator("#yaml-problems-heading + .yaml-problems")
     problems.wait_for()
