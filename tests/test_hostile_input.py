@@ -229,7 +229,8 @@ def test_huge_chunked_bodies_are_413(world) -> None:
 
     for target, size in [(f"/api/sessions/{ids['own']}/turns", 200_000),
                          ("/api/auth/login", 200_000), ("/sessions", 200_000),
-                         ("/api/import", 9_000_000), ("/trainer/check", 2_000_000)]:
+                         ("/api/import", 9_000_000), ("/trainer/check", 2_000_000),
+                         (f"/admin/cohorts/{ids['cohort']}/import", 2_000_000)]:
         answer = admin.post(target, content=chunks(size),
                             headers={"Content-Type": "application/json"})
         assert answer.status_code == 413, (target, answer.status_code, answer.text[:200])
