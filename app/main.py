@@ -23,7 +23,7 @@ from app.logs import RequestIdMiddleware
 from app.metrics import install_metrics
 from app.models import utcnow
 from app.practice import get_or_create_local_user
-from app.web import api, course_api, course_pages, reflection
+from app.web import api, course_api, course_pages, reflection, student
 from app.web.admin import ROSTER_MAX_BODY, ROSTER_PATH, ROSTER_TOO_LARGE
 from app.web.deps import Database
 from app.web.desk import install_desk
@@ -119,6 +119,7 @@ def create_app(
     install_pages(app)
     app.include_router(course_pages.router)
     app.include_router(reflection.router)
+    app.include_router(student.router)
     install_desk(app)
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.

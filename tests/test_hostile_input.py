@@ -96,6 +96,7 @@ ROUTES = [
           {"number": "0"}),
     Route("POST", "/trainer/library/{kind}/{item_id}/retire", "form", ("note",)),
     Route("POST", "/trainer/cards/import", "multipart", ("text",)),
+    Route("POST", "/sessions/{own}/discard", "none"),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [
@@ -103,6 +104,8 @@ QUERIES = [
     ("/desk", "student"),
     ("/login", "next"),
     ("/api/import", "student_email"),
+    ("/progress/compare", "first"),
+    ("/progress/compare", "second"),
 ]
 
 

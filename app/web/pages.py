@@ -484,7 +484,8 @@ def history_page(
         }
         for s, n in practice.list_sessions(db=db, owner_id=user.id)
     ]
-    return render(request, "history.html", {"rows": rows, "title": "Session history"})
+    return render(request, "history.html", {"rows": rows, "title": "Session history",
+                                            "discarded": "discarded" in request.query_params})
 
 
 def _history_score(*, db: DbSession, user: CurrentUser, session: PracticeSession) -> dict | None:
