@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.accounts import LINES, PASSWORD, PERSONA, SECRET, seed_people
+from tests.accounts import LINES, PASSWORD, PERSONA, accounts_server
 from tests.support import ServerProcess, at_once
 
 pytestmark = pytest.mark.slow
@@ -23,14 +23,9 @@ ROUNDS = 6
 
 @pytest.fixture
 def server(server_env: dict[str, str]) -> Iterator[ServerProcess]:
-    seed_people(server_env["RAPPORT_DATA_DIR"], server_env["RAPPORT_DATABASE_URL"],
-                ((STUDENT, "student"),), auto_grades="immediate")
-    env = {**server_env, "RAPPORT_AUTH": "on", "RAPPORT_SECRET_KEY": SECRET}
-    process = ServerProcess(env=env, workers=2).start()
-    try:
+    people = ((STUDENT, "student"),)
+    with accounts_server(server_env, people, workers=2, auto_grades="immediate") as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _state(db_url: str, sid: str) -> tuple[str | None, int]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.accounts import PASSWORD, PERSONA, SECRET, seed_people
+from tests.accounts import PASSWORD, PERSONA, accounts_server
 from tests.support import ServerProcess, at_once
 
 pytestmark = pytest.mark.slow
@@ -29,14 +29,8 @@ AT_ONCE = 6
 
 @pytest.fixture
 def server(server_env: dict[str, str]) -> Iterator[ServerProcess]:
-    seed_people(server_env["RAPPORT_DATA_DIR"], server_env["RAPPORT_DATABASE_URL"],
-                ((TRAINER, "trainer"),))
-    env = {**server_env, "RAPPORT_AUTH": "on", "RAPPORT_SECRET_KEY": SECRET}
-    process = ServerProcess(env=env, workers=2).start()
-    try:
+    with accounts_server(server_env, ((TRAINER, "trainer"),), workers=2) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _trainer(server: ServerProcess) -> httpx.Client:
