@@ -56,6 +56,7 @@ ROUTES = [
     Route("POST", "/api/sessions/{own}/self-rating", "json", ("answers",),
           {"ratings": {}, "answers": {}}),
     Route("POST", "/sessions/{own}/step-out", "none"),
+    Route("POST", "/sessions/{own}/discard", "none"),
     Route("POST", "/api/sessions/{own}/step-out", "none"),
     Route("POST", "/api/sessions/{marked}/grade", "json", ("rubric_id", "engine"),
           {"rubric_id": "core-conditions"}),
@@ -96,7 +97,6 @@ ROUTES = [
           {"number": "0"}),
     Route("POST", "/trainer/library/{kind}/{item_id}/retire", "form", ("note",)),
     Route("POST", "/trainer/cards/import", "multipart", ("text",)),
-    Route("POST", "/sessions/{own}/discard", "none"),
 ]
 # Text-taking queries of GET routes, checked the same way.
 QUERIES = [
