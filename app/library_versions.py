@@ -13,10 +13,13 @@ from __future__ import annotations
 import difflib
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 from yaml.nodes import MappingNode, ScalarNode
 
@@ -45,6 +48,8 @@ __all__ = [
 Kind = Literal["persona", "rubric"]
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]*$")
 MAX_NOTE = 500
+# Attempts at numbering a step while other writers number steps of the same item.
+_NUMBER_TRIES = 5
 
 
 class VersionError(ValueError):
@@ -182,50 +187,123 @@ def save_draft(
     return draft
 
 
-def _next_number(*, db: Session, kind: Kind, item_id: str) -> int:
-    top = db.exec(
-        select(func.max(LibraryVersion.number)).where(
-            LibraryVersion.kind == kind, LibraryVersion.item_id == item_id)
-    ).one()
-    return (top or 0) + 1
+def _note(note: str) -> str:
+    return " ".join(note.split())[:MAX_NOTE]
+
+
+def publish(
+    *, db: Session, actor: Actor, kind: Kind, item_id: str, note: str = "",
+    draft_id: int | None = None,
+) -> LibraryVersion:
+    """Make the item's draft the live version, numbered next in its history; audited.
+
+    Idempotent: when several requests publish one draft at once (a double click, two tabs,
+    two workers), every one answers with the single version made, numbered and audited once.
+    `draft_id` names the draft the request means; a request naming a draft that is already
+    published gets that version back, however late it arrives.
+    """
+    draft = draft_of(db=db, kind=kind, item_id=item_id)
+    if draft_id is not None and (draft is None or draft.id != draft_id):
+        # Read after the draft query, so a publish that draft_of no longer saw is seen here.
+        named = db.get(LibraryVersion, draft_id, populate_existing=True)
+        if (named is not None and named.kind == kind and named.item_id == item_id
+                and named.number is not None and named.action == "publish"):
+            return named
+        if draft is not None:
+            raise VersionError(f"The draft of {kind} '{item_id}' is not the one this page "
+                               "showed: reload the page and try again.")
+    if draft is None:
+        raise VersionError(f"There is no draft of {kind} '{item_id}' to publish: save one first.")
+    draft_id, drafted_by = draft.id, draft.author
+
+    def attempt() -> LibraryVersion | None:
+        # One conditional UPDATE claims the draft: of several concurrent publishes exactly one
+        # changes the row, since `number IS NULL` no longer holds once the first commits.
+        # The publisher is who put it live; the draft's author may have been someone else.
+        claimed = db.exec(  # type: ignore[call-overload]
+            update(LibraryVersion)
+            .where(col(LibraryVersion.id) == draft_id, col(LibraryVersion.number).is_(None))
+            .values(number=_next_number(kind=kind, item_id=item_id), action="publish",
+                    note=_note(note), published_at=utcnow(), author_id=actor.user_id,
+                    author=actor.label)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            return None
+        done = db.get(LibraryVersion, draft_id, populate_existing=True)
+        assert done is not None
+        record(db=db, actor=actor, action=f"{kind}.publish", target=item_id,
+               details={"number": done.number, "version": done.yaml_version,
+                        "drafted_by": drafted_by})
+        return done
+
+    done = _numbered(db=db, kind=kind, item_id=item_id, attempt=attempt)
+    if done is None:
+        # Someone else published (or replaced) this very draft a moment ago.
+        done = db.get(LibraryVersion, draft_id, populate_existing=True)
+        if done is None or done.number is None or done.action != "publish":
+            raise VersionError(f"The draft of {kind} '{item_id}' changed while it was being "
+                               "published: reload the page and try again.")
+    return done
+
+
+def _next_number(*, kind: Kind, item_id: str) -> Any:
+    """The item's next step number, as a subquery evaluated inside the writing statement."""
+    return (select(func.coalesce(func.max(LibraryVersion.number), 0) + 1)
+            .where(LibraryVersion.kind == kind, LibraryVersion.item_id == item_id)
+            .scalar_subquery())
+
+
+def _numbered(
+    *, db: Session, kind: Kind, item_id: str, attempt: Callable[[], LibraryVersion | None]
+) -> LibraryVersion | None:
+    """Run and commit `attempt`, which numbers a step of the item; what it returned.
+
+    The number is taken inside the statement that writes it, so SQLite (one writer at a time)
+    never repeats one. On PostgreSQL two writers numbering steps of one item at once (a publish
+    and a rollback) can still compute the same number: the unique index refuses the second,
+    which is rolled back and run again, and takes the number after.
+    """
+    for _ in range(_NUMBER_TRIES):
+        try:
+            step = attempt()
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+            continue
+        if step is not None:
+            db.refresh(step)
+        return step
+    raise VersionError(f"{kind.title()} '{item_id}' is being changed by someone else right now: "
+                       "try again in a moment.")
 
 
 def _note(note: str) -> str:
     return " ".join(note.split())[:MAX_NOTE]
 
 
-def publish(
-    *, db: Session, actor: Actor, kind: Kind, item_id: str, note: str = ""
-) -> LibraryVersion:
-    """Make the item's draft the live version, numbered next in its history; audited."""
-    draft = draft_of(db=db, kind=kind, item_id=item_id)
-    if draft is None:
-        raise VersionError(f"There is no draft of {kind} '{item_id}' to publish: save one first.")
-    draft.number = _next_number(db=db, kind=kind, item_id=item_id)
-    draft.action, draft.note = "publish", _note(note)
-    draft.published_at = utcnow()
-    # The publisher is who put it live; the draft's author may have been someone else.
-    author = draft.author
-    draft.author_id, draft.author = actor.user_id, actor.label
-    db.add(draft)
-    record(db=db, actor=actor, action=f"{kind}.publish", target=item_id,
-           details={"number": draft.number, "version": draft.yaml_version,
-                    "drafted_by": author})
-    db.commit()
-    db.refresh(draft)
-    return draft
-
-
 def _add_step(*, db: Session, actor: Actor, kind: Kind, item_id: str, action: str, text: str,
-              yaml_version: int, title: str, note: str) -> LibraryVersion:
-    now = utcnow()
-    step = LibraryVersion(
-        kind=kind, item_id=item_id, number=_next_number(db=db, kind=kind, item_id=item_id),
-        action=action, text=text, yaml_version=yaml_version, title=title, note=_note(note),
-        author_id=actor.user_id, author=actor.label, created_at=now, published_at=now,
-    )
-    db.add(step)
-    db.flush()
+              yaml_version: int, title: str, note: str, details: dict[str, Any]
+              ) -> LibraryVersion:
+    """Add a numbered step (a rollback or a retirement) and its audit entry; committed."""
+
+    def attempt() -> LibraryVersion:
+        now = utcnow()
+        step = LibraryVersion(
+            kind=kind, item_id=item_id, action=action, text=text, yaml_version=yaml_version,
+            title=title, note=_note(note), author_id=actor.user_id, author=actor.label,
+            created_at=now, published_at=now,
+        )
+        step.number = _next_number(kind=kind, item_id=item_id)
+        db.add(step)
+        db.flush()
+        db.refresh(step)
+        record(db=db, actor=actor, action=f"{kind}.{action}", target=item_id,
+               details={"number": step.number, **details})
+        return step
+
+    step = _numbered(db=db, kind=kind, item_id=item_id, attempt=attempt)
+    assert step is not None
     return step
 
 
@@ -248,11 +326,8 @@ def rollback(
         text, yaml_version, title = old.text, old.yaml_version, old.title
     step = _add_step(db=db, actor=actor, kind=kind, item_id=item_id, action="rollback", text=text,
                      yaml_version=yaml_version, title=title,
-                     note=note or f"back to {'the shipped file' if to == 0 else f'version {to}'}")
-    record(db=db, actor=actor, action=f"{kind}.rollback", target=item_id,
-           details={"number": step.number, "to": to})
-    db.commit()
-    db.refresh(step)
+                     note=note or f"back to {'the shipped file' if to == 0 else f'version {to}'}",
+                     details={"to": to})
     return step
 
 
@@ -266,9 +341,5 @@ def retire(
         raise VersionError(f"{kind.title()} '{item_id}' is already retired.")
     step = _add_step(db=db, actor=actor, kind=kind, item_id=item_id, action="retire",
                      text=live_text, yaml_version=item.version, title=item.title,
-                     note=note or "retired")
-    record(db=db, actor=actor, action=f"{kind}.retire", target=item_id,
-           details={"number": step.number})
-    db.commit()
-    db.refresh(step)
+                     note=note or "retired", details={})
     return step

@@ -23,14 +23,15 @@ from app.logs import RequestIdMiddleware
 from app.metrics import install_metrics
 from app.models import utcnow
 from app.practice import get_or_create_local_user
-from app.web import api, course_api, course_pages, reflection
+from app.web import api, course_api, course_pages, reflection, student
+from app.web.admin import ROSTER_MAX_BODY, ROSTER_PATH, ROSTER_TOO_LARGE
 from app.web.deps import Database
 from app.web.desk import install_desk
 from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
 from app.web.health import install_health
 from app.web.input_guard import InputGuard
-from app.web.limits import BodySizeLimit
+from app.web.limits import BodySizeLimit, WiderLimit
 from app.web.pages import install_pages
 from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
 
@@ -118,15 +119,19 @@ def create_app(
     install_pages(app)
     app.include_router(course_pages.router)
     app.include_router(reflection.router)
+    app.include_router(student.router)
     install_desk(app)
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
     # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
     # Transcript imports have a limit of their own: an exported long session must go back in.
+    # So do cohort rosters: 64 KB would stop a CSV at about 1,500 people (app.web.admin).
     imports = settings.max_import_bytes
-    app.add_middleware(BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
-                       wider={"/trainer/": TRAINER_MAX_BODY, "/api/import": imports,
-                              "/import": imports})
+    app.add_middleware(
+        BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
+        wider=[WiderLimit("/trainer/", TRAINER_MAX_BODY), WiderLimit("/api/import", imports),
+               WiderLimit("/import", imports),
+               WiderLimit(ROSTER_PATH, ROSTER_MAX_BODY, ROSTER_TOO_LARGE)])
     # Every answer (refusals by the gate and the size limit too) carries a request id.
     app.add_middleware(RequestIdMiddleware)
     if settings.trusted_proxy_list:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import anyio
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -463,12 +463,22 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
 
 
 def end_session(*, db: Session, session: PracticeSession) -> PracticeSession:
-    """Mark a session ended (idempotent)."""
+    """Mark a session ended (idempotent); ConflictError if it was discarded meanwhile."""
     if session.status != "ended":
-        session.status = "ended"
-        session.ended_at = utcnow()
-        db.add(session)
+        sid = session.id
+        # A conditional UPDATE, not the ORM's: the student may discard the session in another
+        # tab at the same moment (app.retention.discard_session), and then no row is left.
+        db.exec(  # type: ignore[call-overload]
+            update(PracticeSession)
+            .where(col(PracticeSession.id) == sid,
+                   col(PracticeSession.status) != "ended")
+            .values(status="ended", ended_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         db.commit()
+        now = db.exec(select(PracticeSession.status).where(PracticeSession.id == sid))
+        if now.first() != "ended":
+            raise ConflictError("This session was discarded, so there is nothing to end.")
         db.refresh(session)
     return session
 

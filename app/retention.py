@@ -1,10 +1,16 @@
-"""Deleting data: one student's everything on request, and sessions past a retention period.
+"""Deleting data: one student's everything on request, sessions past a retention period, and
+an active session its student abandons.
 
-Both delete a session with everything hanging off it (turns, grades, reviews and their marks
-and notes). Erasing a person also removes their account, cohort memberships, sign-ins and
-links (failed sign-ins are kept only as hashes and expire by themselves), and scrubs their
-name and email from the audit log, which keeps the fact that an erasure happened (and who
-asked for it) but nothing that identifies whom it was about.
+Each deletes a session with everything hanging off it (turns, grades, self-ratings, reviews
+and their marks and notes). A discarded session is deleted, not hidden: nothing else (the
+desk, progress, agreement figures, exports, the retention sweep) ever has to know about a
+"discarded" state, and a student who throws away a half-finished practice expects its words
+to be gone. The audit log keeps that it happened, with no words of it.
+
+Erasing a person also removes their account, cohort memberships, sign-ins and links (failed
+sign-ins are kept only as hashes and expire by themselves), and scrubs their name and email
+from the audit log, which keeps the fact that an erasure happened (and who asked for it) but
+nothing that identifies whom it was about.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.audit import Actor, record
@@ -32,8 +38,13 @@ from app.models import (
     User,
     utcnow,
 )
+from app.review.self_rating import SelfRating
 
-__all__ = ["delete_sessions", "erase_user", "prune_sessions"]
+__all__ = ["DiscardRefused", "delete_sessions", "discard_session", "erase_user", "prune_sessions"]
+
+
+class DiscardRefused(ValueError):
+    """The session cannot be discarded (it has ended); the message says why."""
 
 
 def delete_sessions(*, db: Session, session_ids: Iterable[str]) -> int:
@@ -45,6 +56,7 @@ def delete_sessions(*, db: Session, session_ids: Iterable[str]) -> int:
     db.exec(delete(ReviewMark).where(col(ReviewMark.review_id).in_(reviews)))
     db.exec(delete(ReviewAmendment).where(col(ReviewAmendment.review_id).in_(reviews)))
     db.exec(delete(TurnNote).where(col(TurnNote.session_id).in_(ids)))
+    db.exec(delete(SelfRating).where(col(SelfRating.session_id).in_(ids)))
     db.exec(delete(Review).where(col(Review.session_id).in_(ids)))
     db.exec(delete(Grade).where(col(Grade.session_id).in_(ids)))
     db.exec(delete(Turn).where(col(Turn.session_id).in_(ids)))
@@ -103,3 +115,33 @@ def prune_sessions(*, db: Session, older_than: timedelta, actor: Actor) -> int:
            details={"deleted": count, "older_than_days": older_than.days})
     db.commit()
     return count
+
+
+def discard_session(*, db: Session, session_id: str, actor: Actor) -> int:
+    """Delete an active session (abandoned by its student) with its turns; audited; committed.
+
+    Refused (DiscardRefused) once the session has ended: an ended session may be graded,
+    marked and counted, and is kept. The number of turns deleted is returned. The caller has
+    already checked that `actor` owns the session.
+    """
+    session = db.get(PracticeSession, session_id)
+    # A conditional UPDATE first: a concurrent End either finishes before it (and this is
+    # refused) or finds the row already claimed.
+    claimed = db.exec(  # type: ignore[call-overload]
+        update(PracticeSession)
+        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status) == "active")
+        .values(status="discarded")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if session is None or not claimed:
+        db.rollback()
+        raise DiscardRefused("This session has ended, so it is kept: only a session still in "
+                             "progress can be discarded.")
+    turns = db.exec(select(func.count(col(Turn.id))).where(Turn.session_id == session_id)).one()
+    details = {"persona": session.persona_id, "turns": int(turns),
+               "started_at": session.created_at.isoformat()}
+    delete_sessions(db=db, session_ids=[session_id])
+    record(db=db, actor=actor, action="session.discard", target=f"session:{session_id}",
+           details=details)
+    db.commit()
+    return int(turns)

@@ -18,15 +18,33 @@ from app.auth.accounts import AccountError, normalise_email
 from app.cohorts import cohort_ids_of
 from app.models import ROLES, Cohort, CohortMember, User
 
-__all__ = ["MAX_ROSTER_BYTES", "MAX_ROSTER_ROWS", "RosterError", "RosterRow", "import_roster",
-           "read_roster"]
+__all__ = [
+    "MAX_ROSTER_BYTES",
+    "MAX_ROSTER_ROWS",
+    "TOO_LARGE_HINT",
+    "RosterError",
+    "RosterRow",
+    "RosterTooLarge",
+    "import_roster",
+    "read_roster",
+]
 
 MAX_ROSTER_ROWS = 2000
+# Room for 2,000 rows of about 260 bytes (long names and addresses in any script).
 MAX_ROSTER_BYTES = 512 * 1024
+TOO_LARGE_HINT = (f"A roster may be at most {MAX_ROSTER_BYTES // 1024} KiB and "
+                  f"{MAX_ROSTER_ROWS:,} people: split the file and import each part.")
 
 
 class RosterError(ValueError):
     """The roster cannot be imported as it is; nothing was changed."""
+
+
+class RosterTooLarge(RosterError):
+    """The roster is over the size limit (answered 413)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The file is too large ({size // 1024:,} KiB). {TOO_LARGE_HINT}")
 
 
 @dataclass
@@ -53,8 +71,9 @@ def _header(fields: list[str] | None) -> dict[str, int]:
 
 def read_roster(*, db: Session, text: str) -> list[RosterRow]:
     """Every row of a roster CSV with its problems (an empty list of problems: importable)."""
-    if len(text.encode("utf-8")) > MAX_ROSTER_BYTES:
-        raise RosterError(f"The file is too large (at most {MAX_ROSTER_BYTES // 1024} KiB).")
+    size = len(text.encode("utf-8"))
+    if size > MAX_ROSTER_BYTES:
+        raise RosterTooLarge(size)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
         columns = _header(next(reader, None))

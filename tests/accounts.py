@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from app.auth.accounts import create_user
 from app.cohorts import add_member, create_cohort
 from app.config import Settings
 from app.models import Cohort, User, utcnow
+from tests.support import ServerProcess
 
 SECRET = "test-only-secret-key-for-rapport-accounts-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -110,3 +113,19 @@ def seed_people(
                                password=PASSWORD, actor=TEST_ACTOR)
             add_member(db=db, cohort=group, user=user, actor=TEST_ACTOR)
     engine.dispose()
+
+
+@contextmanager
+def accounts_server(
+    server_env: dict[str, str], people: tuple[tuple[str, str], ...], *, workers: int = 1,
+    auto_grades: str = "after_release",
+) -> Iterator[ServerProcess]:
+    """A real server with accounts on, `people` (email, role) seeded in one cohort first."""
+    seed_people(server_env["RAPPORT_DATA_DIR"], server_env["RAPPORT_DATABASE_URL"], people,
+                auto_grades=auto_grades)
+    env = {**server_env, "RAPPORT_AUTH": "on", "RAPPORT_SECRET_KEY": SECRET}
+    process = ServerProcess(env=env, workers=workers).start()
+    try:
+        yield process
+    finally:
+        process.stop()

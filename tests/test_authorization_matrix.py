@@ -137,6 +137,11 @@ def _fresh_active(w: World, role: str) -> str:
     return w.fresh_session(end=False)
 
 
+def _compare(w: World, role: str) -> tuple[str, dict]:
+    """The owner's released session beside a fresh graded one with the same client."""
+    return f"/progress/compare?first={w.session}&second={w.fresh_session(end=True)}", {}
+
+
 def on(path: str, outcomes, *, sid=None, body=None, fresh_client=False) -> Case:
     """A case whose path may contain {sid}, {cohort_a}, {cohort_b}, {user}, {token}."""
 
@@ -207,6 +212,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/sessions/{session_id}/end"): on("/sessions/{sid}/end", OWNER_ONLY,
                                                sid=_fresh_active),
     ("GET", "/history"): on("/history", ANY),
+    # Discarding is the owner's alone (an admin too is told 404); comparing, of one's own.
+    ("GET", "/sessions/{session_id}/discard"): on("/sessions/{sid}/discard", OWNER_ONLY,
+                                                  sid=_fresh_active),
+    ("POST", "/sessions/{session_id}/discard"): on("/sessions/{sid}/discard", OWNER_ONLY,
+                                                   sid=_fresh_active, body=lambda w, r: _form(w)),
+    ("GET", "/progress/compare"): Case(outcomes=OWNER_ONLY, build=_compare,
+                                       path="/progress/compare"),
     ("GET", "/sessions/{session_id}/transcript"): on("/sessions/{sid}/transcript", READERS),
     ("MOUNT", "/static"): on("/static/app.css", PUBLIC),
     ("GET", "/api/rubrics"): on("/api/rubrics", ANY),

@@ -56,6 +56,7 @@ ROUTES = [
     Route("POST", "/api/sessions/{own}/self-rating", "json", ("answers",),
           {"ratings": {}, "answers": {}}),
     Route("POST", "/sessions/{own}/step-out", "none"),
+    Route("POST", "/sessions/{own}/discard", "none"),
     Route("POST", "/api/sessions/{own}/step-out", "none"),
     Route("POST", "/api/sessions/{marked}/grade", "json", ("rubric_id", "engine"),
           {"rubric_id": "core-conditions"}),
@@ -105,6 +106,8 @@ QUERIES = [
     ("/desk", "student"),
     ("/login", "next"),
     ("/api/import", "student_email"),
+    ("/progress/compare", "first"),
+    ("/progress/compare", "second"),
 ]
 
 
@@ -231,7 +234,8 @@ def test_huge_chunked_bodies_are_413(world) -> None:
 
     for target, size in [(f"/api/sessions/{ids['own']}/turns", 200_000),
                          ("/api/auth/login", 200_000), ("/sessions", 200_000),
-                         ("/api/import", 9_000_000), ("/trainer/check", 2_000_000)]:
+                         ("/api/import", 9_000_000), ("/trainer/check", 2_000_000),
+                         (f"/admin/cohorts/{ids['cohort']}/import", 2_000_000)]:
         answer = admin.post(target, content=chunks(size),
                             headers={"Content-Type": "application/json"})
         assert answer.status_code == 413, (target, answer.status_code, answer.text[:200])

@@ -7,14 +7,13 @@ reply, and the model is asked once per reply.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.fake_openai import FakeOpenAI, failure
-from tests.support import ServerProcess, llm_env
+from tests.support import ServerProcess, at_once, llm_env
 
 pytestmark = pytest.mark.slow
 
@@ -37,29 +36,6 @@ def server(server_env: dict[str, str], fake: FakeOpenAI) -> Iterator[ServerProce
         yield process
     finally:
         process.stop()
-
-
-def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run every call on its own thread, released together."""
-    barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response | BaseException | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except BaseException as exc:  # reported below, with the others
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results  # type: ignore[return-value]
 
 
 def send(url: str, sid: str, text: str, message_id: str | None, *, stream: bool = False):

@@ -118,3 +118,56 @@ def test_rename_and_delete_a_cohort_refused_while_it_holds_sessions(world) -> No
     assert _audit(app, "cohort.delete")[0].details == {"name": "Spare"}
     page = admin.get("/admin/cohorts", headers=HTML).text
     assert "hold 1 session, so it cannot be deleted" in page
+
+
+def _roster(rows: int) -> str:
+    """A roster of `rows` people with realistically long addresses and names."""
+    return "email,name,role\n" + "".join(
+        f"student.{i:04d}.with-a-long-address@university.example.ac.uk,"
+        f"Firstname Middlename Surname-Doubled {i},student\n" for i in range(rows))
+
+
+def test_a_full_roster_of_2000_people_fits_the_roster_limit(world) -> None:
+    app, admin, cohort = world
+    text = _roster(2000)
+    assert len(text.encode()) > 3 * 64_000  # over the 64 KB limit every other form has
+    pasted = _post(admin, cohort, text)
+    assert pasted.status_code == 200, pasted.text[:300]
+    assert "Preview: 2000 rows" in pasted.text and 'value="import"' in pasted.text
+    uploaded = admin.post(f"/admin/cohorts/{cohort.id}/import", data={"action": "import"},
+                          files={"upload": ("people.csv", text.encode(), "text/csv")},
+                          headers=HTML)
+    assert uploaded.status_code == 200, uploaded.text[:300]
+    assert len(re.findall(r'data-testid="one-time-link"', uploaded.text)) == 2000
+    with Session(app.state.db_engine) as db:
+        assert len(members_of(db=db, cohort_id=cohort.id)) == 2000
+    # Other forms keep the small limit.
+    assert admin.post("/admin/cohorts", data={"name": "x" * 70_000},
+                      headers=HTML).status_code == 413
+
+
+def test_a_roster_over_the_limit_is_a_413_that_says_what_to_do(world) -> None:
+    app, admin, cohort = world
+    before = _emails(app)
+    # Over the roster's own limit but within the route's body limit: the import page says so.
+    big = _roster(2000) + _roster(3000).split("\n", 1)[1]
+    assert 512 * 1024 < len(big.encode()) < 1_000_000
+    for answer in (
+        _post(admin, cohort, big),
+        admin.post(f"/admin/cohorts/{cohort.id}/import", data={"action": "preview"},
+                   files={"upload": ("people.csv", big.encode(), "text/csv")}, headers=HTML),
+    ):
+        assert answer.status_code == 413
+        page = html.unescape(answer.text)
+        assert "The file is too large" in page and "at most 512 KiB and 2,000 people" in page
+        assert "split the file" in page and 'id="roster-upload"' in page  # the form is there
+    # Over the route's body limit: refused before it is read, with the same advice.
+    huge = (big * 3).encode()
+    for accept, kind in (("text/html", "text/html"), ("application/json", "application/json")):
+        answer = admin.post(f"/admin/cohorts/{cohort.id}/import", data={"action": "preview"},
+                            files={"upload": ("people.csv", huge, "text/csv")},
+                            headers={"Accept": accept})
+        assert answer.status_code == 413 and answer.headers["content-type"].startswith(kind)
+        said = html.unescape(answer.text)
+        assert "the limit is 1,114,112 bytes" in said and "split the file" in said
+    assert _emails(app) == before

@@ -18,7 +18,7 @@ from app.persona import Persona
 from app.review.marking import ReviewView, released_view
 from app.rubric import Rubric
 
-__all__ = ["ScoreChart", "SessionProgress", "StudentProgress", "student_progress"]
+__all__ = ["ScoreChart", "SessionProgress", "StudentProgress", "student_progress", "visible_scores"]
 
 # A pause longer than this between turns is not counted as practice (the tab was left open).
 MAX_GAP = timedelta(minutes=5)
@@ -79,9 +79,13 @@ def _minutes(turns: list[Turn]) -> float:
     return total.total_seconds() / 60
 
 
-def _visible_scores(
+def visible_scores(
     db: Session, session: PracticeSession, student: User
 ) -> tuple[dict[str, float], float | None, str, ReviewView | None]:
+    """What `student` may see of a session's scores: the released marking, else the auto-grade.
+
+    The source is "released", "auto", or "" when there is nothing they may see yet.
+    """
     released = released_view(db=db, session_id=session.id)
     if released is not None:
         scores = {k: m.score for k, m in released.marks.items() if m.score is not None}
@@ -143,7 +147,7 @@ def student_progress(
         persona = session_persona(personas, session)
         title = persona.title if persona else session.persona_id
         tried[title] += 1
-        scores, overall, source, feedback = _visible_scores(db, session, student)
+        scores, overall, source, feedback = visible_scores(db, session, student)
         minutes = _minutes(turns)
         progress.minutes += minutes
         progress.sessions.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
@@ -28,13 +29,26 @@ from app.cohorts import (
     update_cohort,
 )
 from app.models import ROLES, Cohort, User
-from app.roster import MAX_ROSTER_BYTES, RosterError, import_roster, read_roster
+from app.roster import (
+    MAX_ROSTER_BYTES,
+    TOO_LARGE_HINT,
+    RosterError,
+    RosterTooLarge,
+    import_roster,
+    read_roster,
+)
 from app.web.deps import AdminUser, DbSession
 from app.web.pages import render
 
-__all__ = ["router"]
+__all__ = ["ROSTER_MAX_BODY", "ROSTER_PATH", "ROSTER_TOO_LARGE", "router"]
 
 router = APIRouter(include_in_schema=False)
+
+# The roster form carries a pasted text and an uploaded file, each up to the roster's limit,
+# and its fields; the body limit for this one route (app.main) is set to fit them.
+ROSTER_PATH = re.compile(r"/admin/cohorts/[^/]+/import")
+ROSTER_MAX_BODY = 2 * MAX_ROSTER_BYTES + 64 * 1024
+ROSTER_TOO_LARGE = TOO_LARGE_HINT
 
 
 def _link(request: Request, token: str) -> str:
@@ -251,6 +265,9 @@ def delete_cohort_form(
 def _roster_text(text: str, upload: UploadFile | None) -> str:
     if upload is not None and upload.filename:
         raw = upload.file.read(MAX_ROSTER_BYTES + 1)
+        if len(raw) > MAX_ROSTER_BYTES:
+            upload.file.seek(0, 2)
+            raise RosterTooLarge(upload.file.tell())
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -289,6 +306,9 @@ def roster_import(
     try:
         text = _roster_text(text, upload)
         rows = read_roster(db=db, text=text)
+    except RosterTooLarge as exc:
+        # Not shown again: a text this long would only be sent back in the next request.
+        return _roster_page(request, cohort, error=str(exc), status_code=413)
     except RosterError as exc:
         return _roster_page(request, cohort, text=text, error=str(exc), status_code=422)
     bad = [r for r in rows if r.problems]

@@ -265,9 +265,13 @@ def _end(
     *, db: Session, session_id: str, user: CurrentUser, personas: Personas
 ) -> tuple[PracticeSession, Persona | None]:
     session = _owned_session(db, session_id, user)
+    try:
+        ended = practice.end_session(db=db, session=session)
+    except practice.ConflictError as exc:  # discarded in another tab a moment ago
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     # The version the session was held with (a stored draft or published version may need
     # a database read, so it is found here, off the event loop).
-    return practice.end_session(db=db, session=session), session_persona(personas, session)
+    return ended, session_persona(personas, session)
 
 
 @router.post("/api/sessions/{session_id}/end", tags=["sessions"], responses=errors(409))

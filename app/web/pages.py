@@ -489,13 +489,16 @@ def end_session_form(
 ) -> RedirectResponse:
     """End a session from its page (the no-JavaScript path) and show its report."""
     session = _session_or_404(db, session_id, user)
-    end_and_grade(
-        db=db,
-        session=session,
-        persona=session_persona(personas, session),
-        rubric_library=rubrics_of(request),
-        settings=settings,
-    )
+    try:
+        end_and_grade(
+            db=db,
+            session=session,
+            persona=session_persona(personas, session),
+            rubric_library=rubrics_of(request),
+            settings=settings,
+        )
+    except practice.ConflictError as exc:  # discarded in another tab a moment ago
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return RedirectResponse(f"/sessions/{session.id}/report", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -513,7 +516,8 @@ def history_page(
         }
         for s, n in practice.list_sessions(db=db, owner_id=user.id)
     ]
-    return render(request, "history.html", {"rows": rows, "title": "Session history"})
+    return render(request, "history.html", {"rows": rows, "title": "Session history",
+                                            "discarded": "discarded" in request.query_params})
 
 
 def _history_score(*, db: DbSession, user: CurrentUser, session: PracticeSession) -> dict | None:

@@ -11,6 +11,7 @@ from app.grading.records import Grade
 from app.library import rubrics_of, session_persona
 from app.models import User
 from app.practice import session_turns
+from app.review.compare import comparable
 from app.review.marking import released_view
 from app.review.progress import student_progress
 from app.web.api import persona_summary
@@ -100,7 +101,8 @@ def progress_page(
     """Your sessions over time, each criterion's scores, time practised and released feedback."""
     progress = student_progress(db=db, student=user, personas=personas,
                                 rubrics=rubrics_of(request))
-    return render(request, "progress.html", {"title": "Your progress", "progress": progress})
+    return render(request, "progress.html", {"title": "Your progress", "progress": progress,
+                                             "compare_groups": comparable(progress.sessions)})
 
 
 @router.get("/api/progress", tags=["sessions"])

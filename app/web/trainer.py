@@ -423,13 +423,18 @@ def _refused(exc: versions.VersionError) -> HTTPException:
 @router.post("/trainer/library/{kind}/{item_id}/publish")
 def publish_item(
     request: Request, kind: str, item_id: str, db: DbSession, user: TrainerUser,
-    note: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "", draft: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Make the draft live for every student and worker; earlier sessions keep theirs."""
+    """Make the draft live for every student and worker; earlier sessions keep theirs.
+
+    The form names the draft it publishes, so sending it twice (a double click, a second tab)
+    answers both times with the one version it made.
+    """
     checked = _kind(kind)
     _item_or_404(request, db, checked, item_id)
     try:
-        versions.publish(db=db, actor=actor_of(user), kind=checked, item_id=item_id, note=note)
+        versions.publish(db=db, actor=actor_of(user), kind=checked, item_id=item_id, note=note,
+                         draft_id=int(draft) if draft.isdigit() and len(draft) < 10 else None)
     except versions.VersionError as exc:
         raise _refused(exc) from exc
     return _back(checked, item_id, "published")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -71,6 +72,53 @@ def test_admin_imports_a_roster_all_or_nothing_and_copies_a_link(
         page.get_by_text("Copied.").wait_for()
         assert page.evaluate("navigator.clipboard.readText()") == first
         page.screenshot(path=f"{live_server.env['RAPPORT_DATA_DIR']}/roster.png", full_page=True)
+    finally:
+        context.close()
+    assert not page_errors, page_errors
+
+
+def test_admin_renames_deletes_cohorts_and_copies_a_reset_link(
+    live_server, browser, page_errors
+) -> None:
+    url = live_server.url
+    api = httpx.Client(base_url=url, timeout=30)
+    login = api.post("/api/auth/login", json={"email": "root@example.org", "password": PASSWORD})
+    api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    # A session held by a member of "Evening": that cohort cannot be deleted.
+    assert api.post("/api/sessions", json={"persona_id": "sam-work-stress"}).status_code == 201
+    context = watched_context(browser, page_errors)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/admin/cohorts")
+        page.get_by_label("Email").fill("root@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{url}/admin/cohorts")
+        page.get_by_label("Name", exact=True).fill("Spare")
+        page.get_by_role("button", name="Add", exact=True).click()
+        page.wait_for_url(f"{url}/admin/cohorts")
+
+        heading = page.get_by_role("heading", name="Evening", exact=True)
+        evening = page.locator("section", has=heading)
+        assert "hold 1 session, so it cannot be deleted" in evening.inner_text()
+        assert evening.get_by_role("button", name=re.compile("^Delete")).count() == 0
+        evening.get_by_label("New name").fill("Evening 2026/27")
+        evening.get_by_role("button", name="Rename").click()
+        page.wait_for_url(f"{url}/admin/cohorts?done=renamed")
+        assert page.get_by_role("heading", name="Evening 2026/27").count() == 1
+
+        page.get_by_role("button", name="Delete Spare").click()
+        page.wait_for_url(f"{url}/admin/cohorts?done=deleted")
+        assert page.get_by_role("heading", name="Spare", exact=True).count() == 0
+
+        page.goto(f"{url}/admin/users")
+        page.get_by_role("button", name="Set-password link").first.click()
+        link = page.get_by_test_id("one-time-link").inner_text()
+        assert "/reset/" in link
+        page.get_by_role("button", name="Copy link").click()
+        page.get_by_text("Copied.").wait_for()
+        assert page.evaluate("navigator.clipboard.readText()") == link
     finally:
         context.close()
     assert not page_errors, page_errors

@@ -88,6 +88,8 @@ def test_a_pasted_plain_text_transcript_is_previewed_and_graded(live_server, new
     text = "\n".join(f"C: {c}\nT: {t}" for c, t in zip(clients, LINES, strict=False))
     ana.get_by_label("…or paste a plain-text transcript").fill(text + f"\nC: {clients[-1]}\n")
     ana.get_by_role("button", name="Preview pasted text").click()
+    # count() does not wait: let the preview page load before counting its rows.
+    ana.get_by_test_id("parsed-turns").wait_for()
     rows = ana.get_by_test_id("parsed-turns").locator("tbody tr")
     assert rows.count() == 2 * len(LINES) + 1
     assert rows.nth(1).get_attribute("data-speaker") == "counsellor"
