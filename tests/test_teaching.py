@@ -87,6 +87,39 @@ def test_a_session_of_fluent_nonsense_reflections_grades_low_and_opens_nothing(
     grade = _grade(client, sid)
     assert grade["overall"] is not None and grade["overall"] < 2.5, grade["overall"]
 
+
+# Fluent, plausible reflections of lives the client never described.
+OFF_TOPIC = [
+    "It sounds like you feel let down by your sister since the funeral.",
+    "So the exams coming up have you feeling under a lot of pressure.",
+    "You're frustrated that the landlord still hasn't fixed the heating.",
+    "It sounds like losing your licence has made getting around really hard.",
+    "So your daughter moving interstate has left the house feeling empty.",
+    "You feel torn between the two job offers.",
+    "It sounds like the divorce settlement is weighing on you.",
+    "So the neighbours' dog barking all night has you worn out.",
+    "You're anxious about the surgery next month.",
+    "It sounds like your gambling debts are starting to pile up.",
+    "So church has been the one place you feel you belong.",
+    "You feel guilty about putting your mum in the nursing home.",
+    "It sounds like the promotion brought more stress than you expected.",
+    "So your back pain has stopped you doing the gardening you love.",
+]
+
+
+@pytest.mark.parametrize("persona_id", ["mick-drinking", "sam-work-stress"])
+def test_a_session_of_plausible_reflections_of_things_never_said_grades_low(
+    client: TestClient, persona_id: str
+) -> None:
+    _sid, replies = _session(client, persona_id, OFF_TOPIC)
+    missed = [r for r in replies if not {"reflection_simple", "reflection_complex"}
+              & set(r["student_turn"]["codes"])]
+    assert len(missed) >= len(OFF_TOPIC) // 3  # the clearest misses are not reflections at all
+    grade = _grade(client, _sid)
+    # Measured 2.5-2.9 over random client replies (a skilled session: 3.8-4.1); the word
+    # vectors miss some of these, so the grade is lowered, not floored.
+    assert grade["overall"] is not None and grade["overall"] <= 3.0, grade["overall"]
+
 SKILLED = [
     "Hi Sam, thanks for coming in. Before we start: what you say here is confidential, unless "
     "I'm worried about your safety or someone else's, and I'm a trainee, so I talk my work "
