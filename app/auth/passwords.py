@@ -1,7 +1,7 @@
 """Password hashing (argon2id through pwdlib), run off the event loop a few at a time.
 
-Hashing threads are in the idle CPU class and rest as long as they work, so a flood of wrong
-passwords takes at most half of one core, and only what students' turns leave unused.
+Hashing threads run at a lower CPU priority and rest as long as they work, so a flood of wrong
+passwords takes at most half of one core, and students' turns get the CPU first.
 
 The parameters are OWASP's recommended argon2id minimum (19 MiB, 2 passes, 1 lane): one lane
 keeps a hash on one core, so sign-ins cannot take the CPU from students mid-session. Hashes
@@ -74,8 +74,10 @@ def verify(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     return _hasher.verify_and_update(password, password_hash)
 
 
-# A hashing thread's CPU niceness where the idle class is not allowed (Linux `nice` steps).
-_HASH_NICENESS = 19
+# How much lower than the server's own threads hashing runs (Linux `nice` steps): when the
+# cores are busy, the threads serving turns get them first and sign-ins wait a little. Not the
+# idle class, nor nice 19: under those a busy machine held a lone sign-in back for over a second.
+_HASH_NICENESS = 10
 
 # A hashing thread rests this many times as long as its last hash took before it starts the
 # next one: back-to-back hashes (a flood of guesses) use at most half of one core, while a
@@ -87,18 +89,11 @@ _thread = threading.local()
 
 
 def _yield_to_students() -> None:
-    """Put this hashing thread in the idle CPU class: any other thread that wakes preempts it.
-
-    A niced thread still keeps a core for a slice when a request thread wakes; an idle-class one
-    gives it up at once, so hashing runs on CPU that turns leave unused.
-    """
-    # Not Linux, or not permitted: the lowest niceness, else normal priority (still off the
-    # event loop, and still paced).
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _HASH_NICENESS)
+    """Lower this hashing thread's CPU priority (Linux threads have their own)."""
+    # Not Linux, or not permitted: hashing still runs off the event loop, paced, at normal
+    # priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _HASH_NICENESS)
 
 
 def _paced(fn: Callable[..., T], *args: object) -> T:
@@ -118,7 +113,7 @@ class PasswordHashing:
     """Runs argon2 on a small pool of its own threads, never on the event loop.
 
     At most `threads` hashes run at once (argon2 releases the GIL, so they use other cores
-    while the loop serves turns), each thread in the idle CPU class and paced to half a core;
+    while the loop serves turns), each thread niced and paced to half a core;
     at most `max_waiting` more wait, and beyond that a caller is told HashingBusy instead of
     queueing without end.
     """
