@@ -53,6 +53,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The engine a session or client turn came from, as the API reports it: a client engine
+# (app.client.engines), or "imported" for a transcript held elsewhere (app.exports.interchange).
+SessionEngine = Literal["scripted", "llm", "local", "imported"]
+
+
 # ---- tables -------------------------------------------------------------------------------
 
 
@@ -379,7 +384,7 @@ class TurnPublic(BaseModel):
     trust_after: float | None = None
     disclosed: str | None = None
     events: dict[str, Any] | None = None
-    engine: str | None = None
+    engine: SessionEngine | None = None
     model: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -413,7 +418,7 @@ class SessionSummary(BaseModel):
     persona_id: str
     persona_title: str | None = None
     status: str
-    engine: str
+    engine: SessionEngine
     created_at: datetime
     ended_at: datetime | None = None
     turn_count: int = 0
@@ -426,7 +431,7 @@ class SessionPublic(BaseModel):
     persona_id: str
     persona_version: int
     status: str
-    engine: str
+    engine: SessionEngine
     created_at: datetime
     ended_at: datetime | None = None
     stepped_out_at: datetime | None = None

@@ -98,12 +98,20 @@ class Connection:
     async def post(
         self, path: str, payload: dict, headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
+        return await self.request("POST", path, payload, headers)
+
+    async def request(
+        self, method: str, path: str, payload: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request (a JSON body if `payload`) and read the whole answer."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        body = json.dumps(payload).encode()
+        body = b"" if payload is None else json.dumps(payload).encode()
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        kind = "" if payload is None else "Content-Type: application/json\r\n"
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{kind}"
             f"{extra}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)

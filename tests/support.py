@@ -31,9 +31,12 @@ def base_database_url() -> str | None:
 
 
 @contextmanager
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test: a SQLite file, or a new PostgreSQL schema."""
-    pg = base_database_url()
+def database_url(tmp_path: Path, *, pg: str | None = None) -> Iterator[str]:
+    """A fresh, empty database for one test: a SQLite file, or a new PostgreSQL schema.
+
+    PostgreSQL is the one at `pg`, else the one the suite was asked to run against.
+    """
+    pg = pg or base_database_url()
     if pg is None:
         yield f"sqlite:///{(tmp_path / 'rapport.db').as_posix()}"
         return

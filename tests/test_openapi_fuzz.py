@@ -25,9 +25,11 @@ from schemathesis.specs.openapi.checks import (
 from sqlmodel import Session
 
 from app.auth.accounts import create_user
+from app.client.engines import ENGINE_NAMES
 from app.config import Settings
 from app.db import build_engine
 from app.main import create_app
+from app.practice import IMPORTED_ENGINE
 from tests.accounts import PASSWORD, SECRET, TEST_ACTOR
 from tests.support import ServerProcess, database_url
 
@@ -99,8 +101,18 @@ def test_the_schema_declares_the_error_body_and_the_engine_choices() -> None:
             for code in ("400", "403", "404", "413", "422"):
                 ref = declared[code]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorBody"), (method, path, code)
+    for path in ("/api/sessions/{session_id}/turns", "/api/sessions/{session_id}/retry",
+                 "/api/sessions/{session_id}/grade"):
+        assert {"409", "502", "503"} <= set(spec["paths"][path]["post"]["responses"]), path
+    assert {"429", "503"} <= set(spec["paths"]["/api/auth/login"]["post"]["responses"])
     turns = spec["paths"]["/api/sessions/{session_id}/turns"]["post"]["responses"]
-    assert {"409", "502", "503"} <= set(turns)
     assert "text/event-stream" in turns["200"]["content"]
-    engine = spec["components"]["schemas"]["SessionCreate"]["properties"]["engine"]
-    assert {"scripted", "llm", "local"} == set(engine["anyOf"][0]["enum"])
+    schemas = spec["components"]["schemas"]
+    engine = schemas["SessionCreate"]["properties"]["engine"]
+    assert set(ENGINE_NAMES) == set(engine["anyOf"][0]["enum"])
+    # What sessions and turns report is an enum too: a client engine, or an imported one.
+    reported = {*ENGINE_NAMES, IMPORTED_ENGINE}
+    for name in ("SessionPublic", "SessionSummary"):
+        assert set(schemas[name]["properties"]["engine"]["enum"]) == reported, name
+    turn_engine = schemas["TurnPublic"]["properties"]["engine"]["anyOf"]
+    assert {e for option in turn_engine for e in option.get("enum", [])} == reported

@@ -5,18 +5,28 @@ Each guess that gets a 401 had its password checked; a 429 was refused before an
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+import time
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from anyio import to_thread
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlmodel import Session
 
 from app.auth.accounts import create_user
+from app.auth.passwords import PasswordHashing
+from app.auth.signin import Limits, RateLimited, _keys, begin_attempt
 from app.config import Settings
-from app.db import build_engine
+from app.db import build_engine, migrate
 from app.main import create_app
+from app.models import LoginAttempt, utcnow
+from app.web.deps import Database
 from tests.accounts import PASSWORD, SECRET, TEST_ACTOR, FakeClock, add_user, auth_settings
 from tests.support import ServerProcess
 
@@ -136,3 +146,90 @@ def test_behind_a_trusted_proxy_the_account_cap_still_holds(tmp_path: Path, db_u
         server.stop()
     # Each forwarded address is its own (email, address) pair, so only the account cap stops it.
     assert codes == [401] * 8 + [429] * 4
+
+
+def test_a_flood_of_failures_costs_each_guess_the_same_bounded_work(
+    tmp_path: Path, db_url: str
+) -> None:
+    # 400 failures from one address in the window: counting them reads no rows into Python.
+    engine = build_engine(Settings(data_dir=tmp_path, database_url=db_url))
+    migrate(engine)
+    now = utcnow()
+    keys = [_keys(f"user{i}@example.org", "192.0.2.7") for i in range(400)]
+    with Session(engine) as db:
+        db.add_all(LoginAttempt(key=k[0], account_key=k[1], address_key=k[2], created_at=now)
+                   for k in keys)
+        db.commit()
+    loaded = []
+
+    def on_load(row, _context) -> None:
+        loaded.append(row)
+
+    event.listen(LoginAttempt, "load", on_load)
+    try:
+        with Session(engine) as db:
+            begin_attempt(db=db, email="ana@example.org", address="192.0.2.7", now=now,
+                          limits=Limits(pair=5, account=5, address=1000, window=900))
+        assert loaded == []  # counted in SQL: not one of the window's rows came back
+        with Session(engine) as db, pytest.raises(RateLimited) as refused:
+            begin_attempt(db=db, email="ana@example.org", address="192.0.2.7", now=now,
+                          limits=Limits(pair=5, account=5, address=300, window=900))
+        # The 301st newest failure is as old as the newest (all at `now`): a whole window.
+        assert refused.value.retry_after == 901
+    finally:
+        event.remove(LoginAttempt, "load", on_load)
+        engine.dispose()
+
+
+def test_hashing_threads_yield_the_cpu_and_rest_between_hashes() -> None:
+    hashing = PasswordHashing(threads=1)
+    try:
+        if sys.platform == "linux":  # a thread's own niceness, below the server's threads
+            assert hashing._submit(os.getpriority, os.PRIO_PROCESS, 0).result() == 10 + (
+                os.getpriority(os.PRIO_PROCESS, 0))
+        started = time.monotonic()
+        jobs = [hashing._submit(time.sleep, 0.05) for _ in range(3)]
+        for job in jobs:
+            job.result()
+        # Each job after the first waits as long as the one before took: half a core at most.
+        assert time.monotonic() - started >= 0.25
+    finally:
+        hashing.close()
+
+
+def test_sign_in_bookkeeping_neither_waits_for_nor_takes_the_shared_threads(
+    tmp_path: Path, db_url: str
+) -> None:
+    engine = build_engine(Settings(data_dir=tmp_path, database_url=db_url))
+    database = Database(engine)
+    busy, most = 0, 0
+
+    def bookkeeping(*, db: Session) -> None:
+        nonlocal busy, most
+        busy += 1
+        most = max(most, busy)
+        time.sleep(0.02)
+        busy -= 1
+
+    async def main() -> None:
+        shared = to_thread.current_default_thread_limiter()
+        shared.total_tokens = 1
+        release = threading.Event()
+        async with anyio.create_task_group() as tasks:
+            # Every shared thread token is taken by a slow call...
+            tasks.start_soon(lambda: to_thread.run_sync(release.wait))
+            await anyio.sleep(0.05)
+            # ...and sign-ins still go through, one at a time.
+            try:
+                with anyio.fail_after(10):
+                    async with anyio.create_task_group() as sign_ins:
+                        for _ in range(4):
+                            sign_ins.start_soon(lambda: database.run_sign_in(bookkeeping))
+            finally:
+                release.set()
+
+    try:
+        anyio.run(main)
+    finally:
+        engine.dispose()
+    assert most == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, text
+from sqlalchemy import func, text
 from sqlmodel import Session, col, delete, select
 
 from app.auth.passwords import PasswordHashing
@@ -102,40 +102,82 @@ def _keys(email: str, address: str) -> tuple[str, str, str]:
 def _lock(db: Session, keys: tuple[str, ...]) -> None:
     """Serialise attempts on the same account or address until this transaction ends.
 
-    PostgreSQL: transaction-scoped advisory locks (in a fixed order, so two attempts cannot
-    deadlock). SQLite: the INSERT that follows takes the database's single write lock first.
+    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order in one statement (so
+    two attempts cannot deadlock, and it costs one round trip). SQLite: the INSERT that follows
+    takes the database's single write lock first.
     """
     if db.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(keys):
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                    {"k": int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)})
+    ids = [int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True) for key in sorted(keys)]
+    db.execute(text("SELECT " + ", ".join(f"pg_advisory_xact_lock(:k{i})"
+                                          for i in range(len(ids)))),
+               {f"k{i}": k for i, k in enumerate(ids)})
+
+
+# Past the account's cap the wait doubles per guess up to the whole window, so counting more
+# than this many guesses beyond the cap changes nothing (2 ** 20 s is over 12 days).
+_BACKOFF_STEPS = 21
+
+
+def _failures(column, key: str, since: datetime):
+    """This key's failed attempts in the window, newest first (a query to limit or count)."""
+    return (
+        select(LoginAttempt.created_at)
+        .where(column == key, col(LoginAttempt.succeeded).is_(False),
+               col(LoginAttempt.created_at) >= since)
+        .order_by(col(LoginAttempt.created_at).desc())
+    )
+
+
+def _nth_newest(column, key: str, since: datetime, n: int):
+    """The time of the key's (n+1)-th newest failure in the window (NULL if fewer)."""
+    return _failures(column, key, since).limit(1).offset(n).scalar_subquery()
+
+
+def _window_counts(db: Session, keys: tuple[str, str, str], limits: Limits, since: datetime):
+    """What the limits need to know, in one query that reads a bounded number of rows.
+
+    However many failures the window holds (a flood), the answer is four values: the failure
+    just past the email-and-address and the address limits (if any), how far past its cap the
+    account is (counted no further than the backoff can grow), and the account's failure
+    before this one.
+    """
+    pair, account, address = keys
+    over_account = _failures(LoginAttempt.account_key, account, since).offset(
+        limits.account).limit(_BACKOFF_STEPS).subquery()
+    return db.exec(select(
+        _nth_newest(LoginAttempt.key, pair, since, limits.pair),
+        _nth_newest(LoginAttempt.address_key, address, since, limits.address),
+        select(func.count()).select_from(over_account).scalar_subquery(),
+        _nth_newest(LoginAttempt.account_key, account, since, 1),
+    )).one()
 
 
 def _retry_after(now: datetime, since: datetime, window: int) -> int:
     return max(1, int((since + timedelta(seconds=window) - now).total_seconds()) + 1)
 
 
-def _refusal(rows: list, keys: tuple[str, str, str], limits: Limits, now: datetime) -> int | None:
+def _refusal(db: Session, keys: tuple[str, str, str], limits: Limits, now: datetime) -> int | None:
     """Seconds to wait if these failures (the current attempt's own row included) are too many."""
-    pair, account, address = keys
-    by_pair = sorted(r.created_at for r in rows if r.key == pair)
-    by_account = sorted(r.created_at for r in rows if r.account_key == account)
-    by_address = sorted(r.created_at for r in rows if r.address_key == address)
-    if len(by_pair) > limits.pair:
-        return _retry_after(now, by_pair[-limits.pair - 1], limits.window)
-    if len(by_address) > limits.address:
-        return _retry_after(now, by_address[-limits.address - 1], limits.window)
-    over = len(by_account) - limits.account
+    pair_edge, address_edge, over, previous = _window_counts(
+        db, keys, limits, now - timedelta(seconds=limits.window))
+    if pair_edge is not None:
+        return _retry_after(now, pair_edge, limits.window)
+    if address_edge is not None:
+        return _retry_after(now, address_edge, limits.window)
     if over > 0:
         # Past the account's cap every further guess waits twice as long as the one before,
         # from whichever address it comes: 1 s, 2 s, 4 s ... up to the whole window.
         wait = min(float(limits.window), 2.0 ** (over - 1))
-        earlier = by_account[-2]  # the last failure before this attempt
-        ready = earlier + timedelta(seconds=wait)
+        ready = previous + timedelta(seconds=wait)  # from the last failure before this one
         if ready > now:
             return max(1, int((ready - now).total_seconds()) + 1)
     return None
+
+
+# Old rows are pruned as attempts come in, one attempt in this many, so the table stays about
+# the size of one window without a delete on every sign-in.
+_PRUNE_EVERY = 64
 
 
 def begin_attempt(
@@ -144,7 +186,8 @@ def begin_attempt(
     """Count this attempt against the limits (RateLimited if over) and fetch what to verify.
 
     The attempt is written before the count, in one transaction serialised per account and
-    address, so parallel guesses cannot all pass the same check.
+    address, so parallel guesses cannot all pass the same check. Nothing here grows with the
+    number of failures in the window: a flood of guesses costs each guess the same few queries.
     """
     keys = _keys(email, address)
     pair, account, address_key = keys
@@ -153,22 +196,18 @@ def begin_attempt(
                        created_at=now)
     db.add(row)
     db.flush()
-    since = now - timedelta(seconds=limits.window)
-    rows = db.exec(
-        select(LoginAttempt).where(
-            col(LoginAttempt.succeeded).is_(False),
-            col(LoginAttempt.created_at) >= since,
-            or_(LoginAttempt.key == pair, LoginAttempt.account_key == account,
-                LoginAttempt.address_key == address_key),
-        )
-    ).all()
-    wait = _refusal(list(rows), keys, limits, now)
+    wait = _refusal(db, keys, limits, now)
     if wait is not None:
         db.rollback()  # a refused attempt checks no password, so it is not a failure
         raise RateLimited(wait)
-    # Old rows are pruned as we go, so the table stays the size of one window.
-    db.exec(delete(LoginAttempt).where(col(LoginAttempt.created_at) < now - timedelta(days=1)))
-    user = db.exec(select(User).where(User.email == email.strip().lower())).first()
+    if (row.id or 0) % _PRUNE_EVERY == 0:
+        db.exec(delete(LoginAttempt)
+                .where(col(LoginAttempt.created_at) < now - timedelta(days=1))
+                .execution_options(synchronize_session=False))
+    user = db.exec(
+        select(User.id, User.is_active, User.password_hash)
+        .where(User.email == email.strip().lower())
+    ).first()
     usable = user is not None and user.is_active and bool(user.password_hash)
     attempt = Attempt(attempt_id=row.id or 0, pair_key=pair,
                       user_id=user.id if usable and user else None,
@@ -208,15 +247,16 @@ async def authenticate(
 ) -> SignIn:
     """Check a password, rate limited per email and address, account and address, and sign in.
 
-    The database work is two short calls; the argon2 check between them runs on the hashing
-    pool, never on the event loop.
+    The database work is two short calls on the sign-in lane, with no connection or
+    transaction held between them; the argon2 check runs in between on the hashing pool, never
+    on the event loop, and a refused attempt never reaches it.
     """
-    attempt = await database.run(begin_attempt, email=email, address=address, limits=limits,
+    attempt = await database.run_sign_in(begin_attempt, email=email, address=address, limits=limits,
                                  now=clock())
     ok, new_hash = await hashing.verify(password, attempt.password_hash)
     if not ok or attempt.user_id is None:
         raise InvalidCredentials
-    return await database.run(finish_attempt, attempt=attempt, new_hash=new_hash,
+    return await database.run_sign_in(finish_attempt, attempt=attempt, new_hash=new_hash,
                               max_age=max_age, now=clock())
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
 from typing import Annotated, TypeVar
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -115,6 +115,7 @@ class Database:
         # event loop: a worker-thread round trip (and the GIL hand-over) costs more than the
         # query. PostgreSQL waits on the network, so it keeps to worker threads.
         self._inline = engine.dialect.name == "sqlite"
+        self._sign_in_lane: CapacityLimiter | None = None
 
     async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
         """Call `fn(db=session, **kwargs)`; the session closes before it returns."""
@@ -126,6 +127,25 @@ class Database:
         if self._inline:
             return work()
         return await to_thread.run_sync(work)
+
+    async def run_sign_in(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Like `run`, for a password sign-in's bookkeeping: one at a time, on a lane of its own.
+
+        A flood of wrong passwords must not take the worker threads (and the GIL turns about
+        between them) from everyone else's requests: however many guesses arrive, at most one
+        thread does their database work, and it never holds a token of the shared thread
+        limiter that the other routes' database calls queue on.
+        """
+        if self._inline:
+            return await self.run(fn, **kwargs)
+        if self._sign_in_lane is None:  # made on first use, inside the running event loop
+            self._sign_in_lane = CapacityLimiter(1)
+
+        def work() -> T:
+            with Session(self.engine, expire_on_commit=False) as db:
+                return fn(db=db, **kwargs)
+
+        return await to_thread.run_sync(work, limiter=self._sign_in_lane)
 
     async def read(self, fn: Callable[..., T], /, **kwargs: object) -> T:
         """Like `run`, for functions that only read: SQLite readers need not queue for writers."""
