@@ -149,9 +149,9 @@ def test_a_skilled_session_grades_well_and_passes_safety(client: TestClient) -> 
     sid, _replies = _session(client, "sam-work-stress", SKILLED)
     grade = _grade(client, sid)
     assert grade["safety"]["status"] == "pass", grade["safety"]
-    # 3.8-4.1 over random client replies: two of its reflections paraphrase in words the
-    # analyzer's word vectors do not relate to the client's ("replaying" for "going over"),
-    # so they weigh less than a reflection in the client's own words.
+    # 4.0-4.1 over random client replies (4.0-4.2 before reflections were weighed by their
+    # grounding): one of its reflections paraphrases in words the analyzer's word vectors do
+    # not relate to the client's ("replaying" for "going over"), so it weighs less.
     assert grade["overall"] is not None and grade["overall"] >= 3.75, grade["overall"]
     contracting = next(c for c in grade["criteria"] if c["id"] == "contracting")
     assert contracting["score"] >= 4.5

@@ -61,7 +61,6 @@ def code_units(
     precision = model.meta.get("rule_precision", {})
     units: list[UnitCoding] = []
     previous = None
-    grounded = None  # the best grounding weight of the turn's reflections, when any was read
     for index, unit in enumerate(view.units):
         probs = behaviour.probabilities(unit_features(view, index))
         predicted = max(probs, key=probs.__getitem__)
@@ -73,8 +72,6 @@ def code_units(
             rule = rule_for(reading, vocabulary=model.vocabulary)
             if reading is not None:
                 confidence *= reading.weight
-                if rule is None:
-                    grounded = max(grounded or 0.0, reading.weight)
         if rule is None:
             units.append(UnitCoding(unit.text, predicted, confidence, "model", probs))
         else:
@@ -90,10 +87,6 @@ def code_units(
     for mechanism in MECHANISMS:
         probs = model.heads[mechanism].probabilities(features)
         empathy[mechanism] = int(max(probs, key=probs.__getitem__))
-    if grounded is not None:
-        # An interpretation is an understanding of the client's experience: one built on
-        # topics the client never raised communicates less of it, in the same proportion.
-        empathy["interpretations"] = round(empathy["interpretations"] * grounded)
     return units, empathy
 
 
