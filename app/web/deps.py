@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
 from fastapi import Depends, HTTPException, Request, status
@@ -116,27 +116,39 @@ class Database:
         # query. PostgreSQL waits on the network, so it keeps to worker threads.
         self._inline = engine.dialect.name == "sqlite"
 
-    async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
-        """Call `fn(db=session, **kwargs)`; the session closes before it returns."""
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    async def _call(
+        self, fn: Callable[..., T], kwargs: dict, *, opener: Callable[[], Any], name: str,
+        locked: bool,
+    ) -> T:
+        """`fn(<name>=handle, **kwargs)` with a handle from `opener`, closed before returning."""
 
         def work() -> T:
-            with self._lock, Session(self.engine, expire_on_commit=False) as db:
-                return fn(db=db, **kwargs)
+            with self._lock if locked else nullcontext(), opener() as handle:
+                return fn(**{name: handle}, **kwargs)
 
         if self._inline:
             return work()
         return await to_thread.run_sync(work)
+
+    async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Call `fn(db=session, **kwargs)`; the session closes before it returns."""
+        return await self._call(fn, kwargs, opener=self._session, name="db", locked=True)
+
+    async def write(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Like `run` on a plain Core connection: the turn's two inserts need no ORM session."""
+        return await self._call(fn, kwargs, opener=self.engine.connect, name="db", locked=True)
+
+    async def connect(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Call `fn(conn=connection, **kwargs)` on a plain Core connection (app.turn_store)."""
+        return await self._call(fn, kwargs, opener=self.engine.connect, name="conn",
+                                locked=False)
 
     async def read(self, fn: Callable[..., T], /, **kwargs: object) -> T:
         """Like `run`, for functions that only read: SQLite readers need not queue for writers."""
-
-        def work() -> T:
-            with Session(self.engine, expire_on_commit=False) as db:
-                return fn(db=db, **kwargs)
-
-        if self._inline:
-            return work()
-        return await to_thread.run_sync(work)
+        return await self._call(fn, kwargs, opener=self._session, name="db", locked=False)
 
 
 async def get_database(request: Request) -> Database:
