@@ -96,7 +96,11 @@ def measure(*, workers: int, args: argparse.Namespace, tmp: str) -> tuple[list[f
         # the supervisor and the workers are its children.
         members = [pid for pid in process_tree(root) if pid != root and is_worker(pid)]
         worker_pids = members if workers > 1 else [root]
-        return [rss_mb(pid) for pid in worker_pids], rss_mb(root) if workers > 1 else 0.0, opened
+        each = [rss_mb(pid) for pid in worker_pids]
+        if not all(each):
+            # A worker that is gone (or a zombie) has no RSS: say so rather than report 0 MB.
+            raise RuntimeError(f"a worker is gone; server log:\n{server.log_path.read_text()}")
+        return each, rss_mb(root) if workers > 1 else 0.0, opened
     finally:
         server.stop()
 
