@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -55,28 +56,32 @@ def is_worker(pid: int) -> bool:
 
 async def open_sessions(url: str, *, sessions: int, students: int, turns: int) -> int:
     """Open `sessions` sessions with `turns` turns each; the number opened without an error."""
-    opened = 0
+    opened = failed = 0
     queue = list(range(sessions))
 
     async def student() -> None:
-        nonlocal opened
-        # A connection of its own per session, so the workers' shares of the sessions follow
-        # the kernel's spread of new connections, as for students on their own machines.
-        while queue:
-            i = queue.pop()
-            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-                made = await http.post("/api/sessions", json={"persona_id": "sam-work-stress"})
-                if made.status_code != 201:
-                    continue
-                sid = made.json()["id"]
-                ok = True
-                for t in range(turns):
-                    answer = await http.post(f"/api/sessions/{sid}/turns",
-                                             json={"text": LINES[(i + t) % len(LINES)]})
-                    ok = ok and answer.status_code == 200
-                opened += ok
+        nonlocal opened, failed
+        # A connection of its own per student, so the workers' shares of the sessions follow
+        # the kernel's spread of connections, as for students on their own machines.
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            while queue:
+                i = queue.pop()
+                try:
+                    made = await http.post("/api/sessions",
+                                           json={"persona_id": "sam-work-stress"})
+                    made.raise_for_status()
+                    sid = made.json()["id"]
+                    for t in range(turns):
+                        answer = await http.post(f"/api/sessions/{sid}/turns",
+                                                 json={"text": LINES[(i + t) % len(LINES)]})
+                        answer.raise_for_status()
+                    opened += 1
+                except httpx.HTTPError:
+                    failed += 1
 
     await asyncio.gather(*(student() for _ in range(students)))
+    if failed:
+        print(f"  {failed} session(s) failed over HTTP")
     return opened
 
 
@@ -86,6 +91,11 @@ def measure(*, workers: int, args: argparse.Namespace, tmp: str) -> tuple[list[f
     env = {"RAPPORT_DATA_DIR": str(data),
            "RAPPORT_DATABASE_URL": args.database_url or f"sqlite:///{data}/rapport.db",
            "RAPPORT_LOG_LEVEL": "warning"}
+    if workers > 1 and not args.database_url:
+        # SQLite has no migration lock: two workers migrating a fresh file at once can clash
+        # (PostgreSQL's advisory lock prevents that), so the schema is made first.
+        subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], cwd=ROOT, check=True,
+                       env={**os.environ, **env}, capture_output=True)
     server = ServerProcess(env=env, workers=workers, cli=True).start(timeout=120)
     try:
         opened = asyncio.run(open_sessions(server.url, sessions=args.sessions,
@@ -97,7 +107,7 @@ def measure(*, workers: int, args: argparse.Namespace, tmp: str) -> tuple[list[f
         members = [pid for pid in process_tree(root) if pid != root and is_worker(pid)]
         worker_pids = members if workers > 1 else [root]
         each = [rss_mb(pid) for pid in worker_pids]
-        if not all(each):
+        if not each or not all(each):
             # A worker that is gone (or a zombie) has no RSS: say so rather than report 0 MB.
             raise RuntimeError(f"a worker is gone; server log:\n{server.log_path.read_text()}")
         return each, rss_mb(root) if workers > 1 else 0.0, opened
