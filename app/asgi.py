@@ -14,4 +14,5 @@ except SettingsError as exc:
     sys.stderr.flush()
     raise SystemExit(2) from None
 
-app = create_app(settings)
+# A served worker warms the analyzer at start-up, so no student's first turn waits for it.
+app = create_app(settings, warm=True)

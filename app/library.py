@@ -249,16 +249,18 @@ class Library:
         return self._parsed[row.id]
 
     def _book(self, kind: str) -> Book:
-        from app.library_versions import generation, latest_steps
+        from app.library_versions import GENERATION_SQL, latest_steps
 
         base = self.shelf(kind).get()
         if self.engine is None:
             return Book(base, library=self, kind=kind, revisions={})
+        # Asked on every request: one plain statement, not an ORM session (app.turn_store).
+        with self.engine.connect() as conn:
+            count = int(conn.exec_driver_sql(GENERATION_SQL).scalar_one())
+        cached = self._served.get(kind)
+        if cached is not None and cached[0] is base and cached[1] == count:
+            return cached[2]
         with Session(self.engine) as db:
-            count = generation(db=db)
-            cached = self._served.get(kind)
-            if cached is not None and cached[0] is base and cached[1] == count:
-                return cached[2]
             steps = latest_steps(db=db, kind=kind)  # type: ignore[arg-type]
         items = dict(base)
         revisions: dict[str, int] = {}

@@ -30,6 +30,7 @@ from app.rubric import Rubric, validate_rubric_paths
 from app.yamldoc import compose
 
 __all__ = [
+    "GENERATION_SQL",
     "Kind",
     "Step",
     "VersionError",
@@ -104,6 +105,10 @@ def check_text(kind: Kind, text: str) -> tuple[Persona | Rubric | None, list[str
 
 
 # ---- reading ------------------------------------------------------------------------------------
+
+
+# `generation` as plain SQL, for the check every request makes (app.library).
+GENERATION_SQL = "SELECT count(id) FROM library_versions WHERE number IS NOT NULL"
 
 
 def generation(*, db: Session) -> int:

@@ -12,72 +12,37 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import time
-import uuid
 from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 
-__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "current_request_id", "log_config"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "SANE_ID",
+    "access_logger",
+    "current_request_id",
+    "log_config",
+    "request_id_var",
+]
 
 REQUEST_ID_HEADER = "x-request-id"
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Set for each request by app.web.edge.Edge.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("rapport.access")
 
 
 def current_request_id() -> str:
     """The id of the request being served ("-" outside a request)."""
-    return _request_id.get()
+    return request_id_var.get()
 
 
 class RequestIdFilter(logging.Filter):
     """Puts `request_id` on every record (a logging filter, so it works for any logger)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = request_id_var.get()
         return True
-
-
-class RequestIdMiddleware:
-    """Assign the request id, echo it in the answer, and write one access line per request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode(), b"").decode(
-            "latin-1"
-        )
-        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [*message.get("headers", []),
-                           (REQUEST_ID_HEADER.encode(), request_id.encode())]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            access_logger.info(
-                "%s %s %s", scope.get("method"), scope.get("path"), status,
-                extra={"method": scope.get("method"), "path": scope.get("path"),
-                       "status": status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
-            )
-            _request_id.reset(token)
 
 
 def log_config(settings: Settings) -> dict[str, Any]:

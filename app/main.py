@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,19 +20,20 @@ from app.client.engines import check_engine, close_engine
 from app.config import Settings
 from app.db import build_engine, migrate
 from app.library import Library, persona_shelf
-from app.logs import RequestIdMiddleware
 from app.metrics import install_metrics
 from app.models import utcnow
 from app.practice import get_or_create_local_user
+from app.warmup import warm_analysis
 from app.web import api, course_api, course_pages, reflection, student
 from app.web.admin import ROSTER_MAX_BODY, ROSTER_PATH, ROSTER_TOO_LARGE
 from app.web.deps import Database
 from app.web.desk import install_desk
+from app.web.edge import Edge
 from app.web.errors import install_error_handlers
 from app.web.grading import install_grading
 from app.web.health import install_health
 from app.web.input_guard import InputGuard
-from app.web.limits import BodySizeLimit, WiderLimit
+from app.web.limits import WiderLimit
 from app.web.pages import install_pages
 from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
 
@@ -67,11 +69,13 @@ async def _start_engines(settings: Settings) -> dict[str, ClientEngine]:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow,
+    warm: bool = False,
 ) -> FastAPI:
     """The ASGI app; start-up loads the persona library and migrates the database.
 
     `clock` is what "now" means for sign-ins and their limits (tests pass a fake one).
+    `warm`: load the analyzer in a thread once serving (app.warmup; the served worker does).
     """
     settings = settings or Settings()
     # Fail before serving anything if the persona library is broken: the error names the file.
@@ -94,6 +98,10 @@ def create_app(
         # argon2 runs here, a few at a time, never on the event loop (app.auth.passwords).
         app.state.hashing = PasswordHashing(threads=settings.password_hash_threads)
         app.state.engines = await _start_engines(settings)
+        if warm:
+            # Not awaited: /healthz answers while the analyzer loads beside it.
+            asyncio.get_running_loop().run_in_executor(
+                None, warm_analysis, list(app.state.library.personas().values()))
         try:
             yield
         finally:
@@ -127,13 +135,13 @@ def create_app(
     # Transcript imports have a limit of their own: an exported long session must go back in.
     # So do cohort rosters: 64 KB would stop a CSV at about 1,500 people (app.web.admin).
     imports = settings.max_import_bytes
+    # One outer layer (app.web.edge): the request id on every answer, refusals by the gate
+    # and the size limit too, the body-size cap, and the security headers.
     app.add_middleware(
-        BodySizeLimit, max_bytes=max(64_000, settings.max_turn_chars * 8),
+        Edge, max_bytes=max(64_000, settings.max_turn_chars * 8),
         wider=[WiderLimit("/trainer/", TRAINER_MAX_BODY), WiderLimit("/api/import", imports),
                WiderLimit("/import", imports),
                WiderLimit(ROSTER_PATH, ROSTER_MAX_BODY, ROSTER_TOO_LARGE)])
-    # Every answer (refusals by the gate and the size limit too) carries a request id.
-    app.add_middleware(RequestIdMiddleware)
     if settings.trusted_proxy_list:
         # Outermost, so every part of the app (sign-in limits above all) sees the real client.
         # `rapport serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default.

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 import anyio
 from sqlalchemy import func, insert, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -333,8 +334,8 @@ def check_active(session: PracticeSession) -> None:
         raise ConflictError("This session has ended; start a new one to keep practising.")
 
 
-def save_student_turn(*, db: Session, pending: PendingReply) -> None:
-    """Commit a newly planned student turn.
+def save_student_turn(*, db: Session | Connection, pending: PendingReply) -> None:
+    """Commit a newly planned student turn (on an ORM session or a plain Core connection).
 
     A clash with another message is a ConflictError; a clash with a concurrent copy of the
     same message (same `client_message_id`) is DuplicateMessage, to be answered as a repeat.
@@ -347,7 +348,7 @@ def save_student_turn(*, db: Session, pending: PendingReply) -> None:
     except IntegrityError as exc:
         db.rollback()
         if student.client_message_id is not None:
-            twin = db.exec(
+            twin = db.execute(
                 select(Turn.id).where(
                     Turn.session_id == student.session_id,
                     Turn.client_message_id == student.client_message_id,
@@ -358,15 +359,16 @@ def save_student_turn(*, db: Session, pending: PendingReply) -> None:
         raise ConflictError("Another message for this session arrived at the same time.") from exc
 
 
-def _insert(db: Session, turn: Turn) -> None:
+def _insert(db: Session | Connection, turn: Turn) -> None:
     """INSERT one turn without the ORM's unit of work, which costs more than the write."""
     values = {name: getattr(turn, name) for name in _TURN_COLUMNS}
     # Values as parameters, not baked into the statement, so the compiled INSERT is cached.
     db.execute(_TURN_INSERT, values)
 
 
-_TURN_COLUMNS = [c.name for c in Turn.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
-_TURN_INSERT = insert(Turn.__table__)  # type: ignore[arg-type]
+_TURN_TABLE = Turn.__table__  # type: ignore[attr-defined]
+_TURN_COLUMNS = [c.name for c in _TURN_TABLE.columns if c.name != "id"]
+_TURN_INSERT = insert(_TURN_TABLE)
 
 
 def add_student_turn(
@@ -416,8 +418,10 @@ def _student_events(plan: ReplyPlan) -> dict:
     return events
 
 
-def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict) -> Turn:
-    """Commit the client's completed reply to a student turn."""
+def add_client_turn(
+    *, db: Session | Connection, pending: PendingReply, text: str, meta: dict
+) -> Turn:
+    """Commit the client's completed reply to a student turn (ORM session or Core connection)."""
     plan = pending.request.plan
     events: dict = {"reaction": plan.reaction, "withdrawn": plan.withdrawn}
     if plan.boundary_fire:
@@ -453,12 +457,13 @@ def add_client_turn(*, db: Session, pending: PendingReply, text: str, meta: dict
     except IntegrityError as exc:
         # A concurrent retry already saved the reply: keep theirs, never two replies.
         db.rollback()
-        existing = db.exec(
-            select(Turn).where(Turn.session_id == turn.session_id, Turn.index == turn.index)
+        existing = db.execute(
+            _TURN_TABLE.select().where(
+                col(Turn.session_id) == turn.session_id, col(Turn.index) == turn.index)
         ).first()
         if existing is None:
             raise ConflictError("The reply could not be saved; please retry.") from exc
-        return existing
+        return Turn(**existing._mapping)
     return turn
 
 
@@ -487,6 +492,8 @@ class Runner(Protocol):
     """Runs a data function with a short-lived database session (app.web.deps.Database)."""
 
     def run(self, fn: Callable[..., Any], /, **kwargs: object) -> Awaitable[Any]: ...
+
+    def write(self, fn: Callable[..., Any], /, **kwargs: object) -> Awaitable[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,8 +596,8 @@ async def stream_reply(
                         yield StreamEvent(kind=event.kind, text=event.text)
             if final_text is None:
                 raise EngineError("The client engine stopped without finishing its reply.")
-            turn = await runner.run(add_client_turn, pending=pending, text=final_text,
-                                    meta=meta)
+            turn = await runner.write(add_client_turn, pending=pending, text=final_text,
+                                      meta=meta)
             TURNS.labels(speaker="client", engine=engine.name).inc()
             TURN_SECONDS.labels(engine=engine.name).observe(time.perf_counter() - started)
         except EngineError as exc:

@@ -27,6 +27,7 @@ __all__ = [
     "analysis_visible",
     "auto_grades_visible",
     "can_review",
+    "grades_shown_at_once",
     "released_review",
     "reviewable_cohort_ids",
     "visible_session",
@@ -64,13 +65,18 @@ def released_review(*, db: Session, session_id: str) -> Review | None:
     ).first()
 
 
+def grades_shown_at_once(modes: set[str]) -> bool:
+    """Whether cohorts with these `auto_grades` modes let a student see grades at once."""
+    return modes <= {"immediate"}
+
+
 def auto_grades_visible(*, db: Session, session: PracticeSession) -> bool:
     """Whether the owner may see the auto-grade: at once, unless a cohort holds it for release."""
     cohort_ids = cohort_ids_of(db=db, user_id=session.owner_id)
     if not cohort_ids:
         return True
     modes = set(db.exec(select(Cohort.auto_grades).where(col(Cohort.id).in_(cohort_ids))))
-    if modes <= {"immediate"}:
+    if grades_shown_at_once(modes):
         return True
     return released_review(db=db, session_id=session.id) is not None
 

@@ -44,6 +44,9 @@ class ReplyRequest:
     history: Sequence[HistoryTurn]
     student_text: str
     seed: int
+    # The listener takes the reply whole (a JSON answer): nothing is shown word by word, so
+    # an engine may skip its typing pace and its per-word events.
+    whole: bool = False
 
 
 @dataclass(slots=True)

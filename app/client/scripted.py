@@ -120,8 +120,8 @@ class ScriptedEngine:
         started = time.perf_counter()
         rng = random.Random(f"{request.seed}:{request.plan.turn}:voice")
         text = compose(request.persona, request.plan, rng=rng)
-        first_at: float | None = None
-        for word in _WORD.findall(text):
+        first_at: float | None = time.perf_counter() if request.whole else None
+        for word in () if request.whole else _WORD.findall(text):
             if first_at is None:
                 first_at = time.perf_counter()
             yield ReplyEvent(kind="delta", text=word)

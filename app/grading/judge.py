@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.analysis import CODES, MECHANISMS
@@ -33,7 +32,8 @@ from app.rubric import EVENTS, Rubric
 
 if TYPE_CHECKING:
     # Imported where a judge is made or its errors are caught: a server that never judges
-    # need not load the OpenAI client at start-up.
+    # need not load the OpenAI client, nor httpx (which brings its command line's rich along).
+    import httpx
     import openai
 
 __all__ = [
@@ -301,6 +301,7 @@ class Judge:
 
     async def grade(self, inp: GradingInput, rubric: Rubric) -> GradeResult:
         """Grade one transcript; a failure is returned as a FAILED grade with its reason."""
+        import httpx
         import openai
 
         messages = build_messages(inp, rubric)

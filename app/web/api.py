@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -30,6 +31,7 @@ from app.models import (
     TurnResult,
 )
 from app.persona import Persona
+from app.turn_store import read_turn
 from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
 from app.web.responses import COMMON, ENGINE_FAILURE, SSE, errors
 
@@ -329,13 +331,8 @@ async def add_turn(
         session = _owned_session(db, session_id, user)
         engine = request.app.state.engines.get(session.engine)
         context = practice.load_turn_context(
-            db=db,
-            session=session,
-            client_message_id=body.client_message_id,
-            # At least RECENT_TURNS: the analyzer checks that a reflection takes up something
-            # the client said, across more of the session than an engine's history needs.
-            window=max(engine.history_turns if engine is not None else 0,
-                       practice.RECENT_TURNS),
+            db=db, session=session, client_message_id=body.client_message_id,
+            window=window(session.engine),
         )
         coached = coaching_on(db=db, session=session)
         return context, engine, analysis_visible(db=db, user=user, session=session)
@@ -348,15 +345,31 @@ async def add_turn(
             add_coach_note(pending=pending, context=context, persona=persona)
         return pending
 
-    # Read, plan, write: only the short write queues behind other writers.
-    context, engine, reveal = await db.read(load)
+    def window(engine_name: str) -> int:
+        # At least RECENT_TURNS: the analyzer checks that a reflection takes up something
+        # the client said, across more of the session than an engine's history needs.
+        engine = request.app.state.engines.get(engine_name)
+        return max(engine.history_turns if engine is not None else 0, practice.RECENT_TURNS)
+
+    # Read, plan, write: only the short write queues behind other writers. The read is plain
+    # SQL (app.turn_store); a repeated message or a refusal takes the ORM path, which
+    # reloads the saved turn whole or answers 404.
+    fast = await db.connect(
+        read_turn, session_id=session_id, user_id=user.id, user_role=user.role,
+        client_message_id=body.client_message_id, window=window,
+    )
+    if fast is not None:
+        context, reveal, coached = fast.context, fast.reveal, fast.coached
+        engine = request.app.state.engines.get(context.session.engine)
+    else:
+        context, engine, reveal = await db.read(load)
     persona = _persona_for(personas, context.session)
     try:
         pending = plan(context)
         if pending.is_new:
             ready = _require_engine(engine, context.session)
             try:
-                await db.run(practice.save_student_turn, pending=pending)
+                await db.write(practice.save_student_turn, pending=pending)
                 TURNS.labels(speaker="counsellor", engine=ready.name).inc()
             except practice.DuplicateMessage:
                 # The same message arrived twice at once and the other copy was saved first.
@@ -408,14 +421,16 @@ async def _respond(
 
     `reveal` is app.auth.policy.analysis_visible: a student whose grades wait for release
     sees the words only, no codes, trust or accounting."""
-    events = practice.stream_reply(runner=db, pending=pending, engine=engine)
     if accept and "text/event-stream" in accept:
+        events = practice.stream_reply(runner=db, pending=pending, engine=engine)
         return StreamingResponse(
             _sse(events, pending, reveal=reveal),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    async for event in events:
+    # Answered whole: the engine need not pace or split its words (ReplyRequest.whole).
+    whole = replace(pending, request=replace(pending.request, whole=True))
+    async for event in practice.stream_reply(runner=db, pending=whole, engine=engine):
         if event.kind == "error" and event.data.get("unexpected"):
             # A bug on our side, not the model server's: a plain 500 (the stream says the
             # same in its own terms), already logged with its traceback.

@@ -8,7 +8,7 @@ __all__ = ["read_body", "replay"]
 
 
 async def read_body(receive: Receive) -> bytes:
-    """The whole body (already capped by BodySizeLimit further out)."""
+    """The whole body (already capped by app.web.edge.Edge further out)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()

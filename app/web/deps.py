@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request, status
@@ -117,16 +117,35 @@ class Database:
         self._inline = engine.dialect.name == "sqlite"
         self._sign_in_lane: CapacityLimiter | None = None
 
-    async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
-        """Call `fn(db=session, **kwargs)`; the session closes before it returns."""
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    async def _call(
+        self, fn: Callable[..., T], kwargs: dict, *, opener: Callable[[], Any], name: str,
+        locked: bool,
+    ) -> T:
+        """`fn(<name>=handle, **kwargs)` with a handle from `opener`, closed before returning."""
 
         def work() -> T:
-            with self._lock, Session(self.engine, expire_on_commit=False) as db:
-                return fn(db=db, **kwargs)
+            with self._lock if locked else nullcontext(), opener() as handle:
+                return fn(**{name: handle}, **kwargs)
 
         if self._inline:
             return work()
         return await to_thread.run_sync(work)
+
+    async def run(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Call `fn(db=session, **kwargs)`; the session closes before it returns."""
+        return await self._call(fn, kwargs, opener=self._session, name="db", locked=True)
+
+    async def write(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Like `run` on a plain Core connection: the turn's two inserts need no ORM session."""
+        return await self._call(fn, kwargs, opener=self.engine.connect, name="db", locked=True)
+
+    async def connect(self, fn: Callable[..., T], /, **kwargs: object) -> T:
+        """Call `fn(conn=connection, **kwargs)` on a plain Core connection (app.turn_store)."""
+        return await self._call(fn, kwargs, opener=self.engine.connect, name="conn",
+                                locked=False)
 
     async def run_sign_in(self, fn: Callable[..., T], /, **kwargs: object) -> T:
         """Like `run`, for a password sign-in's bookkeeping: one at a time, on a lane of its own.
@@ -142,21 +161,14 @@ class Database:
             self._sign_in_lane = CapacityLimiter(1)
 
         def work() -> T:
-            with Session(self.engine, expire_on_commit=False) as db:
+            with self._session() as db:
                 return fn(db=db, **kwargs)
 
         return await to_thread.run_sync(work, limiter=self._sign_in_lane)
 
     async def read(self, fn: Callable[..., T], /, **kwargs: object) -> T:
         """Like `run`, for functions that only read: SQLite readers need not queue for writers."""
-
-        def work() -> T:
-            with Session(self.engine, expire_on_commit=False) as db:
-                return fn(db=db, **kwargs)
-
-        if self._inline:
-            return work()
-        return await to_thread.run_sync(work)
+        return await self._call(fn, kwargs, opener=self._session, name="db", locked=False)
 
 
 async def get_database(request: Request) -> Database:

@@ -1,17 +1,16 @@
-"""A cap on request body size, checked before the body is read into memory."""
+"""A cap on request body size, checked before the body is read into memory (app.web.edge)."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 
-__all__ = ["BodySizeLimit", "WiderLimit"]
+__all__ = ["TooLarge", "WiderLimit", "refuse_too_large"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,57 +25,18 @@ class WiderLimit:
     hint: str = ""
 
     def matches(self, path: str) -> bool:
+        """Whether this limit is the one for `path`."""
         if isinstance(self.path, re.Pattern):
             return self.path.fullmatch(path) is not None
         return path.startswith(self.path)
 
 
-class BodySizeLimit:
-    """Refuse bodies over `max_bytes` with 413, whether declared or streamed.
-
-    `wider` gives some paths their own limit (file uploads, transcript and roster imports).
-    A browser that sent a form is answered with a short page, an API client with JSON.
-    """
-
-    def __init__(
-        self, app: ASGIApp, *, max_bytes: int, wider: Sequence[WiderLimit] = ()
-    ) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.wider = list(wider)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        rule = next((w for w in self.wider if w.matches(path)), None)
-        limit, hint = (rule.max_bytes, rule.hint) if rule else (self.max_bytes, "")
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, limit, hint, headers)
-            return
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge(limit, hint)
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _refuse(send, limit, hint, headers)
-
-
-async def _refuse(send: Send, limit: int, hint: str, headers: dict[bytes, bytes]) -> None:
+async def refuse_too_large(
+    send: Send, limit: int, *, hint: str = "", headers: dict[bytes, bytes] | None = None
+) -> None:
+    """Answer 413, naming the limit: a short page to a browser that sent a form, JSON else."""
     detail = _too_large(limit, hint)
-    if b"text/html" in headers.get(b"accept", b""):
+    if b"text/html" in (headers or {}).get(b"accept", b""):
         # Outside the sign-in gate there is no one to greet: a bare page with the sentence.
         body = _PAGE.format(detail=html.escape(detail)).encode()
         kind = b"text/html; charset=utf-8"
@@ -106,12 +66,13 @@ _PAGE = (
 )
 
 
-class _TooLarge(HTTPException):
+class TooLarge(HTTPException):
     """Raised from `receive`: an HTTPException, so FastAPI's body parsing passes it on as 413
     instead of turning it into "400 error parsing the body"."""
 
-    def __init__(self, limit: int, hint: str) -> None:
+    def __init__(self, limit: int, hint: str = "") -> None:
         super().__init__(413, _too_large(limit, hint))
+        self.limit, self.hint = limit, hint
 
 
 def _too_large(limit: int, hint: str) -> str:

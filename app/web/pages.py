@@ -16,7 +16,6 @@ import jinja2
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import practice
 from app.auth.policy import SessionAction, analysis_visible, released_review, visible_session
@@ -32,9 +31,11 @@ from app.persona import Persona
 from app.review.marking import released_view
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
+from app.web.edge import CONTENT_SECURITY_POLICY, content_security_policy
 from app.web.editor_assets import editor_assets
 
 __all__ = [
+    "CONTENT_SECURITY_POLICY",
     "TrustCurve",
     "content_security_policy",
     "engine_label",
@@ -49,22 +50,6 @@ __all__ = [
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 TEMPLATES = FRONTEND / "templates"
 STATIC = FRONTEND / "static"
-
-
-def content_security_policy(*, scripts: Sequence[str] = (), styles: Sequence[str] = ()) -> str:
-    """The pages' policy; `scripts` and `styles` add hash or nonce sources (never 'unsafe-*')."""
-    script_src = " ".join(["'self'", *scripts])
-    style_src = " ".join(["'self'", *styles])
-    return (
-        f"default-src 'self'; script-src {script_src}; style-src {style_src}; "
-        "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
-
-
-# No inline script or style anywhere: data reaches app.js through data- attributes. The YAML
-# editor's pages alone add their import map's hash and a per-response style nonce (render).
-CONTENT_SECURITY_POLICY = content_security_policy()
 
 DIFFICULTY_WORDS = {
     1: "introductory",
@@ -299,45 +284,12 @@ def render_error(request: Request, status_code: int, detail: str) -> HTMLRespons
     )
 
 
-class SecurityHeaders:
-    """Adds CSP (on HTML), nosniff and a referrer policy to every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {k.lower() for k, _ in headers}
-                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                if content_type.startswith(b"text/html"):
-                    extra += [
-                        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-                        (b"x-frame-options", b"DENY"),
-                    ]
-                headers += [(k, v) for k, v in extra if k not in names]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def install_pages(app: FastAPI) -> None:
-    """Mount the pages, the static files, the HTML error renderer and the security headers."""
+    """Mount the pages, the static files and the HTML error renderer (headers: app.web.edge)."""
     app.state.page_templates = build_environment()
     app.state.render_error = render_error
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SecurityHeaders)
 
 
 # ---- helpers shared by the routes ---------------------------------------------------------
