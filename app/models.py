@@ -32,6 +32,7 @@ __all__ = [
     "SessionPublic",
     "SessionState",
     "SessionSummary",
+    "TestDrive",
     "Turn",
     "TurnCreate",
     "TurnNote",
@@ -325,6 +326,25 @@ class LibraryVersion(SQLModel, table=True):
     author: str = SQLField(max_length=320)
     created_at: datetime = SQLField(default_factory=utcnow)
     published_at: datetime | None = None
+
+
+class TestDrive(SQLModel, table=True):
+    """An ended test-drive of a persona text, kept briefly so its grade has a page to reload.
+
+    Only what is needed to replay it: the text and the trainer's messages (the replies and the
+    grade are worked out again, exactly, on each view). Rows older than a day are purged when a
+    new one is kept (app.web.trainer); students never see them.
+    """
+
+    __tablename__ = "test_drives"
+    __test__ = False  # not a pytest test class, despite its name
+
+    id: str = SQLField(primary_key=True, max_length=32)
+    # No foreign key: erasing an account must not wait on a day-old test-drive.
+    author_id: int | None = None
+    text: str
+    said: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = SQLField(default_factory=utcnow, index=True)
 
 
 # ---- API schemas --------------------------------------------------------------------------

@@ -142,6 +142,20 @@ def _compare(w: World, role: str) -> tuple[str, dict]:
     return f"/progress/compare?first={w.session}&second={w.fresh_session(end=True)}", {}
 
 
+def _trainers_test_drive(w: World, role: str) -> tuple[str, dict]:
+    """The grade page of a test-drive the trainer ended."""
+    from sqlmodel import Session
+
+    from app.models import TestDrive
+
+    with Session(w.app.state.db_engine) as db:
+        kept = TestDrive(id=f"drive{next(w.counter)}", author_id=w.users["trainer"],
+                         text=_persona_yaml(w), said=["What brings you in today?"])
+        db.add(kept)
+        db.commit()
+        return f"/trainer/test-drive/{kept.id}", {}
+
+
 def on(path: str, outcomes, *, sid=None, body=None, fresh_client=False) -> Case:
     """A case whose path may contain {sid}, {cohort_a}, {cohort_b}, {user}, {token}."""
 
@@ -318,6 +332,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/cohorts/{cohort_id}/rename"): on(
         "/admin/cohorts/{spare_cohort}/rename", ADMIN,
         body=lambda w, r: _form(w, {"name": f"Renamed {next(w.counter)}"})),
+    ("GET", "/admin/cohorts/{cohort_id}/delete"): on("/admin/cohorts/{cohort_b}/delete", ADMIN),
     ("POST", "/admin/cohorts/{cohort_id}/delete"): on(
         "/admin/cohorts/{spare_cohort}/delete", ADMIN, body=lambda w, r: _form(w)),
     ("GET", "/admin/cohorts/{cohort_id}/import"): on("/admin/cohorts/{cohort_b}/import", ADMIN),
@@ -337,6 +352,10 @@ MATRIX: dict[tuple[str, str], Case] = {
         w, {"kind": "persona", "text": _persona_yaml(w)})),
     ("POST", "/trainer/test-drive"): on("/trainer/test-drive", TRAINER, body=lambda w, r: _form(
         w, {"text": _persona_yaml(w), "message": "Hi, what brings you in today?"})),
+    # An ended test-drive's grade page: only the trainer who drove it (others' are unknown ids).
+    ("GET", "/trainer/test-drive/{drive_id}"): Case(
+        outcomes=expect(FORBIDDEN, trainer=OK, admin=HIDDEN), build=_trainers_test_drive,
+        path="/trainer/test-drive/{drive_id}"),
     ("GET", "/trainer/new"): on("/trainer/new", TRAINER),
     # What the editor asks while a trainer types: the check and the schema it completes from.
     ("POST", "/trainer/check.json"): on("/trainer/check.json", TRAINER, body=lambda w, r: {

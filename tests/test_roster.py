@@ -107,6 +107,16 @@ def test_rename_and_delete_a_cohort_refused_while_it_holds_sessions(world) -> No
                                                         "to": "Evening 2026/27"}
     add_user(app, "ana@example.org", cohorts=(cohort,))
     hold_session(sign_in(app, "ana@example.org"))
+    # The confirmation page of a cohort with sessions says why and offers no Delete button.
+    held = admin.get(f"/admin/cohorts/{cohort.id}/delete", headers=HTML)
+    assert held.status_code == 200 and "hold 1 session, so it cannot be deleted" in held.text
+    assert "Delete the cohort" not in held.text
+    # Asking does not delete: the empty cohort is still there after its confirmation page.
+    ask = admin.get(f"/admin/cohorts/{other.id}/delete", headers=HTML)
+    assert ask.status_code == 200 and "Delete the cohort" in ask.text
+    assert f'action="/admin/cohorts/{other.id}/delete"' in ask.text
+    with Session(app.state.db_engine) as db:
+        assert db.get(Cohort, other.id) is not None
     refused = admin.post(f"/admin/cohorts/{cohort.id}/delete", headers=HTML)
     assert refused.status_code == 409
     assert "its students hold 1 session," in html.unescape(refused.text)

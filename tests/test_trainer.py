@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from app.config import PROJECT_ROOT
 from app.library import persona_shelf
 from app.main import create_app
-from app.models import AuditEvent, PracticeSession
+from app.models import AuditEvent, PracticeSession, TestDrive
 from tests.accounts import PERSONA, add_user, auth_settings, sign_in
 
 REPO_PERSONAS = PROJECT_ROOT / "personas"
@@ -135,10 +135,11 @@ def test_a_valid_persona_shows_its_card_ladder_and_boundaries(trainer: TestClien
     assert "Disclosure ladder" in page and "risk: expects a safety response" in page
     # Layer id, its title, min trust, min turn.
     ladder = re.findall(
-        r'<tr><th scope="row">([a-z_-]+)</th><td>[^<]*</td><td>([\d.]+)</td><td>(\d+)</td>', page)
+        r'<tr><th scope="row">([a-z_-]+)</th><td[^>]*>[^<]*</td><td[^>]*>([\d.]+)</td>'
+        r'<td[^>]*>(\d+)</td>', page)
     assert ("surface", "1.0", "0") in ladder
-    assert re.search(r'<th scope="row">coffee</th><td>[^<]*</td><td>[a-z_]+</td><td>\d+</td>',
-                     page)
+    assert re.search(r'<th scope="row">coffee</th><td[^>]*>[^<]*</td><td[^>]*>[a-z_]+</td>'
+                     r'<td[^>]*>\d+</td>', page)
     # The preview's Start button cannot start a session with a persona that is not saved yet.
     assert "<fieldset disabled" in page
 
@@ -375,7 +376,7 @@ def test_a_draft_is_test_driven_ended_and_graded_without_reaching_students(
 ) -> None:
     assert _save(trainer, _persona_text()).status_code == 303
     item = trainer.get(f"/trainer/library/persona/{NEW_ID}", headers=HTML).text
-    assert 'action="/trainer/test-drive"' in item
+    assert 'action="/trainer/test-drive#test-drive"' in item
     text = html.unescape(re.search(r'<input type="hidden" name="text" value="([^"]*)"', item,
                                    re.S).group(1))
     assert text == _persona_text()
@@ -392,16 +393,49 @@ def test_a_draft_is_test_driven_ended_and_graded_without_reaching_students(
         said.append(message)
         assert message in html.unescape(answer.text)
     assert "End and see the grade" in answer.text and "drive-overall" not in answer.text
-    ended = trainer.post("/trainer/test-drive", headers=HTML, data={
+    # End answers 303 to a GET page of the grade (post-redirect-get), kept for its trainer.
+    posted = trainer.post("/trainer/test-drive", headers=HTML, follow_redirects=False, data={
         "text": text, "said": json.dumps(said), "end": "1"})
+    assert posted.status_code == 303
+    where, _, fragment = posted.headers["location"].partition("#")
+    assert re.fullmatch(r"/trainer/test-drive/[0-9a-f]{32}", where) and fragment == "drive-grade"
+    ended = trainer.get(where, headers=HTML)
     assert ended.status_code == 200
     overall = re.search(r'id="drive-overall">([^<]+)<', ended.text)
     assert overall and float(overall.group(1)) > 0
     assert "Self-test:" in ended.text
+    for message in said:
+        assert message in html.unescape(ended.text)
+    # Reloading shows the same grade and keeps nothing more.
+    again = trainer.get(where, headers=HTML)
+    assert re.search(r'id="drive-overall">([^<]+)<', again.text).group(1) == overall.group(1)
+    with Session(app.state.db_engine) as db:
+        assert len(db.exec(select(TestDrive)).all()) == 1
+    # Another trainer (even an admin) gets no such page: it is the driver's own.
+    add_user(app, "root@example.org", role="admin")
+    assert sign_in(app, "root@example.org").get(where, headers=HTML).status_code == 404
     student = sign_in(app, "stu@example.org")
     assert NEW_ID not in _ids(student)
     with Session(app.state.db_engine) as db:
         assert not db.exec(select(PracticeSession)).all()  # nothing stored by a test-drive
+
+
+def test_ended_test_drives_are_kept_a_day_then_purged(app: FastAPI, trainer: TestClient) -> None:
+    from datetime import timedelta
+
+    from app.models import User, utcnow
+
+    with Session(app.state.db_engine) as db:
+        tess = db.exec(select(User).where(User.email == "tess@example.org")).one()
+        db.add(TestDrive(id="old", author_id=tess.id, text=_persona_text(), said=["Hello."],
+                         created_at=utcnow() - timedelta(days=1, minutes=1)))
+        db.commit()
+    assert trainer.get("/trainer/test-drive/old", headers=HTML).status_code == 404
+    ended = trainer.post("/trainer/test-drive", headers=HTML, follow_redirects=False, data={
+        "text": _persona_text(), "said": "[]", "message": "What brings you in?", "end": "1"})
+    assert ended.status_code == 303
+    with Session(app.state.db_engine) as db:
+        assert [d.said for d in db.exec(select(TestDrive)).all()] == [["What brings you in?"]]
 
 
 def test_the_new_persona_template_checks_clean_and_saves_as_a_draft(

@@ -249,6 +249,18 @@ def rename_cohort_form(
     return RedirectResponse("/admin/cohorts?done=renamed", status_code=status.HTTP_303_SEE_OTHER)
 
 
+@router.get("/admin/cohorts/{cohort_id}/delete", response_class=HTMLResponse)
+def delete_cohort_page(
+    cohort_id: int, request: Request, db: DbSession, user: AdminUser
+) -> HTMLResponse:
+    """Ask before deleting a cohort: who loses the membership, and a way back."""
+    cohort = _cohort_or_404(db, cohort_id)
+    return render(request, "admin_cohort_delete.html", {
+        "title": f"Delete {cohort.name}?", "cohort": cohort,
+        "members": members_of(db=db, cohort_id=cohort.id or 0),
+        "held": cohort_session_count(db=db, cohort_id=cohort.id or 0)})
+
+
 @router.post("/admin/cohorts/{cohort_id}/delete")
 def delete_cohort_form(
     cohort_id: int, request: Request, db: DbSession, user: AdminUser

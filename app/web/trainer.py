@@ -18,14 +18,16 @@ from __future__ import annotations
 import json
 import random
 import re
+import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from app import library_versions as versions
 from app.analysis import ContextTurn
@@ -35,7 +37,7 @@ from app.config import Settings
 from app.input_checks import InputProblem, load_json
 from app.library import Library, Shelf
 from app.library_versions import Kind, check_problems, check_text
-from app.models import LibraryVersion
+from app.models import LibraryVersion, TestDrive, utcnow
 from app.persona import MAX_FILE_BYTES, Persona, persona_json_schema
 from app.persona.card import CardError, card_from_persona, persona_text_from_card
 from app.rubric import Rubric, rubric_json_schema
@@ -281,16 +283,25 @@ def check_file(
     return _page(request, draft=draft, status_code=422 if draft.problems else 200)
 
 
+# An ended test-drive is kept this long, so its grade page can be reloaded or bookmarked.
+DRIVE_KEPT = timedelta(days=1)
+
+
 @router.post("/trainer/test-drive", response_class=HTMLResponse)
 def test_drive(
     request: Request,
+    db: DbSession,
     user: TrainerUser,
     text: Annotated[str, Form()] = "",
     said: Annotated[str, Form()] = "[]",
     message: Annotated[str, Form()] = "",
     end: Annotated[str, Form()] = "",
-) -> HTMLResponse:
-    """Chat with an unpublished persona (replayed from the messages); End grades the chat."""
+) -> Response:
+    """Chat with an unpublished persona (replayed from the messages); End grades the chat.
+
+    End keeps the conversation and answers 303 to its grade page, so reloading that page
+    shows the grade again instead of sending the form a second time.
+    """
     draft = _draft(request, "persona", text, None)
     try:
         earlier = [str(m) for m in json.loads(said)][:MAX_DRIVE_TURNS]
@@ -300,7 +311,30 @@ def test_drive(
     message = message.strip()[: settings.max_turn_chars]
     if message and len(earlier) < MAX_DRIVE_TURNS:
         earlier.append(message)
+    if end and draft.item is not None and earlier:
+        db.exec(delete(TestDrive).where(col(TestDrive.created_at) < utcnow() - DRIVE_KEPT))
+        kept = TestDrive(id=secrets.token_hex(16), author_id=user.id, text=draft.text,
+                         said=earlier)
+        db.add(kept)
+        db.commit()
+        # The fragment scrolls the grade into view on arrival (and on every reload).
+        return RedirectResponse(f"/trainer/test-drive/{kept.id}#drive-grade",
+                                status_code=status.HTTP_303_SEE_OTHER)
     return _page(request, draft=draft, said=earlier, ended=bool(end),
+                 status_code=422 if draft.problems else 200)
+
+
+@router.get("/trainer/test-drive/{drive_id}", response_class=HTMLResponse)
+def test_drive_grade(
+    request: Request, drive_id: str, db: DbSession, user: TrainerUser
+) -> HTMLResponse:
+    """An ended test-drive and its grade, replayed: safe to reload (only its trainer sees it)."""
+    kept = db.get(TestDrive, drive_id[:32])
+    if kept is None or kept.author_id != user.id or kept.created_at < utcnow() - DRIVE_KEPT:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            "No such test-drive (they are kept for a day): start it again.")
+    draft = _draft(request, "persona", kept.text, None)
+    return _page(request, draft=draft, said=list(kept.said), ended=True,
                  status_code=422 if draft.problems else 200)
 
 

@@ -264,6 +264,11 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         page.get_by_role("button", name="Check").click()
         page.locator(".alert, .notice").first.wait_for()
         audit_state(page, "trainer-persona-preview", problems)
+        page.get_by_label("Your next message").fill("What brings you in today?")
+        page.get_by_role("button", name="Send").click()
+        page.get_by_role("button", name="End and see the grade").click()
+        page.locator("#drive-overall").wait_for()
+        audit_state(page, "trainer-test-drive-grade", problems)
         page.get_by_label("This file is a").select_option("rubric")
         fill_editor(page, (ROOT / "rubrics" / "core-conditions.yaml").read_text())
         page.get_by_role("button", name="Check").click()
@@ -279,6 +284,11 @@ def test_accounts_pages(accounts, browser, page_errors, problems) -> None:
         audit_state(page, "admin-users-link", problems)
         page.goto(f"{base}/admin/cohorts")
         audit_state(page, "admin-cohorts", problems)
+        # The cohort's delete confirmation (its students hold sessions, so it only says why).
+        importing = page.get_by_role("link", name="Import people from a CSV file").first
+        page.goto(base + importing.get_attribute("href").replace("/import", "/delete"))
+        page.get_by_role("heading", name=re.compile(r"^Delete .*\?$")).wait_for()
+        audit_state(page, "admin-cohort-delete", problems)
         page.goto(f"{base}/admin/audit")
         audit_state(page, "admin-audit", problems)
     assert not page_errors, f"script errors or CSP violations: {page_errors}"

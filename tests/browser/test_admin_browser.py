@@ -103,12 +103,24 @@ def test_admin_renames_deletes_cohorts_and_copies_a_reset_link(
         evening = page.locator("section", has=heading)
         assert "hold 1 session, so it cannot be deleted" in evening.inner_text()
         assert evening.get_by_role("button", name=re.compile("^Delete")).count() == 0
+        assert evening.get_by_role("link", name=re.compile("^Delete")).count() == 0
         evening.get_by_label("New name").fill("Evening 2026/27")
         evening.get_by_role("button", name="Rename").click()
         page.wait_for_url(f"{url}/admin/cohorts?done=renamed")
         assert page.get_by_role("heading", name="Evening 2026/27").count() == 1
 
-        page.get_by_role("button", name="Delete Spare").click()
+        # Deleting asks first: the way back keeps the cohort, the button deletes it.
+        page.get_by_role("link", name="Delete Spare…").click()
+        page.wait_for_url(re.compile(r"/admin/cohorts/\d+/delete$"))
+        confirm_url = page.url
+        assert page.get_by_role("heading", name="Delete Spare?").count() == 1
+        page.get_by_role("link", name="Keep it and go back").click()
+        page.wait_for_url(f"{url}/admin/cohorts")
+        assert page.get_by_role("heading", name="Spare", exact=True).count() == 1
+        page.get_by_role("link", name="Delete Spare…").click()
+        page.wait_for_url(confirm_url)
+        page.screenshot(path=str(live_server.env["RAPPORT_DATA_DIR"]) + "/cohort-delete.png")
+        page.get_by_role("button", name="Delete the cohort").click()
         page.wait_for_url(f"{url}/admin/cohorts?done=deleted")
         assert page.get_by_role("heading", name="Spare", exact=True).count() == 0
 
