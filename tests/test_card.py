@@ -86,5 +86,11 @@ def test_the_trainer_page_exports_and_imports_cards(app: FastAPI) -> None:
 
     broken = tess.post("/trainer/cards/import", headers=HTML, data={"text": "{not json"})
     assert broken.status_code == 422 and "Not imported" in broken.text
+    # The pasted text is kept in its box, escaped.
+    assert re.search(r'<textarea id="card-text"[^>]*>\{not json</textarea>', broken.text)
+    pasted = tess.post("/trainer/cards/import", headers=HTML,
+                       data={"text": json.dumps({**MINIMAL, "data": {**MINIMAL["data"],
+                                                                      "name": "Pia Lund"}})})
+    assert pasted.status_code == 200 and 'data-testid="card-gaps"' in pasted.text, pasted.text
     assert sign_in(app, "stu@example.org").get(
         f"/trainer/personas/{PERSONA}.card.json").status_code == 403

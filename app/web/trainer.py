@@ -202,7 +202,7 @@ def _drive_grade(
 def _page(
     request: Request, *, draft: Draft | None = None, saved: str = "", status_code: int = 200,
     said: list[str] | None = None, ended: bool = False, gaps: list[str] | None = None,
-    card_error: str = "",
+    card_error: str = "", card_text: str = "",
 ) -> HTMLResponse:
     library = _library(request)
     preview: dict[str, Any] = {}
@@ -231,6 +231,7 @@ def _page(
             "saved": saved,
             "gaps": gaps,
             "card_error": card_error,
+            "card_text": card_text,
             "max_kib": MAX_FILE_BYTES // 1024,
             "stale": {kind: library.shelf(kind).problems for kind in KINDS
                       if library.shelf(kind).problems},
@@ -572,7 +573,10 @@ def import_card(
         card = load_json(raw, where="card")
         yaml_text, gaps = persona_text_from_card(card)
     except (InputProblem, CardError, ValueError) as exc:
-        return _page(request, card_error=f"Not imported: {exc}.", status_code=422)
+        # A pasted card stays in its box, so a stray comma costs one edit, not a re-paste.
+        kept = text if upload is None or not upload.filename else ""
+        return _page(request, card_error=f"Not imported: {exc}.", card_text=kept,
+                     status_code=422)
     draft = _draft(request, "persona", yaml_text, None)
     if draft.item is None:
         # Keep the text in the editor with its problems, so the trainer can finish it.

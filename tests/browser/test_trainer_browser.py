@@ -255,3 +255,27 @@ def test_without_javascript_the_textarea_checks_and_saves(live_server, browser) 
         tess.wait_for_url(f"{url}/trainer/library/persona/{NEW_ID}?saved=1")
     finally:
         context.close()
+
+
+def test_a_pasted_character_card_imports_as_a_draft_and_a_broken_one_is_kept(
+    live_server, new_page
+) -> None:
+    import json
+
+    url = live_server.url
+    tess = new_page()
+    _sign_in(tess, url, "tess@example.org", "/trainer")
+    box = tess.get_by_label("…or paste the card's JSON")
+    box.fill('{"spec": "chara_card_v3", "data": {"name": "Pia"')
+    tess.get_by_role("button", name="Import card").click()
+    assert "Not imported" in tess.locator("#card-error").inner_text()
+    assert tess.get_by_label("…or paste the card's JSON").input_value().startswith(
+        '{"spec": "chara_card_v3"')  # nothing lost: one edit away from importing
+    card = {"spec": "chara_card_v3", "spec_version": "3.0",
+            "data": {"name": "Pia Lund", "description": "A student who cannot sleep.",
+                     "first_mes": "I'm not sure why I came.", "tags": ["sleep"]}}
+    tess.get_by_label("…or paste the card's JSON").fill(json.dumps(card))
+    tess.get_by_role("button", name="Import card").click()
+    gaps = tess.locator('[data-testid="card-gaps"] li').all_inner_texts()
+    assert any(g.startswith("disclosures") for g in gaps), gaps
+    assert "id: pia-lund" in editor_text(tess)
