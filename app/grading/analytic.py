@@ -93,11 +93,6 @@ class _Hit:
     positive: bool  # indicator.weight > 0
 
 
-def _hit(turn: int, indicator: Indicator, strength: float, detail: str | None) -> _Hit:
-    return _Hit(turn, indicator, strength, detail, abs(indicator.weight) * strength,
-                indicator.weight > 0)
-
-
 @dataclass(frozen=True, slots=True)
 class _TurnSignals:
     turn: GradingTurn
@@ -158,33 +153,45 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
     return out
 
 
-def _hits(criterion: Criterion, signals: _TurnSignals, *, credit: bool = True) -> list[_Hit]:
+# An indicator's fields as _hits reads them: (indicator, code, event, mechanism, helpful,
+# abs(weight)). Read off the rubric once per criterion per grade, not once per turn.
+_Plan = tuple[tuple[Indicator, str | None, str | None, str | None, bool, float], ...]
+
+
+def _plan(criterion: Criterion) -> _Plan:
+    return tuple((i, i.code, i.event, i.mechanism, i.weight > 0, abs(i.weight))
+                 for i in criterion.indicators)
+
+
+def _hits(plan: _Plan, signals: _TurnSignals, *, credit: bool = True) -> list[_Hit]:
     """The indicators one turn shows, each weighed by the analyzer's confidence; the same
     wording said again, the client's words parroted back, or a reflection the client did not
     recognise, earns less."""
     found: list[_Hit] = []
     confidence = signals.confidence
-    for indicator in criterion.indicators:
+    codes, events = signals.codes, signals.events
+    index = signals.turn.index
+    for indicator, code, event, mechanism, helpful, size in plan:
         strength = 0.0
         detail = None
-        if indicator.code is not None and indicator.code in signals.codes:
-            strength = confidence.get(indicator.code, 1.0)
-            if indicator.weight > 0 and indicator.code in _REFLECTIVE:
+        if code is not None and code in codes:
+            strength = confidence.get(code, 1.0)
+            if helpful and code in _REFLECTIVE:
                 strength *= signals.heard * (PARROT_CREDIT if signals.parrot else 1.0)
-        elif indicator.event is not None and indicator.event in signals.events:
-            strength, detail = 1.0, signals.events[indicator.event]
-        elif indicator.mechanism is not None:
-            level = signals.analysis.empathy.get(indicator.mechanism, 0)
+        elif event is not None and event in events:
+            strength, detail = 1.0, events[event]
+        elif mechanism is not None:
+            level = signals.analysis.empathy.get(mechanism, 0)
             strength = min(level, 2) / 2 * signals.heard
             if signals.parrot:
                 strength *= PARROT_CREDIT
         if strength <= 0:
             continue
-        if indicator.weight > 0:
+        if helpful:
             if not credit:
                 continue  # a turn that sided with harm earns nothing for this criterion
             strength *= signals.damp
-        found.append(_hit(signals.turn.index, indicator, strength, detail))
+        found.append(_Hit(index, indicator, strength, detail, size * strength, helpful))
     return found
 
 
@@ -523,7 +530,8 @@ def _grade_criterion(
     *, no_credit: frozenset[int] = frozenset(),
 ) -> CriterionResult:
     signals, by_turn = session.signals, session.by_turn
-    per_turn = [_hits(criterion, s, credit=s.turn.index not in no_credit) for s in signals]
+    plan = _plan(criterion)
+    per_turn = [_hits(plan, s, credit=s.turn.index not in no_credit) for s in signals]
     ranked = _ranked(per_turn)
     moments = [hits for hits in per_turn if hits]
     if criterion.rated_by == "assessor":
