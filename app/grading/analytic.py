@@ -380,8 +380,9 @@ def _feedback(
     score: float,
     ranked: _Ranked,
     selected: tuple[list[_Hit], list[_Hit]],
-    by_turn: dict[int, _TurnSignals],
+    session: _Session,
 ) -> tuple[str, list[str], list[Suggestion]]:
+    by_turn = session.by_turn
     good, bad = selected
     top = criterion.top_weight()
     parts: list[str] = []
@@ -405,7 +406,11 @@ def _feedback(
             break
         if any(s.turn == hit.turn for s in suggestions):
             continue
-        suggestion = _suggestion(inp, hit, by_turn[hit.turn])
+        # Several criteria often pick the same weak moment: phrase its alternative once.
+        made = (hit.turn, hit.indicator.key, hit.detail)
+        if made not in session.suggested:
+            session.suggested[made] = _suggestion(inp, hit, by_turn[hit.turn])
+        suggestion = session.suggested[made].model_copy()
         suggestions.append(suggestion)
         context = ""
         if suggestion.client_said:
@@ -579,7 +584,7 @@ def _grade_criterion(
         score = _score_moments(rubric, criterion, ranked)
     good, bad = _select(ranked)
     feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, ranked, (good, bad),
-                                              by_turn)
+                                              session)
     if capped:
         feedback = f"{feedback} (Score {capped}.)".strip()
     return CriterionResult(
@@ -602,6 +607,8 @@ class _Session:
     by_turn: dict[int, _TurnSignals]
     substantive: int  # counsellor turns a rubric can weigh
     counts: dict[str, float] | None = None  # measures(signals), when a criterion asks
+    # _suggestion's answers by (turn, indicator key, detail): all it depends on in one grade.
+    suggested: dict[tuple[int, str, str | None], Suggestion] = field(default_factory=dict)
 
     def measures(self) -> dict[str, float]:
         if self.counts is None:
