@@ -80,9 +80,10 @@ _RELATED: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: hundreds are made per grade, and a frozen dataclass pays a call per field set.
+@dataclass(slots=True)
 class _Hit:
-    """One indicator seen in one counsellor turn."""
+    """One indicator seen in one counsellor turn (never changed once made)."""
 
     turn: int
     indicator: Indicator
