@@ -94,7 +94,7 @@ class _Hit:
     positive: bool  # indicator.weight > 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, like _Hit: cheaper to build, and never changed once made
 class _TurnSignals:
     turn: GradingTurn
     analysis: TurnAnalysis
