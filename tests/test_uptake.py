@@ -77,3 +77,26 @@ def test_the_clients_answer_is_read_as_taken_up_corrected_or_not_followed(
     answer: str, reading: str
 ) -> None:
     assert uptake(answer) == reading
+
+
+@pytest.mark.parametrize("answer", [
+    "Where did that come from?",
+    "I didn’t say that.",
+    "It's not what I meant.",
+    "That is not what I was saying.",
+    "Not what I was talking about, no.",
+    "What are you on about?",
+    "You've lost me.",
+    "Sorry, I've lost you.",
+    "I'm not sure what you mean.",
+    "I don't get what you're talking about.",
+    "I wasn't talking about work.",
+    "Are you even listening?",
+    "Did I say that?",
+    "What’s that to do with it?",
+    "What has that got to do with my mum?",
+])
+def test_every_phrase_of_not_following_is_read_as_confused(answer: str) -> None:
+    # One answer per phrase of uptake's _CONFUSED, so the cheap word check in front of the
+    # regex cannot drop a phrase unnoticed.
+    assert uptake(answer) == "confused"

@@ -300,10 +300,11 @@ def parroting(student: str, client: str) -> float:
     source = _WORD.findall(normalise(client))
     if len(said) < 3 or len(source) < 3:
         return 0.0
-    grams = {tuple(source[i:i + 3]) for i in range(len(source) - 2)}
+    # Trigrams by zip rather than slices: the grader asks this of every counsellor turn.
+    grams = set(zip(source, source[1:], source[2:], strict=False))
     covered = [False] * len(said)
-    for i in range(len(said) - 2):
-        if tuple(said[i:i + 3]) in grams:
+    for i, gram in enumerate(zip(said, said[1:], said[2:], strict=False)):
+        if gram in grams:
             covered[i] = covered[i + 1] = covered[i + 2] = True
     return sum(covered) / len(said)
 

@@ -18,7 +18,7 @@ evidence" (score null) rather than a number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.analysis import TurnAnalysis
 from app.analysis.grounding import UNGROUNDED_RULES
@@ -80,40 +80,36 @@ _RELATED: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: hundreds are made per grade, and a frozen dataclass pays a call per field set.
+@dataclass(slots=True)
 class _Hit:
-    """One indicator seen in one counsellor turn."""
+    """One indicator seen in one counsellor turn (never changed once made)."""
 
     turn: int
     indicator: Indicator
     strength: float  # 1 for codes and events; 0.5 or 1 for a weak or strong mechanism
-    detail: str | None = None
-
-    @property
-    def value(self) -> float:
-        return abs(self.indicator.weight) * self.strength
-
-    @property
-    def positive(self) -> bool:
-        return self.indicator.weight > 0
+    detail: str | None
+    # Stored, not derived on each read: ranking hits reads them hundreds of times a grade.
+    value: float  # abs(indicator.weight) * strength
+    positive: bool  # indicator.weight > 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, like _Hit: cheaper to build, and never changed once made
 class _TurnSignals:
     turn: GradingTurn
     analysis: TurnAnalysis
     codes: frozenset[str]
     events: dict[str, str | None]
+    # Worked out once per grade rather than once per criterion (see _signals).
+    confidence: dict[str, float]  # analysis.confidence
+    key: str  # stock_key of the turn's wording
+    # A turn a rubric can weigh: a skill code, an event, or a reflection of nothing the client
+    # said (an attempt that missed is an opportunity, not a backchannel).
+    substantive: bool
     damp: float = 1.0  # credit kept when the same wording was used before (0.5 per repeat)
     parrot: bool = False  # the turn mostly repeats the client's own words
     heard: float = 1.0  # reflection credit kept after the client's answer (see grading.uptake)
-
-    @property
-    def substantive(self) -> bool:
-        """A turn a rubric can weigh: a skill code, an event, or a reflection of nothing the
-        client said (an attempt that missed is an opportunity, not a backchannel)."""
-        return bool(self.codes - {"other"} or self.events
-                    or any(e.source in UNGROUNDED_RULES for e in self.analysis.evidence))
+    quotes: dict[str, str] = field(default_factory=dict)  # _quote's answers, by key
 
 
 _REFLECTIVE = frozenset({"reflection_simple", "reflection_complex", "summary"})
@@ -128,6 +124,11 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
     codes = {i: a.codes for i, a in inp.analyses.items()}
     for event in [*inp.events, *text_events(inp.turns, codes=codes)]:
         events.setdefault(event.turn, {})[event.name] = event.detail
+    # The latest client turn among inp.turns[:p], for every p: what inp.client_before(p)
+    # answers, in one pass rather than a walk back from every counsellor turn.
+    last_client: list[GradingTurn | None] = [None]
+    for turn in inp.turns:
+        last_client.append(turn if turn.speaker == "client" else last_client[-1])
     said: dict[str, int] = {}
     out = []
     for t in inp.counsellor_turns():
@@ -135,56 +136,102 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
         repeats = said.get(key, 0) if key else 0
         if key:
             said[key] = repeats + 1
-        client = inp.client_before(t.index)
-        parrot = bool(client) and parroting(t.text, client[0].text) >= PARROT_AT
+        client = last_client[min(t.index, len(inp.turns))]
+        parrot = client is not None and parroting(t.text, client.text) >= PARROT_AT
         analysis = inp.analyses.get(t.index, empty)
         heard = 1.0
         if _REFLECTIVE & set(analysis.codes):
             answer = inp.client_after(t.index)
             heard = _HEARD[uptake(answer.text if answer else None)]
-        out.append(_TurnSignals(turn=t, analysis=analysis, codes=frozenset(analysis.codes),
-                                events=events.get(t.index, {}), damp=0.5 ** repeats,
-                                parrot=parrot, heard=heard))
+        codes_ = frozenset(analysis.codes)
+        turn_events = events.get(t.index, {})
+        substantive = bool(codes_ - {"other"} or turn_events
+                           or any(e.source in UNGROUNDED_RULES for e in analysis.evidence))
+        out.append(_TurnSignals(turn=t, analysis=analysis, codes=codes_, events=turn_events,
+                                confidence=analysis.confidence, key=key,
+                                substantive=substantive, damp=0.5 ** repeats, parrot=parrot,
+                                heard=heard))
     return out
 
 
-def _hits(criterion: Criterion, signals: _TurnSignals, *, credit: bool = True) -> list[_Hit]:
+# An indicator's fields as _hits reads them: (indicator, code, event, mechanism, helpful,
+# abs(weight)). Read off the rubric once per criterion per grade, not once per turn.
+_Plan = tuple[tuple[Indicator, str | None, str | None, str | None, bool, float], ...]
+
+
+def _plan(criterion: Criterion) -> _Plan:
+    return tuple((i, i.code, i.event, i.mechanism, i.weight > 0, abs(i.weight))
+                 for i in criterion.indicators)
+
+
+def _hits(plan: _Plan, signals: _TurnSignals, *, credit: bool = True) -> list[_Hit]:
     """The indicators one turn shows, each weighed by the analyzer's confidence; the same
     wording said again, the client's words parroted back, or a reflection the client did not
     recognise, earns less."""
     found: list[_Hit] = []
-    confidence = signals.analysis.confidence
-    for indicator in criterion.indicators:
+    confidence = signals.confidence
+    codes, events = signals.codes, signals.events
+    index = signals.turn.index
+    for indicator, code, event, mechanism, helpful, size in plan:
         strength = 0.0
         detail = None
-        if indicator.code is not None and indicator.code in signals.codes:
-            strength = confidence.get(indicator.code, 1.0)
-            if indicator.weight > 0 and indicator.code in _REFLECTIVE:
+        if code is not None and code in codes:
+            strength = confidence.get(code, 1.0)
+            if helpful and code in _REFLECTIVE:
                 strength *= signals.heard * (PARROT_CREDIT if signals.parrot else 1.0)
-        elif indicator.event is not None and indicator.event in signals.events:
-            strength, detail = 1.0, signals.events[indicator.event]
-        elif indicator.mechanism is not None:
-            level = signals.analysis.empathy.get(indicator.mechanism, 0)
+        elif event is not None and event in events:
+            strength, detail = 1.0, events[event]
+        elif mechanism is not None:
+            level = signals.analysis.empathy.get(mechanism, 0)
             strength = min(level, 2) / 2 * signals.heard
             if signals.parrot:
                 strength *= PARROT_CREDIT
         if strength <= 0:
             continue
-        if indicator.weight > 0:
+        if helpful:
             if not credit:
                 continue  # a turn that sided with harm earns nothing for this criterion
             strength *= signals.damp
-        found.append(_Hit(signals.turn.index, indicator, strength, detail))
+        found.append(_Hit(index, indicator, strength, detail, size * strength, helpful))
     return found
 
 
 def _strongest(hits: list[_Hit], *, positive: bool) -> _Hit | None:
-    side = [h for h in hits if h.positive == positive]
-    return max(side, key=lambda h: h.value) if side else None
+    best = None
+    for h in hits:
+        # Strictly greater: the first of equal hits wins, as max() would pick it.
+        if h.positive == positive and (best is None or h.value > best.value):
+            best = h
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """One criterion's hits per counsellor turn, with each turn's strongest helpful and
+    harmful hit found once (the scores, the evidence and the feedback all read them)."""
+
+    per_turn: list[list[_Hit]]
+    best: list[_Hit | None]
+    worst: list[_Hit | None]
+    worst_at: dict[int, _Hit | None]  # by turn index, for turns with any hit
+
+
+def _ranked(per_turn: list[list[_Hit]]) -> _Ranked:
+    best = [_strongest(hits, positive=True) for hits in per_turn]
+    worst = [_strongest(hits, positive=False) for hits in per_turn]
+    worst_at = {hits[0].turn: w for hits, w in zip(per_turn, worst, strict=True) if hits}
+    return _Ranked(per_turn, best, worst, worst_at)
 
 
 def _quote(signals: _TurnSignals, key: str) -> str:
-    """A verbatim quote from the turn for this code, mechanism or event."""
+    """A verbatim quote from the turn for this code, mechanism or event (kept per turn)."""
+    quote = signals.quotes.get(key)
+    if quote is None:
+        quote = signals.quotes[key] = _find_quote(signals, key)
+    return quote
+
+
+def _find_quote(signals: _TurnSignals, key: str) -> str:
     text = signals.turn.text
     wanted = (key, *_RELATED.get(key, ()))
     for code in wanted:
@@ -203,13 +250,12 @@ def _scale(rubric: Rubric, share: float) -> float:
 
 
 def _score_turns(
-    rubric: Rubric, criterion: Criterion, per_turn: list[list[_Hit]], opportunities: int
+    rubric: Rubric, criterion: Criterion, ranked: _Ranked, opportunities: int
 ) -> float:
     """Net rate of helpful over harmful behaviour per substantive turn, placed on the scale."""
     top = criterion.top_weight()
     helpful = harmful = 0.0
-    for hits in per_turn:
-        best, worst = _strongest(hits, positive=True), _strongest(hits, positive=False)
+    for best, worst in zip(ranked.best, ranked.worst, strict=True):
         helpful += best.value if best else 0.0
         harmful += worst.value if worst else 0.0
     net = (helpful - harmful) / (top * max(1, opportunities))
@@ -217,7 +263,7 @@ def _score_turns(
     return _scale(rubric, (net - low) / (high - low))
 
 
-def _score_moments(rubric: Rubric, criterion: Criterion, moments: list[list[_Hit]]) -> float:
+def _score_moments(rubric: Rubric, criterion: Criterion, ranked: _Ranked) -> float:
     """How well the testing moments were handled, on average, placed on the scale.
 
     Each moment scores from -1 (harm as bad as the top weight, or worse) to +1 (handled as
@@ -226,11 +272,14 @@ def _score_moments(rubric: Rubric, criterion: Criterion, moments: list[list[_Hit
     """
     top = criterion.top_weight()
     total = 0.0
-    for hits in moments:
-        best, worst = _strongest(hits, positive=True), _strongest(hits, positive=False)
+    moments = 0
+    for hits, best, worst in zip(ranked.per_turn, ranked.best, ranked.worst, strict=True):
+        if not hits:
+            continue
+        moments += 1
         net = ((best.value if best else 0.0) - (worst.value if worst else 0.0)) / top
         total += max(-1.0, min(1.0, net))
-    return _scale(rubric, (total / len(moments) + 1) / 2)
+    return _scale(rubric, (total / moments + 1) / 2)
 
 
 def _evidence(chosen: list[_Hit], by_turn: dict[int, _TurnSignals]) -> list[EvidenceItem]:
@@ -240,7 +289,7 @@ def _evidence(chosen: list[_Hit], by_turn: dict[int, _TurnSignals]) -> list[Evid
             quote=_quote(by_turn[h.turn], h.indicator.key),
             code=h.indicator.key,
             effect="+" if h.positive else "-",
-            confidence=(round(by_turn[h.turn].analysis.confidence.get(h.indicator.code, 1.0), 2)
+            confidence=(round(by_turn[h.turn].confidence.get(h.indicator.code, 1.0), 2)
                         if h.indicator.code else None),
         )
         for h in chosen
@@ -248,10 +297,10 @@ def _evidence(chosen: list[_Hit], by_turn: dict[int, _TurnSignals]) -> list[Evid
     return sorted(items, key=lambda e: (e.turn, e.effect))
 
 
-def _select(per_turn: list[list[_Hit]]) -> tuple[list[_Hit], list[_Hit]]:
+def _select(ranked: _Ranked) -> tuple[list[_Hit], list[_Hit]]:
     """The strongest helpful and harmful hit of each turn, most telling first."""
-    good = [h for hits in per_turn if (h := _strongest(hits, positive=True))]
-    bad = [h for hits in per_turn if (h := _strongest(hits, positive=False))]
+    good = [h for h in ranked.best if h]
+    bad = [h for h in ranked.worst if h]
     good.sort(key=lambda h: (-h.value, h.turn))
     bad.sort(key=lambda h: (-h.value, h.turn))
     return good, bad
@@ -277,14 +326,13 @@ _REQUEST_KEYS = frozenset(
 )
 
 
-def _praiseworthy(hit: _Hit, turn_hits: list[_Hit], top: float) -> bool:
+def _praiseworthy(hit: _Hit, worst: _Hit | None, top: float) -> bool:
     """A strength worth naming: strong for this criterion, in a turn that did no harm to it."""
-    worst = _strongest(turn_hits, positive=False)
     return hit.value >= top / 2 and (worst is None or worst.value < hit.value)
 
 
 def _to_work_on(
-    criterion: Criterion, bad: list[_Hit], good: list[_Hit], per_turn: dict[int, list[_Hit]]
+    criterion: Criterion, bad: list[_Hit], good: list[_Hit], worst_at: dict[int, _Hit | None]
 ) -> list[_Hit]:
     """The weakest moments: harmful ones first, then (for moments criteria) weak handling.
 
@@ -297,7 +345,7 @@ def _to_work_on(
         weak = [
             h
             for h in good
-            if h.value < top / 2 and not _strongest(per_turn[h.turn], positive=False)
+            if h.value < top / 2 and not worst_at[h.turn]
         ]
     return bad + sorted(weak, key=lambda h: h.turn)
 
@@ -331,15 +379,16 @@ def _feedback(
     criterion: Criterion,
     rubric: Rubric,
     score: float,
-    per_turn: list[list[_Hit]],
-    by_turn: dict[int, _TurnSignals],
+    ranked: _Ranked,
+    selected: tuple[list[_Hit], list[_Hit]],
+    session: _Session,
 ) -> tuple[str, list[str], list[Suggestion]]:
-    good, bad = _select(per_turn)
-    hits_at = {hits[0].turn: hits for hits in per_turn if hits}
+    by_turn = session.by_turn
+    good, bad = selected
     top = criterion.top_weight()
     parts: list[str] = []
     praise: list[str] = []
-    strengths = [h for h in good if _praiseworthy(h, hits_at[h.turn], top)]
+    strengths = [h for h in good if _praiseworthy(h, ranked.worst_at[h.turn], top)]
     # Two strengths, of different kinds where the session has them: more useful than the
     # same skill praised twice.
     chosen = strengths[:1]
@@ -353,12 +402,16 @@ def _feedback(
         )
         parts.append(f"Went well: {praise[-1][:1].lower()}{praise[-1][1:]}")
     suggestions: list[Suggestion] = []
-    for hit in _to_work_on(criterion, bad, good, hits_at):
+    for hit in _to_work_on(criterion, bad, good, ranked.worst_at):
         if len(suggestions) == 2:
             break
         if any(s.turn == hit.turn for s in suggestions):
             continue
-        suggestion = _suggestion(inp, hit, by_turn[hit.turn])
+        # Several criteria often pick the same weak moment: phrase its alternative once.
+        made = (hit.turn, hit.indicator.key, hit.detail)
+        if made not in session.suggested:
+            session.suggested[made] = _suggestion(inp, hit, by_turn[hit.turn])
+        suggestion = session.suggested[made].model_copy()
         suggestions.append(suggestion)
         context = ""
         if suggestion.client_said:
@@ -446,7 +499,7 @@ def measures(signals: list[_TurnSignals]) -> dict[str, float]:
     complex_ = sum(bool(s.codes & {"reflection_complex", "summary"}) for s in signals)
     questions = sum(bool(s.codes & {"question_open", "question_closed"}) for s in signals)
     helpful = [s for s in signals if s.codes - {"other"}]
-    distinct = len({stock_key(s.turn.text) for s in helpful})
+    distinct = len({s.key for s in helpful})
     return {
         "reflection_to_question": reflections / questions if questions else float(reflections),
         "complex_share": complex_ / reflections if reflections else 0.0,
@@ -465,10 +518,10 @@ def _score_session(rubric: Rubric, criterion: Criterion, per_turn: list[list[_Hi
     return _scale(rubric, share)
 
 
-def _assessor_rated(criterion: Criterion, per_turn: list[list[_Hit]],
+def _assessor_rated(criterion: Criterion, ranked: _Ranked,
                     by_turn: dict[int, _TurnSignals]) -> CriterionResult:
     """A criterion only a person can judge: the analyzer's evidence as hints, no score."""
-    good, bad = _select(per_turn)
+    good, bad = _select(ranked)
     hints = [f"turn {h.turn}: {describe(h.indicator.key)}" for h in (good[:2] + bad[:2])]
     feedback = ("Rated by your assessor: only a person can judge this. "
                 + ("What the analyzer noticed: " + "; ".join(hints) + "." if hints else
@@ -479,18 +532,20 @@ def _assessor_rated(criterion: Criterion, per_turn: list[list[_Hit]],
 
 
 def _grade_criterion(
-    inp: GradingInput, rubric: Rubric, criterion: Criterion, signals: list[_TurnSignals],
+    inp: GradingInput, rubric: Rubric, criterion: Criterion, session: _Session,
     *, no_credit: frozenset[int] = frozenset(),
 ) -> CriterionResult:
-    by_turn = {s.turn.index: s for s in signals}
-    per_turn = [_hits(criterion, s, credit=s.turn.index not in no_credit) for s in signals]
+    signals, by_turn = session.signals, session.by_turn
+    plan = _plan(criterion)
+    per_turn = [_hits(plan, s, credit=s.turn.index not in no_credit) for s in signals]
+    ranked = _ranked(per_turn)
     moments = [hits for hits in per_turn if hits]
     if criterion.rated_by == "assessor":
-        return _assessor_rated(criterion, per_turn, by_turn)
+        return _assessor_rated(criterion, ranked, by_turn)
     # Backchannels ("Mm-hmm.", "Okay.") keep the client talking but are not behaviours a rubric
     # can weigh (MITI leaves them uncoded too): only turns with a skill code are opportunities.
     # Counting them would make long, attentive sessions look thin.
-    substantive = sum(1 for s in signals if s.substantive)
+    substantive = session.substantive
     if criterion.basis in ("turns", "session") and substantive < rubric.min_turns:
         return _insufficient(
             criterion,
@@ -511,26 +566,26 @@ def _grade_criterion(
         return _insufficient(criterion, reason)
     capped = None
     if criterion.basis == "turns":
-        score = _score_turns(rubric, criterion, per_turn, substantive)
+        score = _score_turns(rubric, criterion, ranked, substantive)
         # Each turn counts by how sure its best helpful evidence is: three doubtful
         # reflections (confidence 0.3) are one turn's worth of showing it, not three.
-        shown = sum(min(1.0, best.strength / CLEAR_STRENGTH) for hits in per_turn
-                    if (best := _strongest(hits, positive=True)))
+        shown = sum(min(1.0, best.strength / CLEAR_STRENGTH) for best in ranked.best if best)
         limit = _evidence_cap(rubric, shown)
         if score > limit:
             score, capped = limit, (f"held at {limit:g}: {_turns_worth(shown)} showed this "
                                     "clearly, and a higher level needs it shown across more of "
                                     "the session")
-        counts = measures(signals)
+        counts = session.measures()
         for cap in criterion.caps:
             if counts[cap.measure] < cap.below and score > cap.cap:
                 score, capped = cap.cap, f"held at {cap.cap:g}: {cap.note}"
     elif criterion.basis == "session":
         score = _score_session(rubric, criterion, per_turn)
     else:
-        score = _score_moments(rubric, criterion, moments)
-    good, bad = _select(per_turn)
-    feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, per_turn, by_turn)
+        score = _score_moments(rubric, criterion, ranked)
+    good, bad = _select(ranked)
+    feedback, praise, suggestions = _feedback(inp, criterion, rubric, score, ranked, (good, bad),
+                                              session)
     if capped:
         feedback = f"{feedback} (Score {capped}.)".strip()
     return CriterionResult(
@@ -545,16 +600,38 @@ def _grade_criterion(
     )
 
 
+@dataclass(slots=True)
+class _Session:
+    """What every criterion reads about the session, worked out once per grade."""
+
+    signals: list[_TurnSignals]
+    by_turn: dict[int, _TurnSignals]
+    substantive: int  # counsellor turns a rubric can weigh
+    counts: dict[str, float] | None = None  # measures(signals), when a criterion asks
+    # _suggestion's answers by (turn, indicator key, detail): all it depends on in one grade.
+    suggested: dict[tuple[int, str, str | None], Suggestion] = field(default_factory=dict)
+
+    def measures(self) -> dict[str, float]:
+        if self.counts is None:
+            self.counts = measures(self.signals)
+        return self.counts
+
+
+def _session(signals: list[_TurnSignals]) -> _Session:
+    return _Session(signals=signals, by_turn={s.turn.index: s for s in signals},
+                    substantive=sum(1 for s in signals if s.substantive))
+
+
 # With the safety assessment not finished, the overall score can be no higher than this.
 NOT_YET_CAP = 3.0
 
 
 def grade_analytic(inp: GradingInput, rubric: Rubric) -> GradeResult:
     """Grade one transcript against a rubric, offline and deterministically."""
-    signals = _signals(inp)
+    session = _session(_signals(inp))
     safety = assess_safety(inp)
     colluded = frozenset(e.turn for e in safety.evidence if e.code == "collusion")
-    criteria = [_grade_criterion(inp, rubric, c, signals, no_credit=colluded)
+    criteria = [_grade_criterion(inp, rubric, c, session, no_credit=colluded)
                 for c in rubric.criteria]
     overall = overall_of(criteria)
     status = "ok" if overall is not None else "insufficient_evidence"

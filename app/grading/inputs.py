@@ -50,13 +50,15 @@ def input_from_session(
     is read as it is; any other counsellor turn is analysed again for its quotes.
     """
     ordered = sorted(turns, key=lambda t: t.index)
-    context = [ContextTurn(speaker=t.speaker, text=t.text) for t in ordered]
+    context: list[ContextTurn] | None = None  # built only if some turn must be analysed again
     analyses: dict[int, TurnAnalysis] = {}
     for position, turn in enumerate(ordered):
         if turn.speaker != "counsellor":
             continue
         kept = stored_analysis(codes=turn.codes, empathy=turn.empathy, events=turn.events)
         if kept is None:
+            if context is None:
+                context = [ContextTurn(speaker=t.speaker, text=t.text) for t in ordered]
             fresh = analyze_turn(
                 turn.text, context=context[max(0, position - CONTEXT_TURNS):position],
                 client_said=[t.text for t in ordered[:position] if t.speaker == "client"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +15,10 @@ __all__ = ["TurnRow", "turn_rows"]
 
 @dataclass(frozen=True, slots=True)
 class TurnRow:
-    """What the grader reads of a stored turn (the same names as app.models.Turn)."""
+    """What the grader reads of a stored turn (the same names as app.models.Turn).
+
+    `state` is read for the opening line only (the first row); it is None on the others.
+    """
 
     index: int
     speaker: str
@@ -29,11 +32,23 @@ class TurnRow:
 
 _TABLE = Turn.__table__  # type: ignore[attr-defined]
 # Building ORM objects costs several times the query for a long session (hundreds of turns,
-# each with JSON columns), so the grader reads just these columns.
-_ROWS = select(*(_TABLE.c[name] for name in TurnRow.__slots__)).order_by(_TABLE.c["index"])
+# each with JSON columns), so the grader reads just these columns. Every client turn stores the
+# whole client state (most of a session's JSON), and only the opening's is read: it is fetched
+# on its own rather than decoded for every turn.
+_ROWS = select(
+    *(_TABLE.c[name] for name in TurnRow.__slots__ if name != "state")
+).order_by(_TABLE.c["index"])
+_OPENING_STATE = select(_TABLE.c.state).order_by(_TABLE.c["index"]).limit(1)
 
 
 def turn_rows(*, db: Session, session_id: str) -> list[TurnRow]:
-    """Every turn of a session, in order, as plain rows."""
-    result = db.connection().execute(_ROWS.where(_TABLE.c.session_id == session_id))
-    return [TurnRow(*row) for row in result]
+    """Every turn of a session, in order, as plain rows (state on the opening line only)."""
+    connection = db.connection()
+    result = connection.execute(_ROWS.where(_TABLE.c.session_id == session_id))
+    rows = [TurnRow(*row, None) for row in result]
+    if rows:
+        state = connection.execute(
+            _OPENING_STATE.where(_TABLE.c.session_id == session_id)
+        ).scalar()
+        rows[0] = replace(rows[0], state=state)
+    return rows
