@@ -240,3 +240,12 @@ def test_trust_moves_at_most_max_step_per_turn() -> None:
                 plan = exchange.step.plan
                 assert abs(plan.trust_after - plan.trust_before) <= persona.trust.max_step + 1e-9
                 assert 0 <= plan.trust_after <= 10
+
+
+def test_a_short_answer_said_back_is_parroting() -> None:
+    from app.client.listen import parroting
+
+    assert parroting("So maybe.", "Maybe.") == 1.0
+    assert parroting("So, sometimes.", "Sometimes.") == 1.0
+    assert parroting("What makes it a maybe?", "Maybe.") == 0.0
+    assert parroting("It sounds like work has been heavy.", "Yeah.") == 0.0

@@ -294,11 +294,20 @@ def stem_key(text: str) -> str:
     return " ".join(words[:3]) if len(words) > 3 else ""
 
 
+# Words that lead an echo without adding to it.
+_ECHO_LEAD = frozenset({"so", "and", "okay", "ok", "right", "yeah", "mm", "hmm", "well", "oh"})
+
+
 def parroting(student: str, client: str) -> float:
     """The share of the student's words that repeat a run of 3+ words of the client's."""
     said = _WORD.findall(normalise(student))
     source = _WORD.findall(normalise(client))
-    if len(said) < 3 or len(source) < 3:
+    if len(source) < 3:
+        # A one- or two-word answer said back ("Maybe." / "So maybe.") is all parrot: no run
+        # of three words to match, but nothing of the student's own either.
+        own = [w for w in said if w not in _ECHO_LEAD]
+        return 1.0 if source and own and set(own) <= set(source) else 0.0
+    if len(said) < 3:
         return 0.0
     # Trigrams by zip rather than slices: the grader asks this of every counsellor turn.
     grams = set(zip(source, source[1:], source[2:], strict=False))
