@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from app.exports.cohort_csv import grades_csv
 from app.grading.records import grade_public
 from app.library import rubrics_of, session_persona
 from app.models import User
+from app.persona import Persona
 from app.practice import session_turns
 from app.review.agreement import agreement_rows, score_pairs
 from app.review.marking import (
@@ -33,7 +35,7 @@ from app.review.queue import QUEUE_STATUSES, QueueFilters, desk_queue
 from app.review.schemas import AmendIn, MarkIn, NoteIn, ReviewIn
 from app.rubric import Rubric
 from app.web.api import persona_summary
-from app.web.deps import AssessorUser, Db, DbSession, Personas
+from app.web.deps import AssessorUser, Database, Db, DbSession, Personas
 from app.web.pages import render
 from app.web.responses import COMMON, errors
 
@@ -271,11 +273,8 @@ async def api_save_review(
     personas: Personas,
 ) -> dict:
     """Accept or override criteria (an override needs a score and a reason); submit when done."""
-    await db.run(_save, session_id=session_id, viewer=user, personas=personas,
-                 rubrics=_rubrics(request), body=body)
-    ctx = await db.run(_context, session_id=session_id, viewer=user, personas=personas,
-                       rubrics=_rubrics(request))
-    return _context_json(ctx)
+    return await _write_then_view(_save, session_id=session_id, request=request, db=db,
+                                  user=user, personas=personas, body=body)
 
 
 @router.post("/api/desk/sessions/{session_id}/notes", tags=["desk"], responses=errors(409),
@@ -293,7 +292,7 @@ async def api_add_note(
 async def api_release(
     session_id: str, request: Request, db: Db, user: AssessorUser, personas: Personas
 ) -> dict:
-    """Release the first marker's review to the student; it cannot change afterwards."""
+    """Release the first marker's review to the student (later changes are amendments)."""
     return await db.run(_release, session_id=session_id, viewer=user, personas=personas,
                         rubrics=_rubrics(request))
 
@@ -305,7 +304,16 @@ async def api_amend(
     personas: Personas,
 ) -> dict:
     """Amend a released marking: a new version with a required reason the student reads."""
-    await db.run(_amend, session_id=session_id, viewer=user, personas=personas,
+    return await _write_then_view(_amend, session_id=session_id, request=request, db=db,
+                                  user=user, personas=personas, body=body)
+
+
+async def _write_then_view(
+    write: Callable[..., object], *, session_id: str, request: Request, db: Database,
+    user: User, personas: dict[str, Persona], body: object,
+) -> dict:
+    """Run a desk write, then answer with the session as the assessor now sees it."""
+    await db.run(write, session_id=session_id, viewer=user, personas=personas,
                  rubrics=_rubrics(request), body=body)
     ctx = await db.run(_context, session_id=session_id, viewer=user, personas=personas,
                        rubrics=_rubrics(request))
