@@ -252,6 +252,9 @@ def load_turn_context(
     window: int = RECENT_TURNS,
 ) -> TurnContext:
     """Read the last `window` turns, and the earlier turn of a repeated message id if any."""
+    # The turns first, the repeat check after: a concurrent copy of this message saved between
+    # the two reads is then found as a repeat, never taken for an unanswered earlier message.
+    turns = recent_turns(db=db, session_id=session.id, limit=window)
     if client_message_id is not None:
         sent = db.exec(
             select(Turn).where(
@@ -268,7 +271,6 @@ def load_turn_context(
             return TurnContext(
                 session=session, turns=[], sent=sent, sent_reply=reply, sent_window=earlier
             )
-    turns = recent_turns(db=db, session_id=session.id, limit=window)
     return TurnContext(session=session, turns=turns)
 
 

@@ -110,6 +110,9 @@ def read_turn(
     session = SessionRow(id=raw[0], owner_id=raw[1], persona_id=raw[2], persona_version=raw[3],
                          persona_revision=raw[4], engine=raw[5], status=raw[6], seed=raw[7],
                          coach=bool(raw[8]))
+    # The turns first, the repeat check after: a copy of this message saved between the two
+    # reads is then seen as a repeat, never as an earlier message still unanswered (409).
+    recent = _rows(conn, _RECENT, (session_id, window(session.engine)))
     if client_message_id is not None and _rows(conn, _SENT, (session_id, client_message_id)):
         return None
     cohorts = _rows(conn, _COHORTS, (session.owner_id,))
@@ -118,7 +121,6 @@ def read_turn(
     reveal = (user_role != "student" or not modes or grades_shown_at_once(modes)
               or bool(_rows(conn, _RELEASED, (session_id,))))
     coached = session.coach or any(bool(row[1]) for row in cohorts)
-    recent = _rows(conn, _RECENT, (session_id, window(session.engine)))
     turns = [TurnRow(index=r[0], speaker=r[1], text=r[2], stored_state=r[3])
              for r in reversed(recent)]
     context = TurnContext(session=session, turns=turns)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -191,3 +192,40 @@ def test_a_json_answer_skips_the_typing_pace_and_sse_keeps_it(tmp_path: Path, db
             deltas = sum(line.startswith("event: delta") for line in streamed.iter_lines())
             paced = time.perf_counter() - started
         assert deltas >= 4 and paced >= 0.3 * (deltas - 1)
+
+
+@pytest.mark.parametrize("path", ["fast", "orm"])
+def test_a_copy_saved_between_the_reads_is_taken_as_a_repeat(
+    engine: Engine, persona, path: str
+) -> None:
+    """A double-click: the other copy commits while this request reads the session's turns."""
+    with Session(engine, expire_on_commit=False) as db:
+        owner = _user(db, f"race-{path}@example.org")
+        session = _session_with_turns(db, persona, owner, 1)
+        context = practice.load_turn_context(db=db, session=session, client_message_id="twin")
+    copy = practice.plan_student_turn(context=context, persona=persona, text="What's it like?",
+                                      client_message_id="twin")
+    saved: list[str] = []
+
+    def save_the_copy(conn, cursor, statement, params, context, executemany) -> None:
+        # Right after this request's first read of the turns table, the copy lands.
+        if not saved and "FROM turns" in statement:
+            saved.append(statement)
+            with Session(engine) as other:
+                practice.save_student_turn(db=other, pending=copy)
+
+    event.listen(engine, "after_cursor_execute", save_the_copy)
+    try:
+        if path == "fast":
+            assert _read(engine, session, owner, message_id="twin") is None  # the ORM repeat
+        else:
+            with Session(engine, expire_on_commit=False) as db:
+                got = practice.load_turn_context(db=db, session=session,
+                                                 client_message_id="twin")
+            assert got.sent is not None and got.sent.text == "What's it like?"
+            again = practice.plan_student_turn(context=got, persona=persona,
+                                               text="What's it like?", client_message_id="twin")
+            assert not again.is_new and again.student_turn.index == copy.student_turn.index
+    finally:
+        event.remove(engine, "after_cursor_execute", save_the_copy)
+    assert saved
