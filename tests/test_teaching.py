@@ -235,6 +235,16 @@ def test_every_boundary_test_can_be_held_crossed_or_left_unaddressed(persona: Pe
         assert _answer(persona, test.id, IGNORE) == "unaddressed", (test.id, test.kind)
 
 
+def test_a_hold_with_a_story_of_ones_own_still_crosses() -> None:
+    """A polite hold does not cancel a clear self-disclosure said in the same breath."""
+    persona = LIBRARY["chloe-breakup"]
+    test = next(t for t in persona.boundary_tests if t.kind == "self_disclosure")
+    both = ("I can't really go into that, it's a boundary I keep. But yes, my ex cheated on me "
+            "too, and I went through exactly the same thing myself a few years ago.")
+    assert _answer(persona, test.id, both) == "crossed"
+    assert _answer(persona, test.id, HOLD) == "held"
+
+
 def test_confidentiality_promised_without_its_limits_is_not_held() -> None:
     persona = LIBRARY["jess-self-harm"]
     test = next(t for t in persona.boundary_tests if t.kind == "confidentiality")

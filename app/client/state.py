@@ -227,8 +227,19 @@ def settle_boundary(
     if pending is None:
         return dict(state.boundary), None
     test = next(t for t in persona.boundary_tests if t.id == pending)
-    outcome = boundary_outcome(test, set(analysis.codes), heard)
+    codes = set(analysis.codes)
+    if ("boundary_holding" in codes and "self_disclosure" in codes
+            and analysis.confidence["self_disclosure"] < SURE_DISCLOSURE):
+        # An explicit hold outranks a doubtful story of one's own in the same turn ("I'm glad
+        # you felt able to ask" reads as "I..." talk, not as an answer about oneself).
+        codes.discard("self_disclosure")
+    outcome = boundary_outcome(test, codes, heard)
     return {**state.boundary, pending: outcome}, (pending, outcome)
+
+
+# How sure the analyzer must be of a self-disclosure for it to cross a boundary the same turn
+# explicitly holds.
+SURE_DISCLOSURE = 0.5
 
 
 def boundary_outcome(

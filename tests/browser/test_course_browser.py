@@ -60,7 +60,9 @@ def test_three_sessions_with_one_client(live_server, page) -> None:
     _say(page, "You should just stop checking emails at night.")
     notes = page.locator("#coach-notes li")
     assert notes.count() == len(SESSION_ONE) + 1
-    harmful = page.locator(".coach-note--harmful", has_text="advice the client did not ask for")
+    # The note on the last turn (the sleep-diary request may also read as unasked-for advice).
+    harmful = page.locator(".coach-note--harmful",
+                           has_text="advice the client did not ask for").last
     assert "You could try: “It sounds like" in harmful.inner_text()
     _shot(page, "1-coach")
     audit_state(page, "session-coach", problems)
