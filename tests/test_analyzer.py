@@ -331,3 +331,30 @@ def test_a_reflection_in_foreign_words_weighs_less_than_one_in_the_clients() -> 
     negation = read_grounding(make_sentence("Your mind won't switch off at night."),
                               ["I lie awake at night going over emails."])
     assert negation is not None and "won" not in negation.topic
+
+
+def test_heads_share_one_feature_index_and_score_as_with_their_own() -> None:
+    """The loaded heads share one feature dict (memory); each scores as with its own index,
+    the feature list the model file stores for it."""
+    import gzip
+    from importlib import resources
+
+    from app.analysis.learned import Head, LearnedModel
+
+    model = load_model()
+    assert len({id(head.index) for head in model.heads.values()}) == 1
+    raw = gzip.decompress(
+        resources.files("app.analysis").joinpath("data", "analyzer.model").read_bytes())
+    header = json.loads(raw[:raw.index(b"\n")])
+    own = {
+        name: Head(classes=head.classes,
+                   index={f: i for i, f in enumerate(header["heads"][name]["features"])},
+                   weights=head.weights, bias=head.bias)
+        for name, head in model.heads.items()
+    }
+    alone = LearnedModel(heads=own, meta=model.meta, vocabulary=model.vocabulary)
+    for row in ROWS[:300]:
+        shared = code_units(row.text, context=row.context, model=model)
+        separate = code_units(row.text, context=row.context, model=alone)
+        assert shared[1] == separate[1], row.id
+        assert [u.probabilities for u in shared[0]] == [u.probabilities for u in separate[0]]

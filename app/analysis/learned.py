@@ -32,6 +32,9 @@ class Head:
     index: Mapping[str, int]
     weights: np.ndarray  # float32, (features, classes)
     bias: np.ndarray  # float32, (classes,)
+    # With an index shared by every head of a model: its position -> this head's weight row
+    # (-1 where this head has none). None when `index` is this head's own.
+    local: np.ndarray | None = None
 
     def probabilities(self, features: Mapping[str, float]) -> dict[str, float]:
         """Softmax probability of each class for one feature dict."""
@@ -41,6 +44,8 @@ class Head:
         if rows:
             picked = np.fromiter(rows, dtype=np.int64, count=len(rows))
             values = np.fromiter(features.values(), dtype=np.float32, count=len(rows))
+            if self.local is not None:
+                picked = np.where(picked >= 0, self.local[picked], -1)
             known = picked >= 0
             if known.any():
                 logits += values[known] @ self.weights[picked[known]]
@@ -102,15 +107,25 @@ def read_model(data: bytes) -> LearnedModel:
     if header.get("format") != MODEL_FORMAT:
         raise ValueError(f"not a {MODEL_FORMAT} model file (format {header.get('format')!r})")
     start = newline + 1
+    # One feature index for all heads: the empathy heads share most of their features with
+    # each other and with the behaviour head, and a dict entry per feature per head was
+    # several MB of every worker's memory.
+    shared: dict[str, int] = {}
+    for spec in header["heads"].values():
+        for feature in spec["features"]:
+            shared.setdefault(feature, len(shared))
     heads: dict[str, Head] = {}
     for name, spec in header["heads"].items():
         rows, cols = spec["shape"]
         matrix = np.frombuffer(raw, dtype="<i2", count=rows * cols, offset=start + spec["offset"])
+        local = np.full(len(shared), -1, dtype=np.int32)
+        local[[shared[f] for f in spec["features"]]] = np.arange(rows, dtype=np.int32)
         heads[name] = Head(
             classes=tuple(spec["classes"]),
-            index={feature: i for i, feature in enumerate(spec["features"])},
+            index=shared,
             weights=(matrix.reshape(rows, cols).astype(np.float32) * np.float32(spec["scale"])),
             bias=np.asarray(spec["bias"], dtype=np.float32),
+            local=local,
         )
     return LearnedModel(
         heads=heads, meta=header["meta"], vocabulary=frozenset(header.get("vocabulary", ()))
