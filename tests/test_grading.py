@@ -421,3 +421,38 @@ def test_session_input_uses_the_codes_the_client_reacted_to() -> None:
     assert inp.analyses[1].empathy["emotional_reactions"] == 1
     # Quotes come from the re-analysis only for codes that were stored.
     assert all(e.code == "validation" for e in inp.analyses[1].evidence)
+
+
+def test_understanding_shown_by_a_doubtful_reflection_counts_as_little_as_the_reflection() -> None:
+    """A reflection the analyzer doubts (grounding cut its confidence) earns its empathy
+    mechanism no more than its code: interpretations credit follows the reflection's weight."""
+    from app.analysis.model import Evidence, TurnAnalysis
+    from app.grading import GradingTurn, grade_analytic
+
+    rubric = load_rubrics(Settings().rubrics_dir)["core-conditions"]
+    lines = ["You're worn out by the evenings.", "So the beers help you switch off.",
+             "Part of you wonders if it's become a habit.", "Leanne's worry gets under your skin.",
+             "You'd rather sort it out yourself.", "It's the weekends that feel different.",
+             "Work leaves you with nothing left.", "You feel judged when she counts the cans.",
+             "Cutting back sounds like giving something up.", "Your dad drank the same way.",
+             "You're not sure it's a problem at all.", "The mornings have been rougher lately."]
+
+    def empathy_with(confidence: float) -> float:
+        turns, analyses = [], {}
+        for i, line in enumerate(lines):
+            turns.append(GradingTurn(2 * i, "client", "I have a few beers after work, that's all."))
+            turns.append(GradingTurn(2 * i + 1, "counsellor", line))
+            analyses[2 * i + 1] = TurnAnalysis(
+                codes=("reflection_complex",),
+                empathy={"emotional_reactions": 0, "interpretations": 2, "explorations": 0},
+                evidence=(Evidence(code="reflection_complex", quote=line,
+                                   confidence=confidence, source="model"),),
+            )
+        grade = grade_analytic(GradingInput("t", turns, analyses), rubric)
+        return next(c.score for c in grade.criteria if c.id == "empathy")
+
+    sure, doubtful = empathy_with(0.95), empathy_with(0.3)
+    assert sure is not None and doubtful is not None
+    # Weighed by 0.3, the best hit of a turn is the code (2 x 0.3) or the mechanism (1.5 x 0.3)
+    # instead of the mechanism's full 1.5: the score falls well below the sure one's.
+    assert sure - doubtful >= 1.0, (sure, doubtful)

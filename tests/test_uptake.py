@@ -72,6 +72,10 @@ def test_reflections_the_client_rejects_earn_less_than_ones_the_client_takes_up(
     ("Nah. It's more the nights.", "corrected"),
     ("To be honest, I wouldn't say angry. Tired, more like.", "corrected"),
     ("Not exactly. It's my mum, not my dad.", "corrected"),
+    ("Not empty, really. More annoyed.", "corrected"),
+    ("Not angry so much. Worn out.", "corrected"),
+    ("Not really sure yet, to be honest.", "corrected"),
+    ("Not bad, actually. Better than last week.", "taken"),
 ])
 def test_the_clients_answer_is_read_as_taken_up_corrected_or_not_followed(
     answer: str, reading: str
@@ -95,6 +99,8 @@ def test_the_clients_answer_is_read_as_taken_up_corrected_or_not_followed(
     "Did I say that?",
     "What’s that to do with it?",
     "What has that got to do with my mum?",
+    "Yeah, maybe. I don't think I mentioned that?",
+    "I never mentioned that.",
 ])
 def test_every_phrase_of_not_following_is_read_as_confused(answer: str) -> None:
     # One answer per phrase of uptake's _CONFUSED, so the cheap word check in front of the

@@ -109,6 +109,9 @@ class _TurnSignals:
     damp: float = 1.0  # credit kept when the same wording was used before (0.5 per repeat)
     parrot: bool = False  # the turn mostly repeats the client's own words
     heard: float = 1.0  # reflection credit kept after the client's answer (see grading.uptake)
+    # How surely the turn's reflection is one of the client's words (its code's confidence,
+    # which grounding cuts for a reflection of things never said); 1.0 with no reflection.
+    grounded: float = 1.0
     quotes: dict[str, str] = field(default_factory=dict)  # _quote's answers, by key
 
 
@@ -139,10 +142,12 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
         client = last_client[min(t.index, len(inp.turns))]
         parrot = client is not None and parroting(t.text, client.text) >= PARROT_AT
         analysis = inp.analyses.get(t.index, empty)
-        heard = 1.0
-        if _REFLECTIVE & set(analysis.codes):
+        heard = grounded = 1.0
+        reflective = _REFLECTIVE & set(analysis.codes)
+        if reflective:
             answer = inp.client_after(t.index)
             heard = _HEARD[uptake(answer.text if answer else None)]
+            grounded = max(analysis.confidence[code] for code in reflective)
         codes_ = frozenset(analysis.codes)
         turn_events = events.get(t.index, {})
         substantive = bool(codes_ - {"other"} or turn_events
@@ -150,7 +155,7 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
         out.append(_TurnSignals(turn=t, analysis=analysis, codes=codes_, events=turn_events,
                                 confidence=analysis.confidence, key=key,
                                 substantive=substantive, damp=0.5 ** repeats, parrot=parrot,
-                                heard=heard))
+                                heard=heard, grounded=grounded))
     return out
 
 
@@ -184,6 +189,10 @@ def _hits(plan: _Plan, signals: _TurnSignals, *, credit: bool = True) -> list[_H
         elif mechanism is not None:
             level = signals.analysis.empathy.get(mechanism, 0)
             strength = min(level, 2) / 2 * signals.heard
+            if mechanism == "interpretations":
+                # Understanding shown by a reflection is worth what the reflection is: one of
+                # things the client never said shows no understanding of them.
+                strength *= signals.grounded
             if signals.parrot:
                 strength *= PARROT_CREDIT
         if strength <= 0:

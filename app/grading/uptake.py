@@ -27,17 +27,21 @@ _CONFUSED = re.compile(
     rf"|\bdon{_QUOTE}?t (?:know|get) what you{_QUOTE}?re (?:talking about|on about)"
     rf"|\bi wasn{_QUOTE}?t talking about|\bare you even listening|\bdid i say that"
     rf"|\bwhat{_QUOTE}?s that (?:got )?to do with|\bwhat has that got to do with"
+    rf"|\bi don{_QUOTE}?t think i (?:mentioned|said) (?:that|anything|it)"
+    rf"|\bi (?:never|didn{_QUOTE}?t) mention(?:ed)? (?:that|anything|it)"
 )
 # Words every _CONFUSED phrase contains: an answer holding none of them cannot match. Looking
 # for them is much cheaper than the regex's try of every phrase at every position, and a grade
 # reads the client's answer to every reflection.
 _CONFUSED_WORDS = (
     "where did", "didn", "not what i", "what are you", "lost me", "lost you", "not sure",
-    "what you", "wasn", "even listening", "did i say", "to do with",
+    "what you", "wasn", "even listening", "did i say", "to do with", "think i", "mention",
 )
 _CORRECTED = re.compile(
     rf"^\W*(?:(?:no|nah|nope)\b(?!\s+(?:doubt|wonder))|not really\b|not exactly\b|not quite\b"
-    rf"|that{_QUOTE}?s not (?:it|quite it|right)\b)"
+    rf"|that{_QUOTE}?s not (?:it|quite it|right)\b"
+    # "Not empty, really. More annoyed.": the word taken back, then the right one.
+    rf"|not \w+(?: \w+)?,? (?:really|exactly|so much)\b)"
 )
 # Said anywhere near the start ("To be honest... I wouldn't say empty."): a correction.
 _CORRECTING = re.compile(
