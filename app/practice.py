@@ -22,6 +22,7 @@ from app.analysis.stored import EVENTS_KEY, analysis_record
 from app.client.engine import ClientEngine, EngineError, HistoryTurn, ReplyRequest
 from app.client.state import ClientState, ReplyPlan, initial_state
 from app.client.turn import take_turn
+from app.domain import DomainError
 from app.metrics import ENGINE_ERRORS, TURN_SECONDS, TURNS
 from app.models import LOCAL_USER_EMAIL, PracticeSession, Turn, User, utcnow
 from app.persona import Persona
@@ -65,8 +66,10 @@ logger = logging.getLogger("rapport")
 IMPORTED_ENGINE = "imported"
 
 
-class ConflictError(Exception):
+class ConflictError(DomainError):
     """The request clashes with the session's current state (ended, reply pending, race)."""
+
+    status_code = 409
 
 
 class DuplicateMessage(Exception):

@@ -297,3 +297,30 @@ def test_an_unexpected_error_mid_stream_is_an_error_event(client: TestClient, ca
     assert "engine bug" not in response.text
     assert "engine bug" in caplog.text
     assert client.get(f"/api/sessions/{session['id']}").json()["awaiting_reply"] is True
+
+
+def test_a_domain_error_answers_with_its_own_status_in_one_shape(tmp_path, db_url) -> None:
+    """Domain code raises without knowing HTTP; one handler gives the status and the shape."""
+    from app.domain import DomainError
+    from app.practice import ConflictError
+
+    class Gone(DomainError):
+        status_code = 410
+
+    app = create_app(Settings(data_dir=tmp_path, database_url=db_url))
+
+    @app.get("/api/_gone")
+    def _gone() -> None:
+        raise Gone("That was here a moment ago.")
+
+    @app.get("/_conflict")
+    def _conflict() -> None:
+        raise ConflictError("This session has ended.")
+
+    with TestClient(app) as client:
+        answer = client.get("/api/_gone")
+        assert answer.status_code == 410
+        assert answer.json() == {"detail": "That was here a moment ago."}
+        page = client.get("/_conflict", headers={"Accept": "text/html"})
+        assert page.status_code == 409 and "text/html" in page.headers["content-type"]
+        assert "This session has ended." in page.text

@@ -267,10 +267,8 @@ def _end(
     *, db: Session, session_id: str, user: CurrentUser, personas: Personas
 ) -> tuple[PracticeSession, Persona | None]:
     session = _owned_session(db, session_id, user)
-    try:
-        ended = practice.end_session(db=db, session=session)
-    except practice.ConflictError as exc:  # discarded in another tab a moment ago
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    # A session discarded in another tab a moment ago is a ConflictError: 409 (app.web.errors).
+    ended = practice.end_session(db=db, session=session)
     # The version the session was held with (a stored draft or published version may need
     # a database read, so it is found here, off the event loop).
     return ended, session_persona(personas, session)
@@ -364,20 +362,18 @@ async def add_turn(
     else:
         context, engine, reveal = await db.read(load)
     persona = _persona_for(personas, context.session)
-    try:
-        pending = plan(context)
-        if pending.is_new:
-            ready = _require_engine(engine, context.session)
-            try:
-                await db.write(practice.save_student_turn, pending=pending)
-                TURNS.labels(speaker="counsellor", engine=ready.name).inc()
-            except practice.DuplicateMessage:
-                # The same message arrived twice at once and the other copy was saved first.
-                context, engine, reveal = await db.read(load)
-                pending = plan(context)
-    except practice.ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    pending = await _secure_reply(db, pending)
+    # A turn the session cannot take now raises practice.ConflictError: 409 (app.web.errors).
+    pending = plan(context)
+    if pending.is_new:
+        ready = _require_engine(engine, context.session)
+        try:
+            await db.write(practice.save_student_turn, pending=pending)
+            TURNS.labels(speaker="counsellor", engine=ready.name).inc()
+        except practice.DuplicateMessage:
+            # The same message arrived twice at once and the other copy was saved first.
+            context, engine, reveal = await db.read(load)
+            pending = plan(context)
+    pending = await practice.secure_reply(runner=db, pending=pending)
     return await _respond(db, pending, _require_engine(engine, context.session), accept,
                           reveal=reveal)
 
@@ -401,15 +397,12 @@ async def retry_reply(
     def load(*, db: Session) -> tuple[practice.PendingReply, ClientEngine, bool]:
         session = _owned_session(db, session_id, user)
         persona = _persona_for(personas, session)
-        try:
-            pending = practice.pending_reply(db=db, session=session, persona=persona)
-        except practice.ConflictError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        pending = practice.pending_reply(db=db, session=session, persona=persona)
         reveal = analysis_visible(db=db, user=user, session=session)
         return pending, _engine_for(request, session), reveal
 
     pending, engine, reveal = await db.read(load)
-    pending = await _secure_reply(db, pending)
+    pending = await practice.secure_reply(runner=db, pending=pending)
     return await _respond(db, pending, engine, accept, reveal=reveal)
 
 
@@ -489,11 +482,3 @@ async def _sse(
                     "state": state_public(pending.state, reveal=reveal).model_dump(mode="json"),
                 },
             )
-
-
-async def _secure_reply(db: Database, pending: practice.PendingReply) -> practice.PendingReply:
-    """The pending reply with its saved reply or this request's claim to produce it (or 409)."""
-    try:
-        return await practice.secure_reply(runner=db, pending=pending)
-    except practice.ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

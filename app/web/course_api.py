@@ -69,11 +69,8 @@ async def book_next(
         previous = visible_session(db=db, user=user, session_id=session_id, action="practice")
         persona = _persona(personas, previous)
         engine = previous.engine if previous.engine in request.app.state.engines else "scripted"
-        try:
-            session, turns = course.book_next(db=db, previous=previous, persona=persona,
-                                              tasks=body.tasks, engine=engine)
-        except practice.ConflictError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        session, turns = course.book_next(db=db, previous=previous, persona=persona,
+                                          tasks=body.tasks, engine=engine)
         reveal = analysis_visible(db=db, user=user, session=session)
         return session_public(session, turns, persona, reveal=reveal)
 

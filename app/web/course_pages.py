@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import course, practice
+from app import course
 from app.auth.policy import visible_session
 from app.exports.assemble import session_report
 from app.exports.pdf import render_course_pdf
@@ -39,11 +39,8 @@ def book_next_form(
                             f"Persona '{previous.persona_id}' is no longer in the library.")
     tasks = [t.strip() for t in (task or []) if t.strip()][:3]
     engine = previous.engine if previous.engine in request.app.state.engines else "scripted"
-    try:
-        session, _ = course.book_next(db=db, previous=previous, persona=persona, tasks=tasks,
-                                      engine=engine)
-    except practice.ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    session, _ = course.book_next(db=db, previous=previous, persona=persona, tasks=tasks,
+                                  engine=engine)
     return RedirectResponse(f"/sessions/{session.id}", status_code=status.HTTP_303_SEE_OTHER)
 
 

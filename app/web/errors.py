@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.domain import DomainError
+
 __all__ = ["install_error_handlers", "validation_message"]
 
 logger = logging.getLogger("rapport")
@@ -58,6 +60,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if render is not None and _wants_html(request):
             return render(request, 500, detail)
         return JSONResponse(status_code=500, content={"detail": detail})
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        # The domain's refusals answer as an HTTPException of their status would.
+        return await _http(request, StarletteHTTPException(exc.status_code, str(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
