@@ -324,3 +324,4 @@ def test_a_domain_error_answers_with_its_own_status_in_one_shape(tmp_path, db_ur
         page = client.get("/_conflict", headers={"Accept": "text/html"})
         assert page.status_code == 409 and "text/html" in page.headers["content-type"]
         assert "This session has ended." in page.text
+        assert "That cannot be done right now" in page.text  # a heading for what kind it is

@@ -274,12 +274,26 @@ def _status_phrase(status_code: int) -> str:
         return "Error"
 
 
+# A heading that says what kind of problem it is; the detail line says what to do. Statuses
+# not listed (and every 5xx) keep "Something went wrong".
+_HEADINGS = {
+    400: "That request did not work",
+    403: "This is not open to you",
+    409: "That cannot be done right now",
+    413: "That is too large",
+    422: "Please check what you entered",
+    429: "Too many tries",
+    503: "Not available right now",
+}
+
+
 def render_error(request: Request, status_code: int, detail: str) -> HTMLResponse:
     """An error page: `{status}.html` if there is one, else `error.html`."""
     return render(
         request,
         [f"{status_code}.html", "error.html"],
-        {"status_code": status_code, "detail": detail, "title": _status_phrase(status_code)},
+        {"status_code": status_code, "detail": detail, "title": _status_phrase(status_code),
+         "heading": _HEADINGS.get(status_code, "Something went wrong")},
         status_code=status_code,
     )
 
