@@ -35,6 +35,7 @@ from app.web.health import install_health
 from app.web.input_guard import InputGuard
 from app.web.limits import WiderLimit
 from app.web.pages import install_pages
+from app.web.trainer import CARD_IMPORT_PATH, MAX_CARD_BODY_BYTES
 from app.web.trainer import MAX_BODY_BYTES as TRAINER_MAX_BODY
 
 __all__ = ["create_app"]
@@ -131,7 +132,7 @@ def create_app(
     install_desk(app)
     install_grading(app)
     # Generous enough for a 4,000-character message in any script, small enough to stop abuse.
-    # Trainers' YAML files may be up to 256 KiB (app.web.trainer).
+    # Trainers' YAML files may be up to 256 KiB, card pictures up to 8 MiB (app.web.trainer).
     # Transcript imports have a limit of their own: an exported long session must go back in.
     # So do cohort rosters: 64 KB would stop a CSV at about 1,500 people (app.web.admin).
     imports = settings.max_import_bytes
@@ -139,7 +140,10 @@ def create_app(
     # and the size limit too, the body-size cap, and the security headers.
     app.add_middleware(
         Edge, max_bytes=max(64_000, settings.max_turn_chars * 8),
-        wider=[WiderLimit("/trainer/", TRAINER_MAX_BODY), WiderLimit("/api/import", imports),
+        # The first rule that matches a path is its limit: the card import before the rest of
+        # /trainer/, since card pictures are larger than YAML files.
+        wider=[WiderLimit(CARD_IMPORT_PATH, MAX_CARD_BODY_BYTES),
+               WiderLimit("/trainer/", TRAINER_MAX_BODY), WiderLimit("/api/import", imports),
                WiderLimit("/import", imports),
                WiderLimit(ROSTER_PATH, ROSTER_MAX_BODY, ROSTER_TOO_LARGE)])
     if settings.trusted_proxy_list:

@@ -363,6 +363,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/trainer/schemas/{kind}.json"): on("/trainer/schemas/rubric.json", TRAINER),
     ("GET", "/trainer/personas/{persona_id}.card.json"): on(
         f"/trainer/personas/{PERSONA}.card.json", TRAINER),
+    ("GET", "/trainer/personas/{persona_id}.card.png"): on(
+        f"/trainer/personas/{PERSONA}.card.png", TRAINER),
     ("POST", "/trainer/cards/import"): on("/trainer/cards/import", TRAINER, body=lambda w, r: _form(
         w, {"text": json.dumps({"spec": "chara_card_v3", "data": {
             "name": f"Card {next(w.counter)}", "description": "Tired."}})})),

@@ -22,6 +22,8 @@ __all__ = ["CARD_SPEC", "EXTENSION", "CardError", "card_from_persona", "persona_
 
 CARD_SPEC = "chara_card_v3"
 CARD_SPEC_VERSION = "3.0"
+# V2 cards (most cards in circulation) have the same `data` fields this importer reads.
+_READABLE_SPECS = (CARD_SPEC, "chara_card_v2")
 EXTENSION = "rapport"
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 
@@ -86,10 +88,10 @@ def _dump(data: dict[str, Any]) -> str:
 def persona_text_from_card(card: object) -> tuple[str, list[str]]:
     """Persona YAML from a card, and what a trainer must add before publishing (none for a
     card exported by Rapport)."""
-    if not isinstance(card, dict) or card.get("spec") != CARD_SPEC or not isinstance(
+    if not isinstance(card, dict) or card.get("spec") not in _READABLE_SPECS or not isinstance(
             card.get("data"), dict):
-        raise CardError(f"not a Character Card V3: it needs \"spec\": \"{CARD_SPEC}\" and a "
-                        "\"data\" object")
+        raise CardError(f"not a Character Card V3 (or V2): it needs \"spec\": \"{CARD_SPEC}\" "
+                        "and a \"data\" object")
     data: dict[str, Any] = card["data"]
     extensions = data.get("extensions")
     ours = extensions.get(EXTENSION) if isinstance(extensions, dict) else None

@@ -40,18 +40,24 @@ from app.library_versions import Kind, check_problems, check_text
 from app.models import LibraryVersion, TestDrive, utcnow
 from app.persona import MAX_FILE_BYTES, Persona, persona_json_schema
 from app.persona.card import CardError, card_from_persona, persona_text_from_card
+from app.persona.card_png import card_json_from_png, is_png, png_with_card
 from app.rubric import Rubric, rubric_json_schema
 from app.web.api import persona_summary
 from app.web.deps import DbSession, TrainerUser
 from app.web.pages import render
 
-__all__ = ["MAX_BODY_BYTES", "Draft", "check_text", "router"]
+__all__ = ["CARD_IMPORT_PATH", "MAX_BODY_BYTES", "MAX_CARD_BODY_BYTES", "Draft", "check_text",
+           "router"]
 
 router = APIRouter(include_in_schema=False)
 
 KINDS: dict[str, str] = {"persona": "Persona", "rubric": "Rubric"}
 # A form may carry a pasted text and an uploaded file of the maximum size, plus the fields.
 MAX_BODY_BYTES = 2 * MAX_FILE_BYTES + 64 * 1024
+# Cards usually travel as PNG pictures, often a few MB; only their text chunk is read.
+MAX_CARD_PNG_BYTES = 8 * 1024 * 1024
+CARD_IMPORT_PATH = "/trainer/cards/import"
+MAX_CARD_BODY_BYTES = MAX_CARD_PNG_BYTES + MAX_BODY_BYTES
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
@@ -541,14 +547,19 @@ def download_persona(
     return _download(request, db, "persona", persona_id)
 
 
+def _live_persona(request: Request, persona_id: str) -> Persona:
+    persona = _library(request).personas().get(persona_id)
+    if persona is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No persona with id '{persona_id}'.")
+    return persona
+
+
 @router.get("/trainer/personas/{persona_id}.card.json")
 def download_card(
     request: Request, persona_id: str, db: DbSession, user: TrainerUser
 ) -> Response:
     """A persona as students get it now, as a Character Card V3 (our fields in extensions)."""
-    persona = _library(request).personas().get(persona_id)
-    if persona is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No persona with id '{persona_id}'.")
+    persona = _live_persona(request, persona_id)
     body = json.dumps(card_from_persona(persona), ensure_ascii=False, indent=2)
     return Response(
         body.encode("utf-8"), media_type="application/json; charset=utf-8",
@@ -557,7 +568,35 @@ def download_card(
     )
 
 
-@router.post("/trainer/cards/import", response_class=HTMLResponse)
+@router.get("/trainer/personas/{persona_id}.card.png")
+def download_card_png(
+    request: Request, persona_id: str, db: DbSession, user: TrainerUser
+) -> Response:
+    """The same Character Card V3 inside a PNG picture, as role-play tools pass cards around."""
+    persona = _live_persona(request, persona_id)
+    return Response(
+        png_with_card(card_from_persona(persona)), media_type="image/png",
+        headers={"Content-Disposition": f'attachment; filename="{persona_id}.card.png"',
+                 "Cache-Control": "no-store"},
+    )
+
+
+def _card_bytes(upload: UploadFile | None, text: str) -> bytes:
+    """The card's JSON from an uploaded JSON or PNG file, else from the pasted text."""
+    if upload is None or not upload.filename:
+        raw = text.encode("utf-8")
+    else:
+        raw = upload.file.read(MAX_CARD_PNG_BYTES + 1)
+        if is_png(raw):
+            if len(raw) > MAX_CARD_PNG_BYTES:
+                raise CardError(f"the picture is larger than {MAX_CARD_PNG_BYTES // 2**20} MiB")
+            raw = card_json_from_png(raw)
+    if len(raw) > MAX_FILE_BYTES:
+        raise CardError(f"the card is larger than {MAX_FILE_BYTES // 1024} KiB")
+    return raw
+
+
+@router.post(CARD_IMPORT_PATH, response_class=HTMLResponse)
 def import_card(
     request: Request,
     db: DbSession,
@@ -565,12 +604,10 @@ def import_card(
     text: Annotated[str, Form()] = "",
     upload: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
-    """Read a Character Card V3 JSON into a persona draft, listing what a trainer must add."""
-    raw = _read_upload(upload) or text.encode("utf-8")
+    """Read a Character Card (V3 or V2; JSON or PNG) into a persona draft, listing what a
+    trainer must add."""
     try:
-        if len(raw) > MAX_FILE_BYTES:
-            raise CardError(f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
-        card = load_json(raw, where="card")
+        card = load_json(_card_bytes(upload, text), where="card")
         yaml_text, gaps = persona_text_from_card(card)
     except (InputProblem, CardError, ValueError) as exc:
         # A pasted card stays in its box, so a stray comma costs one edit, not a re-paste.
