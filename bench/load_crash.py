@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -72,7 +73,8 @@ async def _post(server: Server, conn: Connection, path: str, body: dict, load: L
     for attempt in range(attempts):
         await server.up.wait()
         try:
-            status, answer = await conn.post(path, body)
+            status, raw = await conn.post(path, body)
+            answer = json.loads(raw) if raw else {}
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             # The server died mid-request (an empty status line or a reset connection).
             await _drop(conn)
@@ -200,7 +202,7 @@ def main() -> int:
     goal = (found["lost"] == found["duplicated"] == found["without a reply"]
             == found["two replies in a row"] == 0 and load.failed == 0)
     print(f"   goal: 0 lost, 0 duplicated, one reply each -> {'met' if goal else 'NOT met'}")
-    return 0
+    return 0 if goal else 1
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from app.analysis import TurnAnalysis
 from app.analysis.semantics import embedder
@@ -229,31 +229,76 @@ def _build_topics(persona: Persona) -> tuple[Topic, ...]:
     return tuple(topics)
 
 
-def _score(topic: Topic, norm: str, stems: frozenset[str], vector: np.ndarray | None) -> float:
-    """How strongly the student's words point at a topic, 0..1.
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    """A pool of topics laid out for one turn's scoring in two batched calls: every fuzzy
+    phrase against the turn at once (rapidfuzz's C loop), every topic vector in one product."""
+
+    topics: tuple[Topic, ...]
+    fuzzy: tuple[str, ...]  # the phrases long enough for fuzzy matching, flattened
+    fuzzy_owner: tuple[tuple[int, int], ...]  # (topic index, phrase index) of each
+    matrix: np.ndarray | None  # one row per topic (zeros where a topic has no vector)
+
+
+_POOLS: dict[int, _Pool] = {}
+
+
+def _pool(topics: Sequence[Topic]) -> _Pool:
+    topics = tuple(topics)
+    held = _POOLS.get(id(topics))
+    if held is not None and held.topics is topics:
+        return held
+    owners = [(t, j) for t, topic in enumerate(topics)
+              for j, phrase in enumerate(topic.phrases) if len(phrase) >= 5]
+    vectors = [topic.vector for topic in topics if topic.vector is not None]
+    matrix = None
+    if vectors:
+        matrix = np.zeros((len(topics), len(vectors[0])), dtype=vectors[0].dtype)
+        for t, topic in enumerate(topics):
+            if topic.vector is not None:
+                matrix[t] = topic.vector
+    pool = _Pool(topics, tuple(topics[t].phrases[j] for t, j in owners), tuple(owners), matrix)
+    if len(_POOLS) >= _TOPICS_MAX:
+        _POOLS.pop(next(iter(_POOLS)))
+    _POOLS[id(topics)] = pool
+    return pool
+
+
+def _scores(pool: _Pool, norm: str, stems: frozenset[str],
+            vector: np.ndarray | None) -> list[float]:
+    """How strongly the student's words point at each topic of the pool, 0..1.
 
     A phrase said word for word counts most, and more the more content words it has: "what
     do you do" is in "what do you do for fun", but "fun" says more about the question.
     """
-    best = 0.0
-    for phrase, phrase_stems, pattern in zip(topic.phrases, topic.phrase_stems,
-                                             topic.patterns, strict=True):
-        # `in` first: a whole-word match is a substring match, and the substring test is
-        # far cheaper than the pattern (most phrases are not in most turns).
-        if phrase in norm and pattern.search(norm):
-            best = max(best, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
-            continue
-        # With the cutoff, rapidfuzz stops as soon as 90 is out of reach (same verdict).
-        if len(phrase) >= 5 and fuzz.partial_ratio(phrase, norm, score_cutoff=90) >= 90:
-            best = max(best, 0.7)
-    for phrase_stems in topic.stems:
-        if phrase_stems and phrase_stems <= stems:
-            best = max(best, 0.9 if len(phrase_stems) > 1 else 0.75)
-    sim = float(vector @ topic.vector) if vector is not None and topic.vector is not None else 0.0
-    if best < 0.5:
-        return min(0.7, sim) if sim >= 0.45 else best
-    # Between two topics the words match equally well, the closer in meaning wins.
-    return best + 0.1 * max(0.0, sim)
+    fuzzy: set[tuple[int, int]] = set()
+    if pool.fuzzy and norm:
+        # With the cutoff, rapidfuzz stops a pair as soon as 90 is out of reach.
+        near = process.cdist(pool.fuzzy, [norm], scorer=fuzz.partial_ratio, score_cutoff=90)
+        fuzzy = {pool.fuzzy_owner[i] for i in np.flatnonzero(near[:, 0] >= 90)}
+    sims = (pool.matrix @ vector).tolist() if vector is not None and pool.matrix is not None \
+        else [0.0] * len(pool.topics)
+    out = []
+    for t, topic in enumerate(pool.topics):
+        best = 0.0
+        for j, (phrase, phrase_stems, pattern) in enumerate(zip(
+                topic.phrases, topic.phrase_stems, topic.patterns, strict=True)):
+            # `in` first: a whole-word match is a substring match, and the substring test is
+            # far cheaper than the pattern (most phrases are not in most turns).
+            if phrase in norm and pattern.search(norm):
+                best = max(best, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
+            elif (t, j) in fuzzy:
+                best = max(best, 0.7)
+        for phrase_stems in topic.stems:
+            if phrase_stems and phrase_stems <= stems:
+                best = max(best, 0.9 if len(phrase_stems) > 1 else 0.75)
+        sim = float(sims[t]) if topic.vector is not None else 0.0
+        if best < 0.5:
+            out.append(min(0.7, sim) if sim >= 0.45 else best)
+        else:
+            # Between two topics the words match equally well, the closer in meaning wins.
+            out.append(best + 0.1 * max(0.0, sim))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,9 +402,10 @@ def listen(
     words = _WORD.findall(norm)
     stems = _stems(focus)
     vector = embedder().vector(focus) if words else None
-    pool = persona_topics(persona) if topics is None else topics
+    pool = _pool(persona_topics(persona) if topics is None else topics)
     scored = sorted(
-        ((topic.key, _score(topic, norm, stems, vector)) for topic in pool),
+        zip((topic.key for topic in pool.topics), _scores(pool, norm, stems, vector),
+            strict=True),
         key=lambda kv: -kv[1],
     )
     matches = tuple((key, round(score, 3)) for key, score in scored if score >= 0.5)
