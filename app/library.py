@@ -24,6 +24,7 @@ from app.persona import Persona, PersonaLibraryError, load_library
 from app.persona.loader import PERSONAS
 from app.rubric import Rubric, RubricLibraryError, load_rubrics
 from app.rubric.loader import RUBRICS
+from app.services import services, services_of
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -201,7 +202,7 @@ def session_persona(personas: dict, session: PracticeSession) -> Persona | None:
 
 
 class Library:
-    """The worker's persona and rubric shelves (`app.state.library`)."""
+    """The worker's persona and rubric shelves (`Services.library`)."""
 
     def __init__(self, personas: Shelf[Persona], rubrics: Shelf[Rubric] | None = None) -> None:
         self.persona_shelf = personas
@@ -289,9 +290,9 @@ class Library:
 
 def library_of(app: FastAPI) -> Library:
     """The app's library holder."""
-    return app.state.library
+    return services_of(app).library
 
 
 def rubrics_of(request: Request) -> dict[str, Rubric]:
     """The current rubric library, for a route."""
-    return request.app.state.library.rubrics()
+    return services(request).library.rubrics()

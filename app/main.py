@@ -23,6 +23,7 @@ from app.library import Library, persona_shelf
 from app.metrics import install_metrics
 from app.models import utcnow
 from app.practice import get_or_create_local_user
+from app.services import Services, services_of
 from app.warmup import warm_analysis
 from app.web import api, course_api, course_pages, reflection, student
 from app.web.admin import ROSTER_MAX_BODY, ROSTER_PATH, ROSTER_TOO_LARGE
@@ -84,38 +85,38 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        shared = services_of(app)
         engine = build_engine(settings)
         migrate(engine)
         # The local user owns everything in single-user mode only: with accounts on, nobody
         # signs in as it, so it is never created (and never listed among the accounts).
-        app.state.local_user = None
+        shared.local_user = None
         if settings.auth == "off":
             with Session(engine) as db:
-                app.state.local_user = get_or_create_local_user(db=db)
-        app.state.db_engine = engine
+                shared.local_user = get_or_create_local_user(db=db)
+        shared.db_engine = engine
         # Drafts and published versions live in the database (app.library_versions).
-        app.state.library.engine = engine
-        app.state.database = Database(engine)
+        shared.library.engine = engine
+        shared.database = Database(engine)
         # argon2 runs here, a few at a time, never on the event loop (app.auth.passwords).
-        app.state.hashing = PasswordHashing(threads=settings.password_hash_threads)
-        app.state.engines = await _start_engines(settings)
+        shared.hashing = PasswordHashing(threads=settings.password_hash_threads)
+        shared.engines = await _start_engines(settings)
         if warm:
             # Not awaited: /healthz answers while the analyzer loads beside it.
             asyncio.get_running_loop().run_in_executor(
-                None, warm_analysis, list(app.state.library.personas().values()))
+                None, warm_analysis, list(shared.library.personas().values()))
         try:
             yield
         finally:
-            for client_engine in app.state.engines.values():
+            for client_engine in shared.engines.values():
                 await close_engine(client_engine)
             engine.dispose()
-            app.state.hashing.close()
+            shared.hashing.close()
 
     app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan)
-    app.state.settings = settings
-    app.state.clock = clock
-    # The libraries, reloaded when their folders change (app.library); grading adds rubrics.
-    app.state.library = Library(personas)
+    # The one thing on app.state (app.services); the installers below add their parts to it.
+    # The libraries are reloaded when their folders change (app.library); grading adds rubrics.
+    app.state.services = Services(settings=settings, clock=clock, library=Library(personas))
     install_error_handlers(app)
     install_health(app)
     install_metrics(app)

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.models import Turn, utcnow
+from app.services import services_of
 
 __all__ = [
     "ACTIVE_WINDOW",
@@ -92,13 +93,14 @@ class _ActiveSessions(Collector):
 
 
 def _exposition(app: FastAPI) -> bytes:
-    if app.state.settings.prometheus_multiproc_dir:
+    shared = services_of(app)
+    if shared.settings.prometheus_multiproc_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
         registry.register(_Everything())
-    registry.register(_ActiveSessions(app.state.db_engine))
+    registry.register(_ActiveSessions(shared.db_engine))
     return generate_latest(registry)
 
 

@@ -16,6 +16,7 @@ from app.auth.accounts import create_user
 from app.cohorts import add_member, create_cohort
 from app.config import Settings
 from app.models import Cohort, User, utcnow
+from app.services import services_of
 from tests.support import ServerProcess
 
 SECRET = "test-only-secret-key-for-rapport-accounts-0123456789"
@@ -53,7 +54,7 @@ def auth_settings(tmp_path: Path, db_url: str, **extra: object) -> Settings:
 
 def add_cohort(app: FastAPI, name: str, **settings: object) -> Cohort:
     """A cohort, created as the command line would."""
-    with Session(app.state.db_engine, expire_on_commit=False) as db:
+    with Session(services_of(app).db_engine, expire_on_commit=False) as db:
         return create_cohort(db=db, name=name, actor=TEST_ACTOR, **settings)  # type: ignore[arg-type]
 
 
@@ -66,7 +67,7 @@ def add_user(
     password: str | None = PASSWORD,
 ) -> User:
     """An account in the given cohorts."""
-    with Session(app.state.db_engine, expire_on_commit=False) as db:
+    with Session(services_of(app).db_engine, expire_on_commit=False) as db:
         user = create_user(db=db, email=email, name=email.split("@")[0].title(), role=role,
                            password=password, actor=TEST_ACTOR)
         for cohort in cohorts:

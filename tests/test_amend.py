@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from app.models import AuditEvent
+from app.services import services_of
 from tests.accounts import add_cohort, add_user, auth_settings, hold_session, sign_in
 
 HTML = {"Accept": "text/html"}
@@ -81,7 +82,7 @@ def test_a_released_marking_is_amended_with_a_reason_the_student_reads(world) ->
     assert "Marking version 2: amended after release" in desk
     assert 'action="/desk/sessions/' + sid + '/amend"' in desk
 
-    with Session(world["app"].state.db_engine) as db:
+    with Session(services_of(world["app"]).db_engine) as db:
         events = db.exec(select(AuditEvent).where(AuditEvent.action == "review.amend")).all()
     assert len(events) == 1 and events[0].actor == "mo@example.org"
     assert events[0].details["reason"] == REASON and events[0].details["version"] == 2
@@ -111,7 +112,7 @@ def test_the_desk_form_amends_and_keeps_the_page_on_a_missing_reason(world) -> N
 def test_the_desk_queue_names_the_client_by_title_not_id(world) -> None:
     mo = world["mo"]
     page = mo.get("/desk", headers=HTML).text
-    title = world["app"].state.library.personas()["sam-work-stress"].title
+    title = services_of(world["app"]).library.personas()["sam-work-stress"].title
     assert f'<td data-label="Client">{html.escape(title)}</td>' in page
     assert '<td data-label="Client">sam-work-stress</td>' not in page
     assert mo.get("/api/desk/queue").json()[0]["persona_title"] == title
@@ -124,7 +125,7 @@ def test_erasing_a_student_removes_their_amended_marking_too(world) -> None:
 
     _release(world)
     assert _amend(world["mo"], world["sid"]).status_code == 200
-    with Session(world["app"].state.db_engine) as db:
+    with Session(services_of(world["app"]).db_engine) as db:
         ana = db.exec(select(User).where(User.email == "ana@example.org")).one()
         erase_user(db=db, user=ana, actor=TEST_ACTOR)
         assert not db.exec(select(ReviewAmendment)).all()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from app.client.engine import EngineError, ReplyEvent
 from app.config import Settings
 from app.main import create_app
+from app.services import services_of
 
 PERSONA = "sam-work-stress"
 
@@ -220,9 +221,9 @@ class FailingEngine:
 
 def test_failed_reply_keeps_the_student_turn_and_retry_answers_once(client: TestClient) -> None:
     session = start(client)
-    real = client.app.state.engines["scripted"]
+    real = services_of(client.app).engines["scripted"]
     failing = FailingEngine()
-    client.app.state.engines["scripted"] = failing
+    services_of(client.app).engines["scripted"] = failing
     url = f"/api/sessions/{session['id']}/turns"
     text = "What would you like to talk about today?"
     failed = client.post(url, json={"text": text, "client_message_id": "m-7"})
@@ -242,7 +243,7 @@ def test_failed_reply_keeps_the_student_turn_and_retry_answers_once(client: Test
     )
     names = [name for name, _ in sse_events(streamed.text)]
     assert names[0] == "student" and names[-1] == "error"
-    client.app.state.engines["scripted"] = real
+    services_of(client.app).engines["scripted"] = real
     retried = client.post(url, json={"text": text, "client_message_id": "m-7"})
     assert retried.status_code == 200
     again = client.post(f"/api/sessions/{session['id']}/retry")
@@ -267,7 +268,7 @@ def test_an_unexpected_error_is_a_plain_json_500_and_is_logged(client: TestClien
             raise RuntimeError("engine bug")
             yield  # pragma: no cover
 
-    client.app.state.engines["scripted"] = BrokenEngine()
+    services_of(client.app).engines["scripted"] = BrokenEngine()
     # Not entered as a context manager: the app is already started by `client`.
     plain = TestClient(client.app, raise_server_exceptions=False)
     response = plain.post(f"/api/sessions/{session['id']}/turns", json={"text": "Hello?"})
@@ -286,7 +287,7 @@ def test_an_unexpected_error_mid_stream_is_an_error_event(client: TestClient, ca
             yield ReplyEvent(kind="delta", text="Well ")
             raise RuntimeError("engine bug")
 
-    client.app.state.engines["scripted"] = BrokenEngine()
+    services_of(client.app).engines["scripted"] = BrokenEngine()
     response = client.post(
         f"/api/sessions/{session['id']}/turns",
         json={"text": "Hello?"},

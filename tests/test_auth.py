@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from app.config import Settings
 from app.main import create_app
 from app.models import AuthSession, User, utcnow
+from app.services import services_of
 from tests.accounts import (
     PASSWORD,
     PERSONA,
@@ -190,7 +191,7 @@ def test_the_sign_out_button_needs_the_csrf_token(app) -> None:
 
 
 def _age(app, *, created: timedelta | None = None, seen: timedelta | None = None) -> None:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         for record in db.exec(select(AuthSession)).all():
             if created is not None:
                 record.expires_at = utcnow() - created
@@ -217,7 +218,7 @@ def test_a_sign_in_expires_after_being_idle_too_long(tmp_path: Path, db_url: str
     with TestClient(app):
         add_user(app, "ana@example.org")
         client = sign_in(app, "ana@example.org")
-        idle = app.state.settings.session_idle_timeout
+        idle = services_of(app).settings.session_idle_timeout
         clock.advance(59)  # a request the last-seen time does not record (written each minute)
         assert client.get("/api/sessions").status_code == 200
         clock.advance(idle - 30)  # idle for less than the timeout since that request
@@ -229,7 +230,7 @@ def test_a_sign_in_expires_after_being_idle_too_long(tmp_path: Path, db_url: str
 def test_an_old_signed_cookie_is_refused_even_if_its_record_lives(app, monkeypatch) -> None:
     add_user(app, "ana@example.org")
     client = sign_in(app, "ana@example.org")
-    max_age = app.state.settings.session_max_age
+    max_age = services_of(app).settings.session_max_age
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + max_age + 5)
     assert client.get("/api/sessions").status_code == 401
@@ -311,7 +312,7 @@ def test_pages_carry_the_csrf_token_for_scripts_and_forms(app) -> None:
 def test_failed_sign_ins_are_limited_per_email_and_address(app) -> None:
     add_user(app, "ana@example.org")
     add_user(app, "ben@example.org")
-    limit = app.state.settings.login_rate_limit
+    limit = services_of(app).settings.login_rate_limit
     client = TestClient(app, client=("203.0.113.5", 5000))
     for _ in range(limit):
         answer = client.post("/api/auth/login", json={"email": "ana@example.org",
@@ -352,7 +353,7 @@ def test_the_limit_is_shared_through_the_database_by_every_worker(app, tmp_path,
     add_user(app, "ana@example.org")
     second_worker = create_app(auth_settings(tmp_path, db_url))
     with TestClient(second_worker) as other:
-        for _ in range(app.state.settings.login_rate_limit):
+        for _ in range(services_of(app).settings.login_rate_limit):
             other.post("/api/auth/login", json={"email": "ana@example.org", "password": "no"})
     answer = TestClient(app).post("/api/auth/login",
                                   json={"email": "ana@example.org", "password": PASSWORD})
@@ -365,7 +366,7 @@ def test_the_limit_is_shared_through_the_database_by_every_worker(app, tmp_path,
 def test_passwords_are_stored_only_as_argon2_hashes(app) -> None:
     add_user(app, "ana@example.org")
     sign_in(app, "ana@example.org")
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         user = db.exec(select(User).where(User.email == "ana@example.org")).one()
     assert user.password_hash and user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash

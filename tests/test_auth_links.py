@@ -20,6 +20,7 @@ from app.cli import app as cli
 from app.db import build_engine
 from app.main import create_app
 from app.models import AuditEvent, User
+from app.services import services_of
 from tests.accounts import PASSWORD, SECRET, add_user, auth_settings, sign_in
 from tests.support import ROOT, ServerProcess
 
@@ -63,7 +64,7 @@ def test_an_admin_reset_link_sets_a_new_password_once_and_signs_out_the_old_sess
     assert fresh.post("/api/auth/login", json={"email": "ana@example.org",
                                                "password": PASSWORD}).status_code == 401
     sign_in(app, "ana@example.org", NEW_PASSWORD)
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         actions = [e.action for e in db.exec(select(AuditEvent)).all()]
     assert "user.reset_link" in actions and "user.password" in actions
 
@@ -226,7 +227,7 @@ def test_passwords_are_never_stored_or_logged_in_clear(tmp_path, db_url, caplog)
     for secret in (secret_one, secret_two, wrong):
         assert secret not in logs
         assert secret not in stored
-    with Session(build_engine(app.state.settings)) as db:
+    with Session(build_engine(services_of(app).settings)) as db:
         user = db.exec(select(User).where(User.email == "ana@example.org")).one()
     assert user.password_hash.startswith("$argon2id$")
 

@@ -20,6 +20,7 @@ from starlette.routing import Mount
 
 from app.config import PROJECT_ROOT
 from app.main import create_app
+from app.services import services_of
 from tests.accounts import (
     PASSWORD,
     PERSONA,
@@ -90,7 +91,7 @@ class World:
         from app.models import User
         from tests.accounts import TEST_ACTOR
 
-        with Session(self.app.state.db_engine) as db:
+        with Session(services_of(self.app).db_engine) as db:
             user = db.get(User, self.throwaway_user())
             return issue_reset(db=db, user=user, actor=TEST_ACTOR)
 
@@ -121,7 +122,7 @@ def _transcript() -> dict:
 
 
 def _persona_yaml(w: World) -> str:
-    folder = w.app.state.settings.personas_dir
+    folder = services_of(w.app).settings.personas_dir
     return (folder / f"{PERSONA}.yaml").read_text(encoding="utf-8")
 
 
@@ -148,7 +149,7 @@ def _trainers_test_drive(w: World, role: str) -> tuple[str, dict]:
 
     from app.models import TestDrive
 
-    with Session(w.app.state.db_engine) as db:
+    with Session(services_of(w.app).db_engine) as db:
         kept = TestDrive(id=f"drive{next(w.counter)}", author_id=w.users["trainer"],
                          text=_persona_yaml(w), said=["What brings you in today?"])
         db.add(kept)

@@ -19,6 +19,7 @@ from app.models import AuditEvent, LibraryVersion
 from app.persona import load_library
 from app.persona.card import CARD_SPEC, card_from_persona, persona_text_from_card
 from app.persona.card_png import card_json_from_png, png_with_card
+from app.services import services_of
 from tests.accounts import PERSONA, add_user, auth_settings, sign_in
 
 HTML = {"Accept": "text/html"}
@@ -113,7 +114,7 @@ def test_the_trainer_page_exports_and_imports_cards(app: FastAPI) -> None:
     assert imported.status_code == 200, imported.text
     gaps = re.findall(r"<li>([a-z_.]+):", imported.text.split('data-testid="card-gaps"')[1])
     assert gaps[:3] == ["client.age", "client.pronouns", "disclosures"]
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         draft = db.exec(select(LibraryVersion).where(LibraryVersion.item_id == "mara-quinn")
                         ).one()
         assert draft.number is None  # a draft: not live
@@ -151,7 +152,7 @@ def test_the_trainer_page_exports_and_imports_card_pictures(app: FastAPI) -> Non
         "upload": ("mara.png", padded, "image/png")})
     assert imported.status_code == 200, imported.text
     assert 'data-testid="card-gaps"' in imported.text
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert db.exec(select(LibraryVersion).where(LibraryVersion.item_id == "mara-quinn")
                        ).one().number is None
     blank = tess.post("/trainer/cards/import", headers=HTML, files={

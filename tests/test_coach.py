@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.main import create_app
 from app.models import Cohort
+from app.services import services_of
 from tests.accounts import add_cohort, add_user, auth_settings, sign_in
 
 PERSONA = "sam-work-stress"
@@ -60,8 +61,8 @@ def start(client: TestClient, **extra) -> dict:
 def test_a_harmful_move_gets_a_note_with_an_alternative_in_the_clients_words(
     client: TestClient,
 ) -> None:
-    recorder = Recorder(client.app.state.engines["scripted"])
-    client.app.state.engines["scripted"] = recorder
+    recorder = Recorder(services_of(client.app).engines["scripted"])
+    services_of(client.app).engines["scripted"] = recorder
     session = start(client, coach=True)
     assert session["coach"] is True
     first = client.post(f"/api/sessions/{session['id']}/turns", json={"text": OPENER}).json()
@@ -150,7 +151,7 @@ def test_a_cohort_turns_it_on_and_assessors_see_the_notes(cohort_world) -> None:
     assert held["coach"] is False
     assert student.post(f"/api/sessions/{held['id']}/coach", json={"on": True}).status_code \
         == 403
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         row = db.get(Cohort, coached.id)
         row.coach_mode = True
         db.add(row)
@@ -167,7 +168,7 @@ def test_assessors_see_coach_notes_on_the_desk_and_held_students_get_no_debrief(
     cohort_world,
 ) -> None:
     app, coached = cohort_world
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         row = db.get(Cohort, coached.id)
         row.coach_mode = True
         db.add(row)

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from app.models import AuditEvent
+from app.services import services_of
 from tests.accounts import add_cohort, add_user, auth_settings, hold_session, sign_in
 from tests.support import self_rate
 
@@ -36,7 +37,7 @@ def _marks(desk: dict, **overrides: tuple[float, str]) -> list[dict]:
 
 
 def _audit(app, prefix: str) -> list[AuditEvent]:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return [e for e in db.exec(select(AuditEvent)).all() if e.action.startswith(prefix)]
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from app.models import Turn
+from app.services import services_of
 from tests.accounts import add_cohort, add_user, auth_settings, hold_session, sign_in
 
 
@@ -24,7 +25,7 @@ def app(tmp_path: Path, db_url: str):
 
 def _spread_turns(app, sid: str, gap: timedelta) -> None:
     """Pretend the turns of a session were typed `gap` apart."""
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         turns = db.exec(select(Turn).where(Turn.session_id == sid)).all()
         start = min(t.created_at for t in turns)
         for turn in turns:

@@ -16,6 +16,7 @@ from app.exports.cohort_csv import CsvRow, grades_csv
 from app.exports.pdf import PdfReport, PdfTurn, render_pdf
 from app.grading import grade_analytic, input_from_transcript
 from app.main import create_app
+from app.services import services_of
 from app.transcripts import parse_transcript
 from tests.accounts import (
     LINES,
@@ -162,7 +163,7 @@ def test_the_interchange_json_reads_back_and_grades_like_the_session(app) -> Non
     assert transcript.id == sid and transcript.persona_id == PERSONA
     assert [t.speaker for t in transcript.turns][:2] == ["client", "counsellor"]
     assert transcript.turns[1].text == LINES[0]
-    rubric = app.state.library.rubrics()["core-conditions"]
+    rubric = services_of(app).library.rubrics()["core-conditions"]
     offline = grade_analytic(input_from_transcript(transcript), rubric)
     assert offline.criteria[0].id == "empathy"
 

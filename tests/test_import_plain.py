@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from app.main import create_app
 from app.models import PracticeSession
 from app.plaintext import parse_plain
+from app.services import services_of
 from tests.accounts import LINES, PERSONA, add_user, auth_settings, sign_in
 
 HTML = {"Accept": "text/html"}
@@ -71,7 +72,7 @@ def app(tmp_path: Path, db_url: str):
 
 
 def _sessions(app) -> list[PracticeSession]:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return list(db.exec(select(PracticeSession)).all())
 
 

@@ -15,6 +15,7 @@ from app.client.local import INSTALL_DEMO, demo_model_path, embedded_server, xll
 from app.config import Settings
 from app.main import create_app
 from app.persona import load_library
+from app.services import services_of
 from tests.fake_openai import FakeOpenAI, cut, failure
 from tests.guard_cases import layer_texts, leaked, message_text
 from tests.support import ServerProcess, llm_env
@@ -256,6 +257,6 @@ def test_transcript_page_shows_accounting_and_the_demo_label(llm_client, fake) -
     assert "fake-model" in page
     assert "1 replaced by the scripted line" in page
     assert "Demo-quality model" not in page
-    llm_client.app.state.engines["llm"].demo_quality = True
+    services_of(llm_client.app).engines["llm"].demo_quality = True
     session_page = llm_client.get(f"/sessions/{sid}").text
     assert "Demo-quality model" in session_page

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
+from app.services import services_of
 from tests.support import ROOT, free_port
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
@@ -126,7 +127,7 @@ def test_readiness_names_what_is_wrong(tmp_path: Path, db_url: str) -> None:
         assert ready.status_code == 200 and ready.json()["status"] == "ok"
         checks = ready.json()["checks"]
         assert checks["database"]["ok"] and checks["libraries"]["personas"] >= 8
-        with client.app.state.db_engine.begin() as conn:
+        with services_of(client.app).db_engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
         stale = client.get("/healthz/ready")
         assert stale.status_code == 503 and stale.json()["status"] == "unavailable"

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app import practice
 from app.persona import Persona
+from app.services import services_of
 from app.web.pages import CONTENT_SECURITY_POLICY, trust_curve
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -22,7 +23,7 @@ GOOD_TURNS = [
 
 
 def _personas(client: TestClient) -> dict[str, Persona]:
-    return client.app.state.library.personas()
+    return services_of(client.app).library.personas()
 
 
 def _first_persona(client: TestClient) -> Persona:
@@ -251,9 +252,9 @@ def test_ended_session_page_replaces_the_form_with_a_notice(client: TestClient) 
 def test_session_awaiting_a_reply_shows_retry_on_load(client: TestClient) -> None:
     session_id = _start(client)
     app = client.app
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         session = practice.get_session(db=db, session_id=session_id, owner_id=None)
-        persona = app.state.library.personas()[session.persona_id]
+        persona = services_of(app).library.personas()[session.persona_id]
         # The student's turn is committed before any engine runs; here no engine ever does.
         practice.add_student_turn(
             db=db, session=session, persona=persona, text=GOOD_TURNS[0], client_message_id="m1"
@@ -271,7 +272,7 @@ def test_trust_curve_geometry(client: TestClient) -> None:
     session_id = _start(client)
     for text in GOOD_TURNS:
         _say(client, session_id, text)
-    with Session(client.app.state.db_engine) as db:
+    with Session(services_of(client.app).db_engine) as db:
         turns = practice.session_turns(db=db, session_id=session_id)
     persona = _first_persona(client)
     curve = trust_curve(turns, persona)

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from app.persona import load_library
+from app.services import services_of
 from app.web.grading import install_grading
 from tests.counsellors import GOOD_LINES, HOLD_BOUNDARY, POOR_LINES
 from tests.support import self_rate
@@ -64,7 +65,7 @@ def test_the_report_shows_scores_evidence_feedback_and_what_was_missed(
     assert "What you missed" in words
     # Sincerity is a person's judgement: the chart says so, not "not enough evidence".
     assert "Rated by your assessor" in words
-    persona = load_library(client.app.state.settings.personas_dir)[PERSONA]
+    persona = load_library(services_of(client.app).settings.personas_dir)[PERSONA]
     state = client.get(f"/api/sessions/{sid}").json()["state"]
     locked = [d for d in persona.disclosures if d.id not in state["unlocked"]]
     assert locked, "the scripted session should leave a layer closed"
@@ -119,7 +120,7 @@ def test_a_failed_grade_is_shown_as_failed(client: TestClient) -> None:
     from app.grading.records import add_grade
 
     sid = held_session(client)
-    with Session(client.app.state.db_engine) as db:
+    with Session(services_of(client.app).db_engine) as db:
         failed = add_grade(
             db=db,
             session_id=sid,

@@ -14,6 +14,7 @@ from app.cli import app as cli
 from app.grading.records import Grade
 from app.main import create_app
 from app.models import AuditEvent, PracticeSession, Turn, User, utcnow
+from app.services import services_of
 from tests.accounts import add_cohort, add_user, auth_settings, hold_session, sign_in
 
 runner = CliRunner()
@@ -33,7 +34,7 @@ def test_erasing_a_student_deletes_everything_of_theirs_and_nothing_else(
         ana = sign_in(started.app, "ana@example.org")
         ana_sid = hold_session(ana)
         ben_sid = hold_session(sign_in(started.app, "ben@example.org"))
-        engine = started.app.state.db_engine
+        engine = services_of(started.app).db_engine
 
         dry = runner.invoke(cli, ["users", "erase", "--email", "ana@example.org"],
                             env=_env(tmp_path, db_url))
@@ -66,7 +67,7 @@ def test_pruning_deletes_only_sessions_past_the_retention_period(
         ana = sign_in(started.app, "ana@example.org")
         old, recent = hold_session(ana), hold_session(ana)
         long_ago = utcnow() - timedelta(days=400)
-        with Session(started.app.state.db_engine) as db:
+        with Session(services_of(started.app).db_engine) as db:
             session = db.get(PracticeSession, old)
             session.created_at = long_ago
             for turn in db.exec(select(Turn).where(Turn.session_id == old)).all():
@@ -77,6 +78,6 @@ def test_pruning_deletes_only_sessions_past_the_retention_period(
         done = runner.invoke(cli, ["db", "prune", "--older-than-days", "365"],
                              env=_env(tmp_path, db_url))
         assert done.exit_code == 0 and "deleted 1 session " in done.output
-        with Session(started.app.state.db_engine) as db:
+        with Session(services_of(started.app).db_engine) as db:
             assert db.get(PracticeSession, old) is None
             assert db.get(PracticeSession, recent) is not None

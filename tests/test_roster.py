@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from app.cohorts import members_of
 from app.main import create_app
 from app.models import AuditEvent, Cohort, User
+from app.services import services_of
 from tests.accounts import add_cohort, add_user, auth_settings, hold_session, sign_in
 
 HTML = {"Accept": "text/html"}
@@ -36,12 +37,12 @@ def _post(admin: TestClient, cohort: Cohort, text: str, action: str = "preview",
 
 
 def _emails(app) -> set[str]:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return set(db.exec(select(User.email)).all())
 
 
 def _audit(app, action: str) -> list[AuditEvent]:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return list(db.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
@@ -72,7 +73,7 @@ def test_a_good_file_imports_every_row_in_one_go_with_links(world) -> None:
     assert done.status_code == 200, done.text
     links = re.findall(r'data-testid="one-time-link">([^<]+)<', done.text)
     assert len(links) == 1 and "/reset/" in links[0]  # only the new account needs one
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert {u.email for u in members_of(db=db, cohort_id=cohort.id)} == {
             "ana@example.org", "mo@example.org"}
         ana = db.exec(select(User).where(User.email == "ana@example.org")).one()
@@ -115,7 +116,7 @@ def test_rename_and_delete_a_cohort_refused_while_it_holds_sessions(world) -> No
     ask = admin.get(f"/admin/cohorts/{other.id}/delete", headers=HTML)
     assert ask.status_code == 200 and "Delete the cohort" in ask.text
     assert f'action="/admin/cohorts/{other.id}/delete"' in ask.text
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert db.get(Cohort, other.id) is not None
     refused = admin.post(f"/admin/cohorts/{cohort.id}/delete", headers=HTML)
     assert refused.status_code == 409
@@ -123,7 +124,7 @@ def test_rename_and_delete_a_cohort_refused_while_it_holds_sessions(world) -> No
     deleted = admin.post(f"/admin/cohorts/{other.id}/delete", headers=HTML,
                          follow_redirects=False)
     assert deleted.status_code == 303
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert db.get(Cohort, other.id) is None and db.get(Cohort, cohort.id) is not None
     assert _audit(app, "cohort.delete")[0].details == {"name": "Spare"}
     page = admin.get("/admin/cohorts", headers=HTML).text
@@ -149,7 +150,7 @@ def test_a_full_roster_of_2000_people_fits_the_roster_limit(world) -> None:
                           headers=HTML)
     assert uploaded.status_code == 200, uploaded.text[:300]
     assert len(re.findall(r'data-testid="one-time-link"', uploaded.text)) == 2000
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert len(members_of(db=db, cohort_id=cohort.id)) == 2000
     # Other forms keep the small limit.
     assert admin.post("/admin/cohorts", data={"name": "x" * 70_000},

@@ -21,6 +21,7 @@ from app.config import Settings
 from app.main import create_app
 from app.persona import Persona, load_library
 from app.practice import session_turns, state_before
+from app.services import services_of
 from tests.support import ROOT
 
 TURNS = 25  # the self-test's session length; trust is also compared at 5 and 20
@@ -46,7 +47,7 @@ def play(client: TestClient, persona: Persona, quality: str) -> dict:
     """One scripted session over HTTP; the trust after each turn and what opened when."""
     counsellor = ScriptCounsellor(_script(quality), persona, seed=7)
     sid = client.post("/api/sessions", json={"persona_id": persona.id}).json()["id"]
-    engine = client.app.state.db_engine
+    engine = services_of(client.app).db_engine
     last = persona.style.opening_line
     plan = None
     trust: list[float] = []
@@ -119,7 +120,7 @@ def test_the_state_the_app_stored_is_the_state_it_answered(client: TestClient) -
     played = sessions(client)
     persona = PERSONAS[0]
     session = played[(persona.id, "good")]
-    with Session(client.app.state.db_engine) as db:
+    with Session(services_of(client.app).db_engine) as db:
         turns = session_turns(db=db, session_id=session["sid"])
     stored = [t.state["trust"] for t in turns
               if t.speaker == "client" and t.state and t.index > 0]  # not the opening line

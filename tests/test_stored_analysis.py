@@ -15,6 +15,7 @@ from app.analysis.stored import EVENTS_KEY, analyzer_version
 from app.grading import grade_analytic, inputs
 from app.grading.service import default_rubric, session_input
 from app.practice import session_turns
+from app.services import services_of
 from tests.counsellors import GOOD_LINES, POOR_LINES
 from tests.support import ServerProcess
 
@@ -33,7 +34,7 @@ def hold(client: TestClient, persona: str = "sam-work-stress") -> str:
 
 def stored(client: TestClient, sid: str):
     app = client.app
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         from app.models import PracticeSession
 
         session = db.get(PracticeSession, sid)
@@ -60,8 +61,8 @@ def test_grading_reads_the_saved_analysis_and_grades_as_a_fresh_analysis_would(
 ) -> None:
     sid = hold(client)
     session, turns = stored(client, sid)
-    persona = client.app.state.library.personas()[session.persona_id]
-    rubric = default_rubric(client.app.state.library.rubrics())
+    persona = services_of(client.app).library.personas()[session.persona_id]
+    rubric = default_rubric(services_of(client.app).library.rubrics())
     calls: list[str] = []
     real = inputs.analyze_turn
 
@@ -123,7 +124,7 @@ def test_ending_a_session_grades_from_the_records(
     assert grades.status_code == 200, grades.text
     assert grades.json() and grades.json()[0]["engine"] == "analytic"
     app = client.app
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         from app.models import PracticeSession
 
         inp = session_input(db=db, session=db.get(PracticeSession, sid), persona=None)

@@ -15,6 +15,7 @@ from app.grading.records import Grade, latest_grade
 from app.main import create_app
 from app.models import AuditEvent, PracticeSession, Turn
 from app.review.self_rating import SelfRating
+from app.services import services_of
 from tests.accounts import (
     LINES,
     PERSONA,
@@ -47,12 +48,12 @@ def world(tmp_path: Path, db_url: str):
 
 
 def _audit(app, action: str) -> list[AuditEvent]:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return list(db.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
 def _exists(app, sid: str) -> bool:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return db.get(PracticeSession, sid) is not None
 
 
@@ -73,7 +74,7 @@ def test_a_student_discards_an_abandoned_session_after_confirming(world) -> None
     done = ana.post(f"/sessions/{sid}/discard", headers=HTML, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/history?discarded=1"
     assert not _exists(app, sid)
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert not db.exec(select(Turn).where(Turn.session_id == sid)).all()
     assert sid not in ana.get("/history", headers=HTML).text
     assert sid not in [s["id"] for s in ana.get("/api/sessions").json()]
@@ -126,11 +127,11 @@ def test_erasing_a_student_takes_their_self_ratings_with_their_sessions(world) -
     app, people = world
     sid = hold_session(people["ana"])
     self_rate(people["ana"], sid)
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert db.exec(select(SelfRating).where(SelfRating.session_id == sid)).first()
         user = db.exec(select(User).where(User.email == "ana@example.org")).one()
         erase_user(db=db, user=user, actor=Actor(user_id=None, label="test"))
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert not db.exec(select(SelfRating).where(SelfRating.session_id == sid)).all()
     assert not _exists(app, sid)
 
@@ -147,7 +148,7 @@ def _start(client: TestClient, persona: str, lines: list[str]) -> str:
 
 
 def _grade(app, sid: str) -> Grade:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         grade = latest_grade(db=db, session_id=sid)
         assert grade is not None
         return grade

@@ -23,6 +23,7 @@ from app.config import PROJECT_ROOT
 from app.library import persona_shelf
 from app.main import create_app
 from app.models import AuditEvent, PracticeSession, TestDrive
+from app.services import services_of
 from tests.accounts import PERSONA, add_user, auth_settings, sign_in
 
 REPO_PERSONAS = PROJECT_ROOT / "personas"
@@ -85,7 +86,7 @@ def _ids(client: TestClient) -> list[str]:
 
 
 def _audit(app: FastAPI, action: str) -> list[AuditEvent]:
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         return list(db.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
@@ -409,14 +410,14 @@ def test_a_draft_is_test_driven_ended_and_graded_without_reaching_students(
     # Reloading shows the same grade and keeps nothing more.
     again = trainer.get(where, headers=HTML)
     assert re.search(r'id="drive-overall">([^<]+)<', again.text).group(1) == overall.group(1)
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert len(db.exec(select(TestDrive)).all()) == 1
     # Another trainer (even an admin) gets no such page: it is the driver's own.
     add_user(app, "root@example.org", role="admin")
     assert sign_in(app, "root@example.org").get(where, headers=HTML).status_code == 404
     student = sign_in(app, "stu@example.org")
     assert NEW_ID not in _ids(student)
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert not db.exec(select(PracticeSession)).all()  # nothing stored by a test-drive
 
 
@@ -425,7 +426,7 @@ def test_ended_test_drives_are_kept_a_day_then_purged(app: FastAPI, trainer: Tes
 
     from app.models import User, utcnow
 
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         tess = db.exec(select(User).where(User.email == "tess@example.org")).one()
         db.add(TestDrive(id="old", author_id=tess.id, text=_persona_text(), said=["Hello."],
                          created_at=utcnow() - timedelta(days=1, minutes=1)))
@@ -434,7 +435,7 @@ def test_ended_test_drives_are_kept_a_day_then_purged(app: FastAPI, trainer: Tes
     ended = trainer.post("/trainer/test-drive", headers=HTML, follow_redirects=False, data={
         "text": _persona_text(), "said": "[]", "message": "What brings you in?", "end": "1"})
     assert ended.status_code == 303
-    with Session(app.state.db_engine) as db:
+    with Session(services_of(app).db_engine) as db:
         assert [d.said for d in db.exec(select(TestDrive)).all()] == [["What brings you in?"]]
 
 

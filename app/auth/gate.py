@@ -28,6 +28,7 @@ from app.auth.tokens import (
 )
 from app.config import Settings
 from app.models import User
+from app.services import services_of
 from app.web.bodies import read_body, replay
 
 __all__ = [
@@ -151,7 +152,7 @@ class AuthGate:
         state = scope.setdefault("state", {})
         starlette_app = scope["app"]
         if self.signer is None:
-            local = getattr(starlette_app.state, "local_user", None)
+            local = services_of(starlette_app).local_user
             state["auth"] = AuthContext(enabled=False, user=local, csrf_token="")
             await self.app(scope, receive, send)
             return
@@ -167,9 +168,10 @@ class AuthGate:
         token = signer.loads(cookie, max_age=settings.session_max_age) if cookie else None
         user: User | None = None
         if token and not path.startswith("/static/"):
-            user = await starlette_app.state.database.run(
+            shared = services_of(starlette_app)
+            user = await shared.database.run(
                 load_sign_in, token=token, idle_timeout=settings.session_idle_timeout,
-                now=starlette_app.state.clock(),
+                now=shared.clock(),
             )
             token = token if user is not None else None
         anon = request.cookies.get(ANON_COOKIE)
@@ -216,7 +218,7 @@ class AuthGate:
 
     async def _refuse(self, scope, receive, send, status_code: int, detail: str) -> None:
         request = Request(scope, receive)
-        render = getattr(scope["app"].state, "render_error", None)
+        render = services_of(scope["app"]).render_error
         if render is not None and _wants_page(request) and "text/html" in request.headers.get(
             "accept", ""
         ):

@@ -13,6 +13,7 @@ from app.auth.gate import AuthGate
 from app.auth.links import SETUP_HOURS, issue_setup
 from app.auth.tokens import CookieSigner
 from app.config import Settings
+from app.services import services_of
 
 __all__ = ["install_auth", "setup_message"]
 
@@ -34,16 +35,17 @@ def install_auth(app: FastAPI) -> None:
     """
     from app.web import auth_routes
 
-    settings: Settings = app.state.settings
+    shared = services_of(app)
+    settings = shared.settings
     if settings.auth == "on":
         assert settings.secret_key is not None  # Settings refuses auth=on without one
-        app.state.cookie_signer = CookieSigner(settings.secret_key.get_secret_value())
+        shared.cookie_signer = CookieSigner(settings.secret_key.get_secret_value())
         inner = app.router.lifespan_context
 
         @asynccontextmanager
         async def lifespan(app_: FastAPI) -> AsyncIterator[object]:
             async with inner(app_) as state:
-                with Session(app_.state.db_engine) as db:
+                with Session(services_of(app_).db_engine) as db:
                     token = issue_setup(db=db)
                 if token:
                     sys.stderr.write(setup_message(settings, token) + "\n")

@@ -37,6 +37,7 @@ from app.roster import (
     import_roster,
     read_roster,
 )
+from app.services import services
 from app.web.deps import AdminUser, DbSession
 from app.web.pages import render
 
@@ -52,7 +53,7 @@ ROSTER_TOO_LARGE = TOO_LARGE_HINT
 
 
 def _link(request: Request, token: str) -> str:
-    settings = request.app.state.settings
+    settings = services(request).settings
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     return f"{base}/reset/{token}"
 
@@ -82,7 +83,7 @@ def _users_page(request: Request, db: Session, *, error: str = "", link: str = "
 
 
 def _accounts_on(request: Request) -> None:
-    if not request.app.state.settings.auth == "on":
+    if not services(request).settings.auth == "on":
         raise HTTPException(status.HTTP_409_CONFLICT,
                             "Accounts are off (single-user mode); set RAPPORT_AUTH=on first.")
 

@@ -31,6 +31,7 @@ from app.models import (
     TurnResult,
 )
 from app.persona import Persona
+from app.services import services
 from app.turn_store import read_turn
 from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
 from app.web.responses import COMMON, ENGINE_FAILURE, SSE, errors
@@ -151,7 +152,7 @@ def _require_engine(engine: ClientEngine | None, session: PracticeSession) -> Cl
 
 
 def _engine_for(request: Request, session: PracticeSession) -> ClientEngine:
-    return _require_engine(request.app.state.engines.get(session.engine), session)
+    return _require_engine(services(request).engines.get(session.engine), session)
 
 
 @router.get("/api/personas", tags=["personas"])
@@ -186,13 +187,13 @@ async def create_session(
         requested=body.engine,
         persona=persona,
         default=settings.engine,
-        available=request.app.state.engines,
+        available=services(request).engines,
     )
     if engine is None:
         raise HTTPException(
             422,
             f"engine: '{body.engine}' is not available here "
-            f"(available: {', '.join(sorted(request.app.state.engines))}).",
+            f"(available: {', '.join(sorted(services(request).engines))}).",
         )
     revision = personas.revision_of(persona.id) if isinstance(personas, Book) else None
     session, turns, reveal = await db.run(
@@ -286,7 +287,7 @@ async def end_session(
         session=session,
         persona=persona,
         rubric_library=rubrics_of(request),
-        settings=request.app.state.settings,
+        settings=services(request).settings,
     )
     return {"id": session.id, "status": session.status}
 
@@ -327,7 +328,7 @@ async def add_turn(
     def load(*, db: Session) -> tuple[practice.TurnContext, ClientEngine | None, bool]:
         nonlocal coached
         session = _owned_session(db, session_id, user)
-        engine = request.app.state.engines.get(session.engine)
+        engine = services(request).engines.get(session.engine)
         context = practice.load_turn_context(
             db=db, session=session, client_message_id=body.client_message_id,
             window=window(session.engine),
@@ -346,7 +347,7 @@ async def add_turn(
     def window(engine_name: str) -> int:
         # At least RECENT_TURNS: the analyzer checks that a reflection takes up something
         # the client said, across more of the session than an engine's history needs.
-        engine = request.app.state.engines.get(engine_name)
+        engine = services(request).engines.get(engine_name)
         return max(engine.history_turns if engine is not None else 0, practice.RECENT_TURNS)
 
     # Read, plan, write: only the short write queues behind other writers. The read is plain
@@ -358,7 +359,7 @@ async def add_turn(
     )
     if fast is not None:
         context, reveal, coached = fast.context, fast.reveal, fast.coached
-        engine = request.app.state.engines.get(context.session.engine)
+        engine = services(request).engines.get(context.session.engine)
     else:
         context, engine, reveal = await db.read(load)
     persona = _persona_for(personas, context.session)

@@ -23,8 +23,10 @@ from app.auth.signin import (
     end_sign_in,
     start_sign_in,
 )
+from app.auth.tokens import CookieSigner
 from app.cohorts import cohorts_of
 from app.models import User
+from app.services import services
 from app.web.deps import CurrentUser, Database, Db, DbSession, SettingsDep
 from app.web.pages import render
 from app.web.responses import COMMON, errors
@@ -67,8 +69,15 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _signer(request: Request) -> CookieSigner:
+    signer = services(request).cookie_signer
+    # Only the sign-in routes ask, and they answer 404 first unless accounts are on.
+    assert signer is not None
+    return signer
+
+
 def _signed_in(response: Response, request: Request, settings, token: str) -> Response:
-    signer = request.app.state.cookie_signer
+    signer = _signer(request)
     for name, value in session_cookie_headers(settings, request.scope, signer, token):
         response.headers.append(name.decode(), value.decode())
     return response
@@ -82,7 +91,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _hashing(request: Request) -> PasswordHashing:
-    return request.app.state.hashing
+    return services(request).hashing
 
 
 async def _sign_in(request: Request, settings, db: Database, email: str, password: str) -> SignIn:
@@ -94,7 +103,7 @@ async def _sign_in(request: Request, settings, db: Database, email: str, passwor
         address=_address(request),
         limits=Limits.of(settings),
         max_age=settings.session_max_age,
-        clock=request.app.state.clock,
+        clock=services(request).clock,
     )
 
 
@@ -133,7 +142,7 @@ async def api_login(
         ) from exc
     except InvalidCredentials as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, WRONG_CREDENTIALS) from exc
-    signer = request.app.state.cookie_signer
+    signer = _signer(request)
     response = JSONResponse(
         {"user": user_public(signed.user), "csrf_token": signer.csrf_for(signed.token)}
     )

@@ -14,6 +14,7 @@ from app.persona import Persona
 from app.persona.sessions import plan_for
 from app.review.debrief import debrief
 from app.review.marking import session_reviews
+from app.services import services
 from app.web.api import session_public
 from app.web.deps import CurrentUser, Db, Personas
 from app.web.responses import COMMON, errors
@@ -68,7 +69,7 @@ async def book_next(
     def book(*, db: Session):
         previous = visible_session(db=db, user=user, session_id=session_id, action="practice")
         persona = _persona(personas, previous)
-        engine = previous.engine if previous.engine in request.app.state.engines else "scripted"
+        engine = previous.engine if previous.engine in services(request).engines else "scripted"
         session, turns = course.book_next(db=db, previous=previous, persona=persona,
                                           tasks=body.tasks, engine=engine)
         reveal = analysis_visible(db=db, user=user, session=session)

@@ -13,6 +13,7 @@ from app.auth.policy import visible_session
 from app.exports.assemble import session_report
 from app.exports.pdf import render_course_pdf
 from app.library import rubrics_of
+from app.services import services
 from app.web.course_api import course_view
 from app.web.deps import CurrentUser, DbSession, Personas
 from app.web.pages import render
@@ -38,7 +39,7 @@ def book_next_form(
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"Persona '{previous.persona_id}' is no longer in the library.")
     tasks = [t.strip() for t in (task or []) if t.strip()][:3]
-    engine = previous.engine if previous.engine in request.app.state.engines else "scripted"
+    engine = previous.engine if previous.engine in services(request).engines else "scripted"
     session, _ = course.book_next(db=db, previous=previous, persona=persona, tasks=tasks,
                                   engine=engine)
     return RedirectResponse(f"/sessions/{session.id}", status_code=status.HTTP_303_SEE_OTHER)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.models import User
 from app.persona import Persona
+from app.services import services
 
 __all__ = [
     "AdminUser",
@@ -39,7 +40,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     Async so that closing it never needs a worker thread; JSON routes use `Db` instead (see
     `Database`).
     """
-    session = Session(request.app.state.db_engine)
+    session = Session(services(request).db_engine)
     try:
         yield session
     finally:
@@ -50,12 +51,12 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 # a sync dependency costs a worker-thread round trip on every request.
 async def get_settings(request: Request) -> Settings:
     """The app's settings."""
-    return request.app.state.settings
+    return services(request).settings
 
 
 async def get_personas(request: Request) -> dict[str, Persona]:
     """The persona library (reloaded when its folder changes: app.library)."""
-    return request.app.state.library.personas()
+    return services(request).library.personas()
 
 
 async def get_current_user(request: Request) -> User:
@@ -66,7 +67,9 @@ async def get_current_user(request: Request) -> User:
     """
     auth = getattr(request.state, "auth", None)
     if auth is None or not auth.enabled:
-        return request.app.state.local_user
+        local = services(request).local_user
+        assert local is not None  # made at start-up whenever accounts are off
+        return local
     if auth.user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Sign in first.")
     return auth.user
@@ -173,7 +176,7 @@ class Database:
 
 async def get_database(request: Request) -> Database:
     """The app's database runner."""
-    return request.app.state.database
+    return services(request).database
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

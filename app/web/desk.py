@@ -34,6 +34,7 @@ from app.review.marking import (
 from app.review.queue import QUEUE_STATUSES, QueueFilters, desk_queue
 from app.review.schemas import AmendIn, MarkIn, NoteIn, ReviewIn
 from app.rubric import Rubric
+from app.services import services_of
 from app.web.api import persona_summary
 from app.web.deps import AssessorUser, Database, Db, DbSession, Personas
 from app.web.pages import render
@@ -578,11 +579,12 @@ def install_desk(app: FastAPI) -> None:
     from app.web.grading import install_grading
 
     install_grading(app)
-    if getattr(app.state, "desk_installed", False):
+    installed = services_of(app).installed
+    if "desk" in installed:
         return
     app.include_router(router)
     app.include_router(progress.router)
     app.include_router(exports.router)
     app.include_router(admin.router)
     app.include_router(trainer.router)
-    app.state.desk_installed = True
+    installed.add("desk")

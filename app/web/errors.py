@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain import DomainError
+from app.services import services_of
 
 __all__ = ["install_error_handlers", "validation_message"]
 
@@ -56,7 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # same shape as every other error, never a stack trace.
         logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         detail = "Something went wrong on the server. What you had saved is still there; try again."
-        render = getattr(app.state, "render_error", None)
+        render = services_of(app).render_error
         if render is not None and _wants_html(request):
             return render(request, 500, detail)
         return JSONResponse(status_code=500, content={"detail": detail})
@@ -68,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        render = getattr(app.state, "render_error", None)
+        render = services_of(app).render_error
         if render is not None and _wants_html(request):
             return render(request, exc.status_code, str(exc.detail))
         return JSONResponse(

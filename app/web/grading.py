@@ -28,6 +28,7 @@ from app.models import PracticeSession
 from app.numbering import TurnNumbers
 from app.review.debrief import debrief
 from app.rubric import Rubric
+from app.services import services, services_of
 from app.web.api import persona_summary
 from app.web.course_api import next_proposal
 from app.web.deps import CurrentUser, Db, DbSession, Personas, SettingsDep
@@ -57,7 +58,7 @@ class GradeRequest(BaseModel):
 
 def get_rubrics(request: Request) -> dict[str, Rubric]:
     """The rubric library (reloaded when its folder changes)."""
-    return request.app.state.library.rubrics()
+    return services(request).library.rubrics()
 
 
 def _owned(db: Session, session_id: str, user: CurrentUser) -> PracticeSession:
@@ -276,8 +277,9 @@ def install_grading(app: FastAPI, *, settings: Settings | None = None) -> None:
     Safe to call twice (tests call it on apps that may already have it): the routes are added
     once.
     """
-    settings = settings or app.state.settings
-    app.state.library.rubric_shelf = rubric_shelf(settings.rubrics_dir)
-    if not getattr(app.state, "grading_installed", False):
+    shared = services_of(app)
+    settings = settings or shared.settings
+    shared.library.rubric_shelf = rubric_shelf(settings.rubrics_dir)
+    if "grading" not in shared.installed:
         app.include_router(router)
-        app.state.grading_installed = True
+        shared.installed.add("grading")

@@ -24,8 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.client.engines import check_engine
 from app.db import alembic_config
+from app.services import Services, services
 
-__all__ = ["MODEL_CHECK_SECONDS", "install_health", "router"]
+__all__ = ["MODEL_CHECK_SECONDS", "ModelCheck", "install_health", "router"]
 
 router = APIRouter(tags=["meta"])
 # A model server is asked at most this often, however often probes come.
@@ -33,7 +34,9 @@ MODEL_CHECK_SECONDS = 15.0
 
 
 @dataclass(slots=True)
-class _Cached:
+class ModelCheck:
+    """A model server's last check: when (monotonic seconds) and its problem, if any."""
+
     at: float
     problem: str | None
 
@@ -53,8 +56,8 @@ def _database(engine: Engine) -> dict:
     return {"ok": True, "detail": f"migrated to {head}"}
 
 
-def _libraries(app: FastAPI) -> dict:
-    library = app.state.library
+def _libraries(shared: Services) -> dict:
+    library = shared.library
     personas = library.persona_shelf
     rubrics = library.rubric_shelf
     counts = {"personas": len(personas.get()), "rubrics": len(rubrics.get()) if rubrics else 0}
@@ -66,19 +69,19 @@ def _libraries(app: FastAPI) -> dict:
     return {"ok": ok, "detail": detail, **counts, "problems": problems[:20]}
 
 
-async def _models(app: FastAPI) -> dict[str, dict]:
+async def _models(shared: Services) -> dict[str, dict]:
     """Each non-scripted engine's check, asked at most every MODEL_CHECK_SECONDS."""
-    cache: dict[str, _Cached] = app.state.health_cache
-    settings = app.state.settings
+    cache = shared.health_cache
+    settings = shared.settings
     found: dict[str, dict] = {}
-    for name, engine in app.state.engines.items():
+    for name, engine in shared.engines.items():
         if getattr(engine, "check", None) is None:
             continue
         cached = cache.get(name)
         now = time.monotonic()
         if cached is None or now - cached.at >= MODEL_CHECK_SECONDS:
-            cached = _Cached(at=now, problem=await check_engine(settings=settings, engine=engine))
-            cache[name] = cached
+            problem = await check_engine(settings=settings, engine=engine)
+            cached = cache[name] = ModelCheck(at=now, problem=problem)
         found[name] = {"ok": cached.problem is None, "detail": cached.problem or "answering",
                        "model": getattr(engine, "model", None)}
     return found
@@ -94,10 +97,10 @@ async def live() -> dict[str, str]:
 @router.get("/healthz/ready")
 async def ready(request: Request) -> JSONResponse:
     """Readiness: database, libraries and model servers, each with what to fix."""
-    app = request.app
-    database = await to_thread.run_sync(_database, app.state.db_engine)
-    libraries = _libraries(app)
-    models = await _models(app)
+    shared = services(request)
+    database = await to_thread.run_sync(_database, shared.db_engine)
+    libraries = _libraries(shared)
+    models = await _models(shared)
     if not (database["ok"] and libraries["ok"]):
         status, code = "unavailable", 503
     elif not all(m["ok"] for m in models.values()):
@@ -110,6 +113,5 @@ async def ready(request: Request) -> JSONResponse:
 
 
 def install_health(app: FastAPI) -> None:
-    """Add the probes."""
-    app.state.health_cache = {}
+    """Add the probes (their model-check cache is `Services.health_cache`)."""
     app.include_router(router)

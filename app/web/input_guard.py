@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.input_checks import MAX_NESTING, InputProblem, field_label, load_json, text_problem
+from app.services import services_of
 from app.web.bodies import read_body, replay
 
 __all__ = ["InputGuard"]
@@ -81,7 +82,7 @@ class InputGuard:
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, problem: InputProblem) -> None:
     request = Request(scope, receive)
-    render = getattr(scope["app"].state, "render_error", None)
+    render = services_of(scope["app"]).render_error
     wants_page = not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
     )

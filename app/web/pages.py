@@ -29,6 +29,7 @@ from app.models import PracticeSession, Turn
 from app.numbering import TurnNumbers
 from app.persona import Persona
 from app.review.marking import released_view
+from app.services import services, services_of
 from app.web.api import persona_summary
 from app.web.deps import CurrentUser, DbSession, Personas, SettingsDep
 from app.web.edge import CONTENT_SECURITY_POLICY, content_security_policy
@@ -243,7 +244,7 @@ def build_environment() -> jinja2.Environment:
 
 
 def _env(request: Request) -> jinja2.Environment:
-    return request.app.state.page_templates
+    return services(request).page_templates
 
 
 def render(
@@ -300,8 +301,9 @@ def render_error(request: Request, status_code: int, detail: str) -> HTMLRespons
 
 def install_pages(app: FastAPI) -> None:
     """Mount the pages, the static files and the HTML error renderer (headers: app.web.edge)."""
-    app.state.page_templates = build_environment()
-    app.state.render_error = render_error
+    shared = services_of(app)
+    shared.page_templates = build_environment()
+    shared.render_error = render_error
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -324,7 +326,7 @@ def _engine_for(persona: Persona, settings: SettingsDep, request: Request) -> st
     """The engine a new session runs on, chosen as the API chooses it."""
     engine = practice.choose_engine(
         requested=None, persona=persona, default=settings.engine,
-        available=request.app.state.engines,
+        available=services(request).engines,
     )
     assert engine is not None  # only an explicit request can be unavailable
     return engine
@@ -332,7 +334,7 @@ def _engine_for(persona: Persona, settings: SettingsDep, request: Request) -> st
 
 def engine_label(request: Request, name: str) -> dict[str, Any]:
     """Who is voicing the client, said plainly, with a warning for demo-quality models."""
-    engine = request.app.state.engines.get(name)
+    engine = services(request).engines.get(name)
     model = getattr(engine, "model", None)
     return {
         "name": name,

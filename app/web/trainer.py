@@ -42,6 +42,7 @@ from app.persona import MAX_FILE_BYTES, Persona, persona_json_schema
 from app.persona.card import CardError, card_from_persona, persona_text_from_card
 from app.persona.card_png import card_json_from_png, is_png, png_with_card
 from app.rubric import Rubric, rubric_json_schema
+from app.services import services
 from app.web.api import persona_summary
 from app.web.deps import DbSession, TrainerUser
 from app.web.pages import render
@@ -100,7 +101,7 @@ def _read_upload(upload: UploadFile | None) -> bytes | None:
 
 
 def _library(request: Request) -> Library:
-    return request.app.state.library
+    return services(request).library
 
 
 def _draft(request: Request, kind: Kind, text: str, raw: bytes | None) -> Draft:
@@ -249,7 +250,7 @@ def _page(
 
 def _unlisted(request: Request) -> list[dict[str, Any]]:
     """Drafts (of new and existing items) and retired items: what students do not see."""
-    with Session(request.app.state.db_engine) as db:
+    with Session(services(request).db_engine) as db:
         rows = db.exec(select(LibraryVersion).where(
             col(LibraryVersion.number).is_(None)).order_by(col(LibraryVersion.item_id))).all()
         found = [{"kind": r.kind, "item_id": r.item_id, "title": r.title, "state": "draft",
@@ -314,7 +315,7 @@ def test_drive(
         earlier = [str(m) for m in json.loads(said)][:MAX_DRIVE_TURNS]
     except (ValueError, TypeError):
         earlier = []
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     message = message.strip()[: settings.max_turn_chars]
     if message and len(earlier) < MAX_DRIVE_TURNS:
         earlier.append(message)
