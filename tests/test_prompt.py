@@ -391,3 +391,19 @@ def test_what_was_told_is_listed_only_once_the_history_no_longer_reaches_the_sta
                         assert leaked(text, told) is None, (i, layer.id)
         driver.answer()
     assert not listed[0] and listed[-1]
+
+
+def test_a_later_session_lists_what_earlier_sessions_told() -> None:
+    # Its history holds only this session's turns, so the notes carry the lines told before.
+    surface = PERSONA.disclosures[0]
+    state = ClientState(trust=4.0, turn=1, unlocked=[surface.id], earlier=[surface.id],
+                        session_number=2)
+    request = ReplyRequest(
+        persona=PERSONA, state=state,
+        plan=ReplyPlan(turn=1, reaction="heard", trust_before=4.0, trust_after=4.0),
+        history=(HistoryTurn(speaker="client", text=PERSONA.style.opening_line),),
+        student_text="How have things been since last time?", seed=1,
+    )
+    notes = _notes(build_messages(request))
+    assert "already told" in notes and surface.says in notes
+    assert "session 2" in notes

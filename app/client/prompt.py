@@ -5,9 +5,9 @@ of the previous turn's prompt but its notes:
 
 1. one system message with only the *stable* part (role rules, who the client is, their
    voice), byte-identical on every turn of a session and in every worker process;
-2. a window of earlier turns (counsellor -> ``user``, client -> ``assistant``), each exactly as
-   it was sent, that is cut in steps of several turns, not one turn a time, so it stays a
-   prefix of the next turn's;
+2. a window of earlier turns (counsellor -> ``user``, client -> ``assistant``), each as it was
+   sent less its notes, that is cut in steps of several turns, not one turn a time, so it
+   stays a prefix of the next turn's;
 3. last, one ``user`` message: the counsellor's new words, then the *per-turn* notes (trust in
    words, what this reply must get across, a due boundary test's cue, a correction) between
    fixed NOTES_START/NOTES_END lines, never in a system message.
@@ -15,7 +15,8 @@ of the previous turn's prompt but its notes:
 The notes come after the counsellor's words so that the previous prompt, less its own notes,
 is a prefix of the next one: only the notes are ever dropped. They are kept short for the same
 reason: what the client has already said is in the history itself, so it is listed only once
-the window no longer reaches back to the session's start, and a trust-gated fact is in the
+the window no longer reaches back to the session's start (or in a later session, whose history
+does not hold what the earlier ones told), and a trust-gated fact is in the
 notes only when the plan answers it (the state machine puts it in the plan's lines). The
 counsellor's words can never hold the two note lines (`counsellor_words`), so a student cannot
 fake a note.
@@ -201,8 +202,8 @@ def turn_section(request: ReplyRequest, *, recap: bool = False) -> str:
         parts.append(f"About: {subject}.")
 
     if recap:
-        # The history no longer reaches back to the session's start, so what was told before
-        # it is listed here; while it does, the history itself holds every line told.
+        # Only when the history cannot show it (see build_messages); while it can, a list
+        # would repeat it on every turn.
         now = set(plan.lines)
         shared: list[str] = []
         for layer in allowed_layers(persona, state, plan):
@@ -294,7 +295,10 @@ def build_messages(
     window = _stepped_window(request, turns=history_window, chars=history_chars)
     # Turns before the student's new one: the opening line, then one reply to each turn.
     before = max(len(request.history), 2 * request.plan.turn - 1)
-    notes = turn_notes(request, correction, recap=len(window) < before)
+    # What was told is listed when the history does not hold all of it: the window no longer
+    # reaches the session's start, or earlier sessions told some of it.
+    recap = len(window) < before or request.state.session_number > 1
+    notes = turn_notes(request, correction, recap=recap)
     # The notes go after the counsellor's words: next turn, this message is in the history
     # without them, so everything before them is a prefix of the next turn's prompt.
     last = HistoryTurn(speaker="counsellor",
