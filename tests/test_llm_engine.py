@@ -13,7 +13,7 @@ from app.client.engine import NOT_SET_UP, EngineError, ReplyEvent, ReplyRequest
 from app.client.engines import build_engine, check_engine, close_engine
 from app.client.llm import LLMEngine
 from app.client.local import LocalEngine
-from app.client.prompt import NOTES_END, TURN_MARKER
+from app.client.prompt import NOTES_END, NOTES_START
 from app.client.scripted import ScriptedEngine
 from app.config import Settings
 from app.persona import Persona
@@ -50,8 +50,8 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 def _said(messages: list[dict]) -> str:
-    """The counsellor's words: the last message after the per-turn notes."""
-    return messages[-1]["content"].rpartition(NOTES_END + "\n")[2]
+    """The counsellor's words: the last message before the per-turn notes."""
+    return messages[-1]["content"].rpartition("\n\n" + NOTES_START)[0]
 
 def _settings(tmp_path: Path, base_url: str | None, **overrides: object) -> Settings:
     values: dict = {
@@ -115,7 +115,8 @@ async def test_streams_deltas_then_done_with_accounting(
     assert body["model"] == "fake-model"
     assert body["max_tokens"] == 200 and body["temperature"] == 0.7
     assert body["messages"][-1]["role"] == "user"
-    assert body["messages"][-1]["content"].endswith(f"{NOTES_END}\n{request.student_text}")
+    assert body["messages"][-1]["content"].startswith(f"{request.student_text}\n\n{NOTES_START}")
+    assert body["messages"][-1]["content"].endswith(NOTES_END)
     assert fake.requests[-1].headers["authorization"] == "Bearer test-key"
 
 
@@ -149,7 +150,7 @@ async def test_prompt_prefix_sent_is_identical_turn_to_turn(
         done = (await _collect(engine, driver.ask(f"That sounds heavy ({i}).")))[-1]
         driver.answer(done.text)
     systems = [b["messages"][0]["content"] for b in fake.chat_bodies]
-    assert len({s.split(TURN_MARKER)[0] for s in systems}) == 1
+    assert len(set(systems)) == 1
     assert len(systems) == 6
 
 
@@ -343,7 +344,7 @@ async def test_rejected_reply_is_regenerated_and_replaced(
     }
     assert {e["action"] for e in meta["guard_events"]} == {"regenerate"}
     assert meta["completion_tokens"] == len(ROLE_BREAK.split()) + len(GOOD_REPLY.split())
-    retry_notes = fake.chat_bodies[1]["messages"][-1]["content"].rpartition(NOTES_END)[0]
+    retry_notes = fake.chat_bodies[1]["messages"][-1]["content"].rpartition(NOTES_START)[2]
     assert "## Correction" in retry_notes and "AI" in retry_notes.split("## Correction")[1]
     assert "## Correction" not in fake.chat_bodies[0]["messages"][-1]["content"]
     # The correction is after the cacheable prefix: the system message is the same.

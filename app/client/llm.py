@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx2
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from app.client.engine import EngineError, ReplyEvent, ReplyRequest, setup_error
 from app.client.guard import GuardEvent, check_reply, clean_reply, correction_for
@@ -229,14 +230,28 @@ class LLMEngine:
         }
         if self._ask_usage:
             try:
-                return await self._client.chat.completions.create(
-                    **params, stream_options={"include_usage": True}
-                )
+                return await self._post({**params, "stream_options": {"include_usage": True}})
             except openai.BadRequestError as exc:
                 if "stream_options" not in str(exc):
                     raise
                 self._ask_usage = False  # an older server; ask without, report usage as None
-        return await self._client.chat.completions.create(**params)
+        return await self._post(params)
+
+    async def _post(self, body: dict) -> openai.AsyncStream:
+        """POST /chat/completions with `body` as it is, streamed.
+
+        `chat.completions.create` first walks the whole body against the SDK's typed
+        parameters, a few milliseconds for a long history, before it sends anything, and all
+        of it in front of the first token; the body here is already plain JSON, so it is sent
+        as it is, through the same client (its retries, timeout and error mapping).
+        """
+        return await self._client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=ChatCompletion,
+            stream=True,
+            stream_cls=openai.AsyncStream[ChatCompletionChunk],
+        )
 
 
 class _MalformedChunk(ValueError):

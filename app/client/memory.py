@@ -1,9 +1,9 @@
 """What a model-played client remembers of earlier sessions: only what was said in them.
 
 The summary names the layers already told (their released lines are in the prompt's "already
-told" list), what the two agreed the client would try, how earlier boundary tests went and
-that a risk was spoken about. It is built from the session's carried state, so a layer still
-locked can never appear in it.
+told" list in every later session), what the two agreed the client would try, how earlier
+boundary tests went and that a risk was spoken about. It is built from the session's carried
+state, so a layer still locked can never appear in it.
 """
 
 from __future__ import annotations
