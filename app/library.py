@@ -186,16 +186,13 @@ class Book(dict):
 
     def of(self, session: PracticeSession) -> Persona | None:
         """The persona version a session started with (None if it can no longer be found)."""
-        if session.persona_revision is not None:
-            found = self._library.stored(session.persona_revision)
-            if found is not None:
-                return found
-        base = self._library.shelf(self._kind).get().get(session.persona_id)
-        return base if base is not None else self.get(session.persona_id)
+        return self._library.of_session(session, served=self)
 
 
-def session_persona(personas: dict, session: PracticeSession) -> Persona | None:
-    """The persona of a session from a served library (or from a plain dict of personas)."""
+def session_persona(personas: dict | Library, session: PracticeSession) -> Persona | None:
+    """The persona of a session from the library, a served book or a plain dict of personas."""
+    if isinstance(personas, Library):
+        return personas.of_session(session)
     if isinstance(personas, Book):
         return personas.of(session)
     return personas.get(session.persona_id)
@@ -223,6 +220,22 @@ class Library:
         if self.rubric_shelf is None:
             raise RuntimeError("the rubric library is not loaded (install_grading does it)")
         return self._book("rubric")
+
+    def of_session(self, session: PracticeSession, *, served: dict | None = None
+                   ) -> Persona | None:
+        """The persona version a session started with (None if it can no longer be found).
+
+        Without asking the database what is served now (`personas()` does, every call): a
+        session's turns need only the version it holds, stored or shipped.
+        """
+        if session.persona_revision is not None:
+            found = self.stored(session.persona_revision)
+            if found is not None:
+                return found  # type: ignore[return-value]
+        base = self.shelf("persona").get().get(session.persona_id)
+        if base is not None:
+            return base
+        return (self.personas() if served is None else served).get(session.persona_id)
 
     def stored(self, version_id: int) -> Persona | Rubric | None:
         """A stored version by its id, parsed (None if it is missing or no longer parses)."""

@@ -229,3 +229,14 @@ def test_a_copy_saved_between_the_reads_is_taken_as_a_repeat(
     finally:
         event.remove(engine, "after_cursor_execute", save_the_copy)
     assert saved
+
+
+def test_a_new_turn_has_every_column_of_the_turns_table() -> None:
+    """The plain turn the turn path writes must not drop a column the table gains."""
+    from dataclasses import fields
+
+    from app.models import Turn
+    from app.practice import NewTurn
+
+    columns = {c.name for c in Turn.__table__.columns}  # type: ignore[attr-defined]
+    assert {f.name for f in fields(NewTurn)} == columns

@@ -17,7 +17,7 @@ from app.auth.policy import SessionAction, analysis_visible, visible_session
 from app.client.engine import ClientEngine
 from app.coach import coach_note, coaching_on
 from app.grading.on_end import grade_ended_session
-from app.library import Book, rubrics_of, session_persona
+from app.library import Book, Library, rubrics_of, session_persona
 from app.metrics import TURNS
 from app.models import (
     PracticeSession,
@@ -33,7 +33,7 @@ from app.models import (
 from app.persona import Persona
 from app.services import services
 from app.turn_store import read_turn
-from app.web.deps import CurrentUser, Database, Db, Personas, SettingsDep
+from app.web.deps import CurrentUser, Database, Db, LibraryDep, Personas, SettingsDep
 from app.web.responses import COMMON, ENGINE_FAILURE, SSE, errors
 
 __all__ = ["persona_summary", "router", "session_public"]
@@ -124,7 +124,7 @@ def _not_found(kind: str, ident: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"No {kind} with id '{ident}'.")
 
 
-def _persona_for(personas: dict[str, Persona], session: PracticeSession) -> Persona:
+def _persona_for(personas: dict[str, Persona] | Library, session: PracticeSession) -> Persona:
     persona = session_persona(personas, session)
     if persona is None:
         raise HTTPException(
@@ -315,7 +315,7 @@ async def add_turn(
     body: TurnCreate,
     request: Request,
     user: CurrentUser,
-    personas: Personas,
+    library: LibraryDep,
     settings: SettingsDep,
     db: Db,
     accept: Annotated[str | None, Header()] = None,
@@ -362,7 +362,8 @@ async def add_turn(
         engine = services(request).engines.get(context.session.engine)
     else:
         context, engine, reveal = await db.read(load)
-    persona = _persona_for(personas, context.session)
+    # The session's own persona version: no need to ask what the library serves now.
+    persona = _persona_for(library, context.session)
     # A turn the session cannot take now raises practice.ConflictError: 409 (app.web.errors).
     pending = plan(context)
     if pending.is_new:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
+from app.library import Library
 from app.models import User
 from app.persona import Persona
 from app.services import services
@@ -57,6 +58,11 @@ async def get_settings(request: Request) -> Settings:
 async def get_personas(request: Request) -> dict[str, Persona]:
     """The persona library (reloaded when its folder changes: app.library)."""
     return services(request).library.personas()
+
+
+async def get_library(request: Request) -> Library:
+    """The library itself, for routes that need one session's persona, not the whole book."""
+    return services(request).library
 
 
 async def get_current_user(request: Request) -> User:
@@ -183,6 +189,7 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 Db = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Personas = Annotated[dict[str, Persona], Depends(get_personas)]
+LibraryDep = Annotated[Library, Depends(get_library)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 AssessorUser = Annotated[User, Depends(require_role("assessor", "admin"))]
 AdminUser = Annotated[User, Depends(require_role("admin"))]
