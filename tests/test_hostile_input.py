@@ -281,9 +281,14 @@ def test_yaml_bombs_are_refused_quickly(world) -> None:
     admin.post("/trainer/check", data={"kind": "persona", "text": "id: x\n"},
                files={"upload": ("", b"")})
     for name, text in bombs.items():
-        started = time.process_time()
-        answer = admin.post("/trainer/check", data={"kind": "persona", "text": text},
-                            files={"upload": ("", b"")})
-        assert answer.status_code == 422, (name, answer.status_code)
+        # The cheapest of three tries: process time counts every thread of the test process,
+        # and a loaded machine only ever adds to it; an unbounded parse is slow every time.
+        costs = []
+        for _ in range(3):
+            started = time.process_time()
+            answer = admin.post("/trainer/check", data={"kind": "persona", "text": text},
+                                files={"upload": ("", b"")})
+            costs.append(time.process_time() - started)
+            assert answer.status_code == 422, (name, answer.status_code)
         # Parsing 100,000 nested brackets took PyYAML over a second of CPU; refused before.
-        assert time.process_time() - started < 0.5, name
+        assert min(costs) < 0.5, (name, costs)
