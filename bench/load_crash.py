@@ -45,6 +45,12 @@ class Load:
     resent: int = 0
     failed: int = 0
     statuses: Counter = field(default_factory=Counter)
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def answer(self, item: tuple[str, str, str]) -> None:
+        """Count one answered turn and wake the killer, which waits on exactly this."""
+        self.answered.append(item)
+        self.progress.set()
 
 
 class Server:
@@ -107,7 +113,7 @@ async def student(server: Server, n: int, turns: int, load: Load) -> None:
             answer = await _post(server, conn, f"/api/sessions/{sid}/turns",
                                  {"text": words, "client_message_id": message}, load)
             if answer is not None and 200 <= answer[0] < 300:
-                load.answered.append((sid, message, words))
+                load.answer((sid, message, words))
             else:
                 load.failed += 1
     finally:
@@ -126,16 +132,20 @@ async def run(server: Server, students: int, turns: int, kills: int) -> tuple[Lo
     total = students * turns
 
     async def killer() -> None:
+        # Woken by every answered turn (not a polling interval), so each kill lands while the
+        # rest of the load is still in flight however fast the machine is.
         for k in range(1, kills + 1):
             while len(load.answered) < total * k / (kills + 1):
-                await asyncio.sleep(0.05)
+                load.progress.clear()
+                await load.progress.wait()
             await server.crash_and_restart()
 
     started = time.perf_counter()
     crashes = asyncio.create_task(killer())
     await asyncio.gather(*(student(server, n, turns, load) for n in range(students)))
     elapsed = time.perf_counter() - started
-    crashes.cancel()
+    # Every threshold is below the total, so the killer has already done its work.
+    await crashes
     return load, elapsed
 
 
