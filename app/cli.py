@@ -52,14 +52,19 @@ def serve(
 
     from app.logs import log_config
     from app.persona import PersonaLibraryError
+    from app.schema_upgrade import upgrade_beside
 
     settings = settings_or_exit()
+    # Alembic's memory would stay in the worker: a process of its own migrates meanwhile.
+    upgrading = upgrade_beside(settings)
     try:
         from app.persona import load_library
 
         load_library(settings.personas_dir)
     except PersonaLibraryError as exc:
         typer.echo(f"error: the persona library is invalid:\n{exc}", err=True)
+        if upgrading is not None:
+            upgrading.wait()
         raise typer.Exit(1) from exc
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         typer.echo("note: several workers share one SQLite file; use PostgreSQL for real load.")
@@ -68,10 +73,14 @@ def serve(
     typer.echo(f"Rapport on http://{host}:{port} (engine: {settings.engine})")
     # Forwarded headers are believed only from RAPPORT_TRUSTED_PROXIES, by the app itself
     # (app.main); uvicorn's own handling would believe any client on 127.0.0.1.
-    uvicorn.run(
-        "app.asgi:app", host=host, port=port, workers=workers, reload=reload,
-        log_config=log_config(settings), log_level=settings.log_level, proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            "app.asgi:app", host=host, port=port, workers=workers, reload=reload,
+            log_config=log_config(settings), log_level=settings.log_level, proxy_headers=False,
+        )
+    finally:
+        if upgrading is not None:
+            upgrading.wait()
 
 
 def _pool_metrics(settings: Settings) -> None:

@@ -172,9 +172,6 @@ class Topic:
     phrase_stems: tuple[frozenset[str], ...]  # content stems of each phrase, in order
     stems: tuple[frozenset[str], ...]  # content stems to match (phrases, then the line's own)
     vector: np.ndarray | None
-    # Each phrase as a compiled whole-word pattern, made once with the topic: a library of
-    # personas holds more phrases than `re`'s own cache, so compiling per turn thrashed it.
-    patterns: tuple[re.Pattern[str], ...] = ()
 
 
 def _stems(text: str) -> frozenset[str]:
@@ -194,8 +191,23 @@ def _topic(key: str, words: Iterable[str], *, text: str = "") -> Topic:
             stems = (*stems, *({s} for s in sorted(own)))
     material = " ".join(phrases) or text
     return Topic(key, phrases, phrase_stems, stems,
-                 embedder().vector(material) if material else None,
-                 tuple(re.compile(rf"(?<![a-z]){re.escape(p)}(?![a-z])") for p in phrases))
+                 embedder().vector(material) if material else None)
+
+
+def _said_whole(phrase: str, norm: str) -> bool:
+    """Whether `phrase` occurs in `norm` with no letter either side (a whole-word match).
+
+    A compiled pattern per phrase did the same, but the library's 5,500 phrases made 5 MB of
+    patterns in every worker; most phrases are in no turn, and the `find` loop stops at once.
+    """
+    at = norm.find(phrase)
+    while at >= 0:
+        end = at + len(phrase)
+        if not (at and "a" <= norm[at - 1] <= "z") and not (end < len(norm)
+                                                            and "a" <= norm[end] <= "z"):
+            return True
+        at = norm.find(phrase, at + 1)
+    return False
 
 
 # Topics per persona object. The persona is kept in the value so its id() cannot be reused
@@ -281,11 +293,9 @@ def _scores(pool: _Pool, norm: str, stems: frozenset[str],
     out = []
     for t, topic in enumerate(pool.topics):
         best = 0.0
-        for j, (phrase, phrase_stems, pattern) in enumerate(zip(
-                topic.phrases, topic.phrase_stems, topic.patterns, strict=True)):
-            # `in` first: a whole-word match is a substring match, and the substring test is
-            # far cheaper than the pattern (most phrases are not in most turns).
-            if phrase in norm and pattern.search(norm):
+        for j, (phrase, phrase_stems) in enumerate(zip(
+                topic.phrases, topic.phrase_stems, strict=True)):
+            if _said_whole(phrase, norm):
                 best = max(best, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
             elif (t, j) in fuzzy:
                 best = max(best, 0.7)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.client.engines import check_engine
-from app.db import alembic_config
+from app.db import current_revision, schema_head
 from app.services import Services, services
 
 __all__ = ["MODEL_CHECK_SECONDS", "ModelCheck", "install_health", "router"]
@@ -43,11 +41,11 @@ class ModelCheck:
 
 def _database(engine: Engine) -> dict:
     """{"ok", "detail"}: the database answers and is at the latest migration."""
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    head = schema_head()
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = current_revision(conn)
     except (SQLAlchemyError, OSError) as exc:  # not ready; the detail says why
         return {"ok": False, "detail": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     if current != head:
