@@ -1,5 +1,6 @@
-"""The embedder reads token rows on demand and the listening client matches phrases without a
-pattern each: both must give exactly what the whole table and the patterns gave."""
+"""What keeps a worker small must not change a result: token rows read on demand equal the whole
+normalised table, phrases matched without a pattern each match as the patterns did, and the
+model's hashed feature index finds exactly the names it holds."""
 
 from __future__ import annotations
 
@@ -56,3 +57,14 @@ def test_whole_word_matching_agrees_with_a_word_boundary_pattern() -> None:
 
 def test_free_heap_is_given_back_on_glibc() -> None:
     assert release_free_heap() is True
+
+
+def test_the_hashed_feature_index_finds_known_names_and_only_them() -> None:
+    from app.analysis.learned import FeatureIndex
+
+    names = [f"b:word{i} next" for i in range(5000)]
+    index = FeatureIndex(names)
+    assert index.rows(names, len(names)).tolist() == list(range(len(names)))
+    assert index.rows(["b:unknown", names[17], ""], 3).tolist() == [-1, 17, -1]
+    assert index.get(names[4999]) == 4999 and index.get("nope") == -1
+    assert FeatureIndex([]).rows(["a"], 1).tolist() == [-1]

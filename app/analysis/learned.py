@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,10 +18,50 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MODEL_FORMAT", "Head", "LearnedModel", "load_model", "read_model", "write_model"]
+__all__ = [
+    "MODEL_FORMAT", "FeatureIndex", "Head", "LearnedModel", "load_model", "read_model",
+    "write_model",
+]
 
 MODEL_FORMAT = "rapport-analyzer/2"
 MODEL_RESOURCE = "analyzer.model"
+
+
+class FeatureIndex:
+    """Feature name -> row, held as sorted 64-bit string hashes instead of a dict of names.
+
+    A dict of the model's 35,000 names, with its keys and values, was 4 MB of every worker's
+    memory; the hashes are 0.4 MB. Python's string hash is salted per process, so the table is
+    built at load and never stored. Two known names with one hash are refused at load (the
+    caller then keeps a dict); an unknown name taking a known name's hash has a chance of
+    about 35,000 in 2**64 per lookup, which is none in practice.
+    """
+
+    __slots__ = ("_hashes", "_rows")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        hashes = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
+        order = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[order]
+        self._rows = order.astype(np.int32)
+        if len(self._hashes) > 1 and not (np.diff(self._hashes) > 0).all():
+            raise ValueError("two feature names share a hash")
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def rows(self, names: Iterable[str], count: int) -> np.ndarray:
+        """The row of each name, -1 where the model has none."""
+        if not len(self._hashes):
+            return np.full(count, -1, dtype=np.int64)
+        wanted = np.fromiter(map(hash, names), dtype=np.int64, count=count)
+        at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
+        return np.where(self._hashes[at] == wanted, self._rows[at], -1).astype(np.int64)
+
+    def get(self, name: str, default: int = -1) -> int:
+        """One name's row, or `default`."""
+        row = int(self.rows((name,), 1)[0])
+        return default if row < 0 else row
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +69,7 @@ class Head:
     """One classifier: classes, the feature index, weights and biases."""
 
     classes: tuple[str, ...]
-    index: Mapping[str, int]
+    index: Mapping[str, int] | FeatureIndex
     weights: np.ndarray  # float32, (features, classes)
     bias: np.ndarray  # float32, (classes,)
     # With an index shared by every head of a model: its position -> this head's weight row
@@ -38,12 +78,16 @@ class Head:
 
     def probabilities(self, features: Mapping[str, float]) -> dict[str, float]:
         """Softmax probability of each class for one feature dict."""
-        get = self.index.get
-        rows = [get(name, -1) for name in features]
         logits = self.bias.copy()
-        if rows:
-            picked = np.fromiter(rows, dtype=np.int64, count=len(rows))
-            values = np.fromiter(features.values(), dtype=np.float32, count=len(rows))
+        if features:
+            count = len(features)
+            if isinstance(self.index, FeatureIndex):
+                picked = self.index.rows(features, count)
+            else:
+                get = self.index.get
+                picked = np.fromiter((get(name, -1) for name in features), dtype=np.int64,
+                                     count=count)
+            values = np.fromiter(features.values(), dtype=np.float32, count=count)
             if self.local is not None:
                 picked = np.where(picked >= 0, self.local[picked], -1)
             known = picked >= 0
@@ -110,16 +154,20 @@ def read_model(data: bytes) -> LearnedModel:
     # One feature index for all heads: the empathy heads share most of their features with
     # each other and with the behaviour head, and a dict entry per feature per head was
     # several MB of every worker's memory.
-    shared: dict[str, int] = {}
+    position: dict[str, int] = {}
     for spec in header["heads"].values():
         for feature in spec["features"]:
-            shared.setdefault(feature, len(shared))
+            position.setdefault(feature, len(position))
+    try:
+        shared: Mapping[str, int] | FeatureIndex = FeatureIndex(list(position))
+    except ValueError:  # two names, one hash (this process's salt): a dict then
+        shared = dict(position)
     heads: dict[str, Head] = {}
     for name, spec in header["heads"].items():
         rows, cols = spec["shape"]
         matrix = np.frombuffer(raw, dtype="<i2", count=rows * cols, offset=start + spec["offset"])
-        local = np.full(len(shared), -1, dtype=np.int32)
-        local[[shared[f] for f in spec["features"]]] = np.arange(rows, dtype=np.int32)
+        local = np.full(len(position), -1, dtype=np.int32)
+        local[[position[f] for f in spec["features"]]] = np.arange(rows, dtype=np.int32)
         heads[name] = Head(
             classes=tuple(spec["classes"]),
             index=shared,
