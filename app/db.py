@@ -24,15 +24,24 @@ from app.config import Settings
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["build_engine", "current_revision", "migrate", "schema_head", "session_scope"]
+__all__ = [
+    "build_engine", "build_inline_engine", "current_revision", "migrate", "schema_head",
+    "session_scope",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed number works; it only has to be the same for every worker that migrates.
 _MIGRATION_LOCK_ID = 727_270_001
 
 
-def build_engine(settings: Settings) -> Engine:
-    """Create the SQLAlchemy engine for the configured database."""
+def build_engine(settings: Settings, *, busy_timeout: float = 30.0,
+                 pool_size: int | None = None) -> Engine:
+    """Create the SQLAlchemy engine for the configured database.
+
+    `busy_timeout`: seconds a SQLite connection waits for another writer's lock before it
+    gives up; `pool_size`: connections kept (default the setting).
+    """
+    pool_size = pool_size or settings.db_pool_size
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         if url in {"sqlite://", "sqlite:///:memory:"}:
@@ -45,9 +54,9 @@ def build_engine(settings: Settings) -> Engine:
             # removes the WAL file, which costs milliseconds on every request.
             engine = create_engine(
                 url,
-                connect_args={"check_same_thread": False, "timeout": 30},
-                pool_size=settings.db_pool_size,
-                max_overflow=settings.db_pool_size * 3,
+                connect_args={"check_same_thread": False, "timeout": busy_timeout},
+                pool_size=pool_size,
+                max_overflow=pool_size * 3,
             )
 
         @event.listens_for(engine, "connect")
@@ -63,6 +72,20 @@ def build_engine(settings: Settings) -> Engine:
     return create_engine(
         url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
     )
+
+
+def build_inline_engine(settings: Settings, engine: Engine) -> Engine | None:
+    """The engine for SQLite calls made on the event loop: one that never waits for a lock.
+
+    None for PostgreSQL (its calls go to worker threads); `engine` itself for a memory
+    database, which has one connection and no other writer to wait for.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    if engine.url.database in (None, "", ":memory:"):
+        return engine
+    # The loop makes one call at a time, so two kept connections are plenty.
+    return build_engine(settings, busy_timeout=0, pool_size=2)
 
 
 def alembic_config(engine: Engine) -> Config:

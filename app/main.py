@@ -18,7 +18,7 @@ from app.client.engine import ClientEngine
 from app.client.engines import build_engine as build_client_engine
 from app.client.engines import check_engine, close_engine
 from app.config import Settings
-from app.db import build_engine, migrate
+from app.db import build_engine, build_inline_engine, migrate
 from app.library import Library, persona_shelf
 from app.metrics import install_metrics
 from app.models import utcnow
@@ -97,7 +97,8 @@ def create_app(
         shared.db_engine = engine
         # Drafts and published versions live in the database (app.library_versions).
         shared.library.engine = engine
-        shared.database = Database(engine)
+        inline = build_inline_engine(settings, engine)
+        shared.database = Database(engine, inline=inline)
         # argon2 runs here, a few at a time, never on the event loop (app.auth.passwords).
         shared.hashing = PasswordHashing(threads=settings.password_hash_threads)
         shared.engines = await _start_engines(settings)
@@ -111,6 +112,8 @@ def create_app(
             for client_engine in shared.engines.values():
                 await close_engine(client_engine)
             engine.dispose()
+            if inline is not None and inline is not engine:
+                inline.dispose()
             shared.hashing.close()
 
     app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan)

@@ -64,6 +64,10 @@ ENGINE_ERRORS = Counter(
     "Client replies that failed, by engine and whether Retry may help.",
     ["engine", "retryable"],
 )
+DB_BUSY_RETRIES = Counter(
+    "rapport_db_busy_retries",
+    "SQLite calls that found another writer holding the lock and were made again on a thread.",
+)
 GRADES = Counter(
     "rapport_grades", "Grades stored, by grader engine and status.", ["engine", "status"]
 )
