@@ -121,13 +121,15 @@ def create_app(
     # The libraries are reloaded when their folders change (app.library); grading adds rubrics.
     app.state.services = Services(settings=settings, clock=clock, library=Library(personas))
     install_error_handlers(app)
+    # Routes are matched in order, one by one: the API, where every turn arrives, goes first
+    # (behind the probes and the metrics it came after, a turn was matched against 29 routes).
+    app.include_router(api.router)
     install_health(app)
     install_metrics(app)
     # Inside the sign-in gate (so an error page knows who is asking), outside every route:
     # hostile bytes never reach one.
     app.add_middleware(InputGuard)
     install_auth(app)
-    app.include_router(api.router)
     app.include_router(course_api.router)
     install_pages(app)
     app.include_router(course_pages.router)

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from app.auth.policy import grades_shown_at_once
 from app.practice import TurnContext
@@ -83,7 +84,18 @@ _RECENT = ('SELECT "index", speaker, text, state FROM turns WHERE session_id = ?
 
 
 def _rows(conn: Connection, sql: str, params: tuple) -> list:
-    return conn.exec_driver_sql(statement(sql, conn.dialect.paramstyle), params).all()
+    # Straight to the driver's cursor: SQLAlchemy's result machinery (metadata, row objects)
+    # cost more than these indexed SELECTs, and the rows are read by position anyway. Driver
+    # errors still come out as SQLAlchemy's, so callers (app.web.deps) see one kind.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement(sql, conn.dialect.paramstyle), params)
+        return cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
+                                  dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def _json(value: object) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import practice
+from app import practice, turn_store
 from app.auth.policy import analysis_visible
 from app.coach import coaching_on
 from app.config import Settings
@@ -196,7 +196,7 @@ def test_a_json_answer_skips_the_typing_pace_and_sse_keeps_it(tmp_path: Path, db
 
 @pytest.mark.parametrize("path", ["fast", "orm"])
 def test_a_copy_saved_between_the_reads_is_taken_as_a_repeat(
-    engine: Engine, persona, path: str
+    engine: Engine, persona, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A double-click: the other copy commits while this request reads the session's turns."""
     with Session(engine, expire_on_commit=False) as db:
@@ -207,14 +207,27 @@ def test_a_copy_saved_between_the_reads_is_taken_as_a_repeat(
                                       client_message_id="twin")
     saved: list[str] = []
 
-    def save_the_copy(conn, cursor, statement, params, context, executemany) -> None:
+    def land_the_copy() -> None:
         # Right after this request's first read of the turns table, the copy lands.
-        if not saved and "FROM turns" in statement:
-            saved.append(statement)
+        if not saved:
+            saved.append("copy")
             with Session(engine) as other:
                 practice.save_student_turn(db=other, pending=copy)
 
+    def save_the_copy(conn, cursor, statement, params, context, executemany) -> None:
+        if "FROM turns" in statement:
+            land_the_copy()
+
+    read_rows = turn_store._rows
+
+    def rows_then_copy(conn, sql, params):  # the fast path reads on the driver's own cursor
+        found = read_rows(conn, sql, params)
+        if "FROM turns" in sql:
+            land_the_copy()
+        return found
+
     event.listen(engine, "after_cursor_execute", save_the_copy)
+    monkeypatch.setattr(turn_store, "_rows", rows_then_copy)
     try:
         if path == "fast":
             assert _read(engine, session, owner, message_id="twin") is None  # the ORM repeat

@@ -71,3 +71,18 @@ def test_a_memory_database_and_postgresql_need_no_second_engine() -> None:
     assert build_inline_engine(Settings(database_url="sqlite://"), memory) is memory
     pg = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert build_inline_engine(pg, build_engine(pg)) is None  # its calls go to threads
+
+
+def test_the_turn_reads_driver_errors_come_out_as_sqlalchemys(tmp_path: Path) -> None:
+    """The busy retry above catches SQLAlchemy's errors: the plain-cursor reads must raise them."""
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from app.turn_store import read_turn
+
+    engine = build_engine(Settings(data_dir=tmp_path,
+                                   database_url=f"sqlite:///{tmp_path / 'empty.db'}"))
+    with engine.connect() as conn, pytest.raises(OperationalError, match="no such table"):
+        read_turn(conn=conn, session_id="x", user_id=1, user_role="student",
+                  client_message_id=None, window=lambda _: 10)
+    engine.dispose()
