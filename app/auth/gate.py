@@ -139,11 +139,11 @@ def _wants_page(request: Request) -> bool:
 class AuthGate:
     """Sets `request.state.auth` on every request and enforces sign-in and CSRF with accounts on."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, signer: CookieSigner | None) -> None:
+        """`signer`: the app's one cookie signer (app.services), None with accounts off."""
         self.app = app
         self.settings = settings
-        secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
-        self.signer = CookieSigner(secret) if settings.auth == "on" else None
+        self.signer = signer if settings.auth == "on" else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -53,5 +53,5 @@ def install_auth(app: FastAPI) -> None:
                 yield state
 
         app.router.lifespan_context = lifespan
-    app.add_middleware(AuthGate, settings=settings)
+    app.add_middleware(AuthGate, settings=settings, signer=shared.cookie_signer)
     app.include_router(auth_routes.router)
