@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from app.models import Turn
@@ -41,11 +42,27 @@ _ROWS = select(
 _OPENING_STATE = select(_TABLE.c.state).order_by(_TABLE.c["index"]).limit(1)
 
 
+# On SQLite each JSON column arrives as text to be decoded on its own: for a long session
+# that is hundreds of small json.loads calls, most of the read. SQLite's JSON functions hand
+# the whole session back as one array instead, decoded in one call. (psycopg decodes JSON
+# columns itself, so PostgreSQL keeps the plain query.)
+_SQLITE_ROWS = text(
+    'SELECT json_group_array(json_array("index", speaker, text, json(codes), json(empathy), '
+    'json(events), disclosed)) FROM turns WHERE session_id = :session_id'
+)
+
+
 def turn_rows(*, db: Session, session_id: str) -> list[TurnRow]:
     """Every turn of a session, in order, as plain rows (state on the opening line only)."""
     connection = db.connection()
-    result = connection.execute(_ROWS.where(_TABLE.c.session_id == session_id))
-    rows = [TurnRow(*row, None) for row in result]
+    if connection.dialect.name == "sqlite":
+        packed = connection.execute(_SQLITE_ROWS, {"session_id": session_id}).scalar()
+        # The aggregate's order is not guaranteed: sort by index here.
+        rows = sorted((TurnRow(*row, None) for row in json.loads(packed or "[]")),
+                      key=lambda row: row.index)
+    else:
+        result = connection.execute(_ROWS.where(_TABLE.c.session_id == session_id))
+        rows = [TurnRow(*row, None) for row in result]
     if rows:
         state = connection.execute(
             _OPENING_STATE.where(_TABLE.c.session_id == session_id)
