@@ -62,24 +62,22 @@ def _body(messages: list[dict]) -> dict:
 async def _sdk_create(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
     """The SDK as most callers use it: `create` walks the body against its typed parameters."""
     started = time.perf_counter()
-    first = None
-    stream = await client.chat.completions.create(**_body(messages))
-    async with stream:
-        async for chunk in stream:
-            if first is None and chunk.choices and chunk.choices[0].delta.content:
-                first = time.perf_counter()
-    ended = time.perf_counter()
-    return (first or ended) - started, ended - started
+    return await _read_sdk(await client.chat.completions.create(**_body(messages)), started)
 
 
 async def _sdk_post(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
     """The SDK's own `post` with the plain body, as app.client.llm sends it."""
     started = time.perf_counter()
-    first = None
     stream = await client.post(
         "/chat/completions", body=_body(messages), cast_to=ChatCompletion, stream=True,
         stream_cls=openai.AsyncStream[ChatCompletionChunk],
     )
+    return await _read_sdk(stream, started)
+
+
+async def _read_sdk(stream: openai.AsyncStream[ChatCompletionChunk], started: float) -> Timed:
+    """Read an SDK stream to its end, noting when the first content arrived."""
+    first = None
     async with stream:
         async for chunk in stream:
             if first is None and chunk.choices and chunk.choices[0].delta.content:
