@@ -4,16 +4,20 @@ A fake OpenAI-compatible server (bench/fake_model_server.py, in its own process)
 reply with a fixed first-token delay and token rate. Rapport runs as shipped (`rapport serve`,
 the llm engine, SQLite), in its own process. Request by request, alternately, the bench times
 
-* (a) the `openai` client calling the fake directly with ready-made messages, and
+* (a) a direct call to the fake with ready-made messages, three ways: a plain httpx stream
+  reading the SSE lines itself, the `openai` client's own `post` (the call Rapport makes), and
+  `chat.completions.create` (which first walks the body against the SDK's typed parameters,
+  milliseconds for a long history); the fastest of the three (by median) is the baseline, so
+  no client-side cost Rapport could avoid is counted in its favour, and
 * (b) a student's message POSTed to Rapport's API as Server-Sent Events, to the first `delta`
   event: the HTTP request, the session read, the analysis and plan, the student turn's
   commit, prompt building and the engine's streaming, all of it;
 
-so the added time to first token is (b) - (a), as medians and paired. Rapport's CPU per turn
-is read from /proc/<pid>/stat beside it. Last, every shipped persona holds a short scripted
-session and the fake's recorded requests give the share of each prompt that is a
-byte-identical prefix of the previous turn's prompt (what an upstream prefix cache can reuse).
-The machine is shared: expect 10-30 % noise.
+so the added time to first token is (b) - (a), as medians and paired with the baseline.
+Rapport's CPU per turn is read from /proc/<pid>/stat beside it. Last, every shipped persona
+holds a short scripted session and the fake's recorded requests give the share of each prompt
+that is a byte-identical prefix of the previous turn's prompt (what an upstream prefix cache
+can reuse). The machine is shared: expect 10-30 % noise.
 
     python -m bench.llm_overhead [--requests 60] [--first-token-ms 40] [--quick]
 """
@@ -33,6 +37,7 @@ from pathlib import Path
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,17 +54,48 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _direct(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
+def _body(messages: list[dict]) -> dict:
+    return {"model": "fake-model", "messages": messages, "stream": True,
+            "stream_options": {"include_usage": True}, "max_tokens": 200, "temperature": 0.7}
+
+
+async def _sdk_create(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
+    """The SDK as most callers use it: `create` walks the body against its typed parameters."""
     started = time.perf_counter()
-    first = None
-    stream = await client.chat.completions.create(
-        model="fake-model", messages=messages,  # type: ignore[arg-type]
-        stream=True, stream_options={"include_usage": True}, max_tokens=200, temperature=0.7,
+    return await _read_sdk(await client.chat.completions.create(**_body(messages)), started)
+
+
+async def _sdk_post(client: openai.AsyncOpenAI, messages: list[dict]) -> Timed:
+    """The SDK's own `post` with the plain body, as app.client.llm sends it."""
+    started = time.perf_counter()
+    stream = await client.post(
+        "/chat/completions", body=_body(messages), cast_to=ChatCompletion, stream=True,
+        stream_cls=openai.AsyncStream[ChatCompletionChunk],
     )
+    return await _read_sdk(stream, started)
+
+
+async def _read_sdk(stream: openai.AsyncStream[ChatCompletionChunk], started: float) -> Timed:
+    """Read an SDK stream to its end, noting when the first content arrived."""
+    first = None
     async with stream:
         async for chunk in stream:
             if first is None and chunk.choices and chunk.choices[0].delta.content:
                 first = time.perf_counter()
+    ended = time.perf_counter()
+    return (first or ended) - started, ended - started
+
+
+async def _plain(http: httpx.AsyncClient, messages: list[dict]) -> Timed:
+    """No SDK at all: POST the body, read the SSE lines, parse each chunk's JSON."""
+    started = time.perf_counter()
+    first = None
+    async with http.stream("POST", "/v1/chat/completions", json=_body(messages)) as response:
+        async for line in response.aiter_lines():
+            if first is None and line.startswith("data: {"):
+                choices = json.loads(line[6:]).get("choices") or []
+                if choices and choices[0].get("delta", {}).get("content"):
+                    first = time.perf_counter()
     ended = time.perf_counter()
     return (first or ended) - started, ended - started
 
@@ -115,7 +151,13 @@ async def prefix_shares(http: httpx.AsyncClient, fake_url: str, turns: int) -> d
 
 
 async def measure(args: argparse.Namespace, rapport: ServerProcess, fake_url: str) -> dict:
-    direct = openai.AsyncOpenAI(base_url=f"{fake_url}/v1", api_key="bench", max_retries=0)
+    sdk = openai.AsyncOpenAI(base_url=f"{fake_url}/v1", api_key="bench", max_retries=0)
+    plain_http = httpx.AsyncClient(base_url=fake_url, timeout=30)
+    ways = {
+        "plain httpx": lambda m: _plain(plain_http, m),
+        "SDK post": lambda m: _sdk_post(sdk, m),
+        "SDK create": lambda m: _sdk_create(sdk, m),
+    }
     async with httpx.AsyncClient(base_url=rapport.url, timeout=30) as http:
         sessions = []
         for _ in range(max(2, args.requests // 10)):
@@ -127,23 +169,30 @@ async def measure(args: argparse.Namespace, rapport: ServerProcess, fake_url: st
             for sid in sessions[:2]:  # warm up both paths
                 await _http_first_delta(http, sid, "What brings you in today?")
             messages = (await fake.get("/_recorded")).json()[-1]["messages"]
-        for _ in range(3):
-            await _direct(direct, messages)
-        plain: list[Timed] = []
+        for way in ways.values():
+            for _ in range(3):
+                await way(messages)
+        direct: dict[str, list[Timed]] = {name: [] for name in ways}
         ours: list[Timed] = []
         cpu = 0.0
         pid = rapport.proc.pid  # type: ignore[union-attr]
         for i in range(args.requests):
-            plain.append(await _direct(direct, messages))
+            for name, way in ways.items():
+                direct[name].append(await way(messages))
             sid = sessions[i % len(sessions)]
             before = tree_cpu_seconds(pid)
             ours.append(await _http_first_delta(http, sid, LINES[i % len(LINES)]))
             cpu += tree_cpu_seconds(pid) - before
         shares = await prefix_shares(http, fake_url, args.prefix_turns)
-    await direct.close()
-    d_ttft = [t for t, _ in plain]
+    await sdk.close()
+    await plain_http.aclose()
+    medians = {name: _pct([t for t, _ in timed], 0.5) * 1000 for name, timed in direct.items()}
+    baseline = min(medians, key=medians.__getitem__)
+    d_ttft = [t for t, _ in direct[baseline]]
     h_ttft = [t for t, _ in ours]
     return {
+        "baseline": baseline,
+        "direct_medians": medians,
         "direct_p50": _pct(d_ttft, 0.5) * 1000,
         "http_p50": _pct(h_ttft, 0.5) * 1000,
         "http_p99": _pct(h_ttft, 0.99) * 1000,
@@ -203,6 +252,9 @@ def main() -> None:
         f"{args.requests} requests each way, alternating (shared 2-core machine: expect "
         "10-30 % noise)"
     )
+    print("direct p50 by client: " + ", ".join(
+        f"{name} {ms:.1f} ms" for name, ms in figures["direct_medians"].items())
+        + f"; baseline: {figures['baseline']} (the fastest)")
     print(f"time to first token: direct p50 {figures['direct_p50']:.1f} ms; through the HTTP API "
           f"(SSE) p50 {figures['http_p50']:.1f} ms, p99 {figures['http_p99']:.1f} ms")
     print(f"added by Rapport: p50 {figures['added_p50']:+.1f} ms (paired median "
