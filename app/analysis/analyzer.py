@@ -84,8 +84,12 @@ def code_units(
         return units, dict(_NO_EMPATHY)
     features = turn_features(view, [u.probabilities for u in units])
     empathy = {}
-    for mechanism in MECHANISMS:
-        probs = model.heads[mechanism].probabilities(features)
+    heads = [model.heads[mechanism] for mechanism in MECHANISMS]
+    # The three heads share one feature index: look the features up once.
+    shared = len({id(head.index) for head in heads}) == 1
+    rows = heads[0].rows(features) if shared else None
+    for mechanism, head in zip(MECHANISMS, heads, strict=True):
+        probs = head.probabilities(features, rows=rows)
         empathy[mechanism] = int(max(probs, key=probs.__getitem__))
     return units, empathy
 

@@ -76,17 +76,23 @@ class Head:
     # (-1 where this head has none). None when `index` is this head's own.
     local: np.ndarray | None = None
 
-    def probabilities(self, features: Mapping[str, float]) -> dict[str, float]:
-        """Softmax probability of each class for one feature dict."""
+    def rows(self, features: Mapping[str, float]) -> np.ndarray:
+        """Each feature's position in the index (-1 if unknown): heads sharing one index can
+        look a feature dict up once and pass the result to `probabilities`."""
+        if isinstance(self.index, FeatureIndex):
+            return self.index.rows(features, len(features))
+        get = self.index.get
+        return np.fromiter((get(name, -1) for name in features), dtype=np.int64,
+                           count=len(features))
+
+    def probabilities(
+        self, features: Mapping[str, float], *, rows: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """Softmax probability of each class for one feature dict (`rows`: its `rows()`)."""
         logits = self.bias.copy()
         if features:
             count = len(features)
-            if isinstance(self.index, FeatureIndex):
-                picked = self.index.rows(features, count)
-            else:
-                get = self.index.get
-                picked = np.fromiter((get(name, -1) for name in features), dtype=np.int64,
-                                     count=count)
+            picked = self.rows(features) if rows is None else rows
             values = np.fromiter(features.values(), dtype=np.float32, count=count)
             if self.local is not None:
                 picked = np.where(picked >= 0, self.local[picked], -1)
