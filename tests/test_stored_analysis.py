@@ -152,6 +152,14 @@ def test_ending_a_session_grades_off_the_event_loop(
         return real(inp, rubric)
 
     monkeypatch.setattr(on_end, "grade_analytic", watched)
+    read_here: list[str] = []
+    real_read = on_end.graded_session_input
+
+    def reading(**kwargs):
+        read_here.append(kwargs["session"].id)
+        return real_read(**kwargs)
+
+    monkeypatch.setattr(on_end, "graded_session_input", reading)
     on_end.grading_process_ready()  # start the grading process (if not started already)
     deadline = time.monotonic() + 120
     while not on_end.grading_process_ready():
@@ -161,6 +169,7 @@ def test_ending_a_session_grades_off_the_event_loop(
     # Ready: grades are made in the other process, so this one never grades at all.
     sid = hold(client)
     assert where == []
+    assert read_here == []  # the grading process read the session's turns itself
     grades = client.get(f"/api/sessions/{sid}/grades").json()
     assert len(grades) == 1 and grades[0]["engine"] == "analytic"
     # Ending again keeps the one grade made at the end.

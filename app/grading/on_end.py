@@ -2,10 +2,11 @@
 
 The grade of a 200-turn session takes tens of milliseconds of CPU. Made on the event loop
 (SQLite calls run there, app.web.deps.Database), every other student's turn would wait for
-it, and on a worker thread it would still take the GIL from them half the time. So the turns
-are read on a worker thread and the grade is made in a separate grading process (one per
-server worker, started on the first end); until that process is ready, and if it ever dies,
-the grade is made on the worker thread instead. Only the two short writes (ending the
+it, and on a worker thread it would still take the GIL from them half the time. So a separate
+grading process (one per server worker, started on the first end) reads the ended session
+from the database itself and grades it: reading 400 turns is as much Python work as the
+grade. Until that process is ready, if it ever dies, and for a memory database it cannot
+reach, both are done on a worker thread instead. Only the two short writes (ending the
 session, storing the grade) go through the usual database runner.
 """
 
@@ -23,13 +24,21 @@ from typing import TYPE_CHECKING
 
 import anyio
 from anyio import to_thread
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
 from app.grading.analytic import grade_analytic
-from app.grading.model import GradeResult, GradingInput
+from app.grading.model import GradeResult
 from app.grading.records import Grade
-from app.grading.service import default_rubric, end_grade_made, session_input, store_grade
+from app.grading.service import (
+    default_rubric,
+    end_grade_made,
+    graded_session_input,
+    session_input,
+    store_grade,
+)
 from app.models import PracticeSession
 from app.persona import Persona
 from app.rubric import Rubric
@@ -77,9 +86,38 @@ def _ready() -> bool:
     return True
 
 
-def _grade(inp: GradingInput, rubric: Rubric) -> GradeResult:
-    """Run in the grading process."""
-    return grade_analytic(inp, rubric)
+# The grading process's own engines, one per database URL, made on first use.
+_ENGINES: dict[str, Engine] = {}
+
+
+def _read_and_grade(
+    source: Engine | str, session_id: str, persona: Persona | None, rubric: Rubric
+) -> GradeResult | None:
+    """Read an ended session and grade it (None if it has its end grade already).
+
+    Runs in the grading process with the database's URL, or on a worker thread with the
+    server's own engine.
+    """
+    if isinstance(source, str):
+        engine = _ENGINES.get(source)
+        if engine is None:
+            engine = _ENGINES[source] = create_engine(source, pool_size=1, max_overflow=1)
+    else:
+        engine = source
+    with Session(engine, expire_on_commit=False) as db:
+        session = db.get(PracticeSession, session_id)
+        if session is None or end_grade_made(db=db, session=session, rubric=rubric):
+            return None
+        inp, coached = graded_session_input(db=db, session=session, persona=persona)
+    # Said here, so storing the grade need not read every turn again on the event loop.
+    return grade_analytic(inp, rubric).model_copy(update={"coached": coached})
+
+
+def _process_url(engine: Engine) -> str | None:
+    """The URL another process reaches the database by; None for a memory database."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None
+    return engine.url.render_as_string(hide_password=False)
 
 
 def _process() -> ProcessPoolExecutor | None:
@@ -114,16 +152,21 @@ def grading_process_ready() -> bool:
     return _process() is not None
 
 
-async def _made(inp: GradingInput, rubric: Rubric) -> GradeResult:
-    pool = _process()
+async def _made(
+    database: Database, session_id: str, persona: Persona | None, rubric: Rubric
+) -> GradeResult | None:
+    url = _process_url(database.engine)
+    pool = _process() if url is not None else None
     if pool is not None:
         try:
-            return await asyncio.wrap_future(pool.submit(_grade, inp, rubric))
+            return await asyncio.wrap_future(
+                pool.submit(_read_and_grade, url, session_id, persona, rubric))
         except BrokenProcessPool:
             logger.warning("the grading process stopped; grading on a thread meanwhile")
             with _pool_lock:
                 _reset()
-    return await to_thread.run_sync(grade_analytic, inp, rubric, limiter=_grading_limiter())
+    return await to_thread.run_sync(_read_and_grade, database.engine, session_id, persona,
+                                    rubric, limiter=_grading_limiter())
 
 
 async def grade_ended_session(
@@ -144,26 +187,19 @@ async def grade_ended_session(
         return None
     rubric = default_rubric(rubric_library)
 
-    def read() -> Grade | GradingInput:
-        # Its own short-lived session, and no writer lock: this only reads.
-        with Session(database.engine, expire_on_commit=False) as db:
-            existing = end_grade_made(db=db, session=session, rubric=rubric)
-            if existing is not None:
-                return existing
-            return session_input(db=db, session=session, persona=persona)
-
-    read_back = await to_thread.run_sync(read, limiter=_grading_limiter())
-    if isinstance(read_back, Grade):
-        return read_back
-    result = await _made(read_back, rubric)
-    return await database.run(_store_once, session=session, rubric=rubric, result=result)
+    result = await _made(database, session.id, persona, rubric)
+    return await database.run(_store_once, session=session, rubric=rubric, result=result,
+                              persona=persona)
 
 
 def _store_once(
-    *, db: Session, session: PracticeSession, rubric: Rubric, result: GradeResult
+    *, db: Session, session: PracticeSession, rubric: Rubric, result: GradeResult | None,
+    persona: Persona | None,
 ) -> Grade:
     """Store the grade unless a concurrent end stored one while this one was being made."""
     existing = end_grade_made(db=db, session=session, rubric=rubric)
     if existing is not None:
         return existing
+    if result is None:  # the grade seen while reading has gone since: make it here after all
+        result = grade_analytic(session_input(db=db, session=session, persona=persona), rubric)
     return store_grade(db=db, session=session, result=result)

@@ -23,6 +23,7 @@ __all__ = [
     "end_grade_made",
     "grade_on_end",
     "grade_session",
+    "graded_session_input",
     "pick_rubric",
     "session_input",
     "store_grade",
@@ -55,14 +56,23 @@ def session_input(
     *, db: Session, session: PracticeSession, persona: Persona | None
 ) -> GradingInput:
     """A stored session's turns, codes and events as a grader reads them."""
+    return graded_session_input(db=db, session=session, persona=persona)[0]
+
+
+def graded_session_input(
+    *, db: Session, session: PracticeSession, persona: Persona | None
+) -> tuple[GradingInput, bool]:
+    """`session_input`, and whether coach mode gave notes in the session (the grade keeps it)."""
     turns = turn_rows(db=db, session_id=session.id)
-    return input_from_session(session_id=session.id, turns=turns, persona=persona)
+    coached = any("coach" in (t.events or {}) for t in turns if t.speaker == "counsellor")
+    return input_from_session(session_id=session.id, turns=turns, persona=persona), coached
 
 
 def store_grade(*, db: Session, session: PracticeSession, result: GradeResult) -> Grade:
     """Save a grade for a session with the persona version the session was held with."""
     if result.coached is None:
-        # The grade records whether coach mode gave notes during the session.
+        # The grade records whether coach mode gave notes during the session (callers that
+        # have read the turns already say so in the result: this reads them all again).
         turns = practice.session_turns(db=db, session_id=session.id)
         coached = any("coach" in (t.events or {}) for t in turns if t.speaker == "counsellor")
         result = result.model_copy(update={"coached": coached})
