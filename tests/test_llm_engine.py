@@ -427,3 +427,22 @@ async def test_prompt_injection_does_not_move_the_client_out_of_role(
         messages = body["messages"]
         assert messages[-1]["role"] == "user" and _said(messages) == attack
         assert attack not in messages[0]["content"]
+
+
+def test_chunks_are_read_as_plain_json_with_odd_values_refused_or_dropped() -> None:
+    """Chunks come through as the server's JSON objects (no typed SDK chunk per token): odd
+    shapes are refused as unreadable, odd token counts are reported as unknown."""
+    from app.client.llm import _Attempt, _MalformedChunk, _read_chunk
+
+    out = _Attempt()
+    assert _read_chunk({"choices": [{"delta": {"content": "Hi"}}]}, out) == ["Hi"]
+    assert _read_chunk({"choices": [{"delta": {}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": "12", "completion_tokens": True}}, out) == []
+    assert out.finish_reason == "stop"
+    assert out.prompt_tokens is None and out.completion_tokens is None
+    _read_chunk({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3}}, out)
+    assert (out.prompt_tokens, out.completion_tokens) == (12, 3)
+    for odd in (["not", "an", "object"], {"choices": "none"}, {"choices": ["x"]},
+                {"choices": [{"delta": {"content": 5}}]}):
+        with pytest.raises(_MalformedChunk):
+            _read_chunk(odd, _Attempt())
