@@ -254,3 +254,25 @@ def test_the_record_stays_on_the_server(client: TestClient) -> None:
     assert all(EVENTS_KEY not in (t["events"] or {}) for t in shown["turns"])
     _, turns = stored(client, sid)
     assert EVENTS_KEY in turns[1].events  # kept in the database all the same
+
+
+def test_a_grading_process_that_fails_leaves_the_grade_to_a_worker_thread(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grading process reads the database on its own connection: if that fails, the end
+    still grades (on a thread) rather than answering 500."""
+    import time
+
+    from app.grading import on_end
+
+    on_end.grading_process_ready()
+    deadline = time.monotonic() + 120
+    while not on_end.grading_process_ready():
+        if time.monotonic() > deadline:
+            pytest.fail("the grading process never became ready")
+        time.sleep(0.1)
+    # A URL the grading process cannot open; the server's own engine still works.
+    monkeypatch.setattr(on_end, "_process_url", lambda engine: "sqlite:////nonexistent/x.db")
+    sid = hold(client)
+    grades = client.get(f"/api/sessions/{sid}/grades").json()
+    assert len(grades) == 1 and grades[0]["engine"] == "analytic"

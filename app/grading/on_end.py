@@ -165,6 +165,10 @@ async def _made(
             logger.warning("the grading process stopped; grading on a thread meanwhile")
             with _pool_lock:
                 _reset()
+        except Exception:
+            # It reads the database on its own connection, which could fail where the
+            # server's does not: the student's grade is made here instead, and the log says why.
+            logger.exception("the grading process could not grade; grading on a thread")
     return await to_thread.run_sync(_read_and_grade, database.engine, session_id, persona,
                                     rubric, limiter=_grading_limiter())
 
