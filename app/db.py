@@ -15,7 +15,7 @@ except ImportError:  # Windows: workers there are one process (uvicorn has no fo
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -25,13 +25,19 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 __all__ = [
-    "build_engine", "build_inline_engine", "current_revision", "migrate", "schema_head",
-    "session_scope",
+    "build_engine", "build_inline_engine", "current_revision", "memory_database", "migrate",
+    "schema_head", "session_scope",
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed number works; it only has to be the same for every worker that migrates.
 _MIGRATION_LOCK_ID = 727_270_001
+
+
+def memory_database(url: str | URL) -> bool:
+    """Whether `url` is an in-memory SQLite database (one process's own, unreachable by others)."""
+    url = make_url(url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def build_engine(settings: Settings, *, busy_timeout: float = 30.0,
@@ -82,7 +88,7 @@ def build_inline_engine(settings: Settings, engine: Engine) -> Engine | None:
     """
     if engine.dialect.name != "sqlite":
         return None
-    if engine.url.database in (None, "", ":memory:"):
+    if memory_database(engine.url):
         return engine
     # The loop makes one call at a time, so two kept connections are plenty.
     return build_engine(settings, busy_timeout=0, pool_size=2)

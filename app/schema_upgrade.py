@@ -16,15 +16,14 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings, SettingsError, load_settings
-from app.db import build_engine, current_revision, migrate, schema_head
+from app.db import build_engine, current_revision, memory_database, migrate, schema_head
 
 __all__ = ["main", "upgrade_beside"]
 
 
 def upgrade_beside(settings: Settings) -> subprocess.Popen | None:
     """Start migrating in a process of its own, or None when there is nothing to do here."""
-    url = settings.resolved_database_url
-    if url in {"sqlite://", "sqlite:///:memory:"}:
+    if memory_database(settings.resolved_database_url):
         return None  # a memory database is the worker's own: another process cannot reach it
     engine = build_engine(settings)
     try:

@@ -167,7 +167,7 @@ def read_model(data: bytes) -> LearnedModel:
     try:
         shared: Mapping[str, int] | FeatureIndex = FeatureIndex(list(position))
     except ValueError:  # two names, one hash (this process's salt): a dict then
-        shared = dict(position)
+        shared = position
     heads: dict[str, Head] = {}
     for name, spec in header["heads"].items():
         rows, cols = spec["shape"]

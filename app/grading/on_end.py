@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
+from app.db import memory_database
 from app.grading.analytic import grade_analytic
 from app.grading.model import GradeResult
 from app.grading.records import Grade
@@ -115,7 +116,7 @@ def _read_and_grade(
 
 def _process_url(engine: Engine) -> str | None:
     """The URL another process reaches the database by; None for a memory database."""
-    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+    if memory_database(engine.url):
         return None
     return engine.url.render_as_string(hide_password=False)
 
