@@ -19,8 +19,9 @@ from app.analysis import CODES, MECHANISMS, ContextTurn, analyze_turn
 from app.analysis.analyzer import code_units
 from app.analysis.behaviours import main_behaviour, main_behaviour_of
 from app.analysis.corpus import label_counts, load_corpus
+from app.analysis.features import TurnView, view_turn
 from app.analysis.learned import load_model
-from app.analysis.rules import RULES
+from app.analysis.rules import RULES, model_code
 from app.analysis.training import (
     Tally,
     cohen_kappa,
@@ -167,7 +168,56 @@ def test_every_code_says_what_decided_it_and_how_sure() -> None:
 
 def test_every_rule_has_a_name_a_code_and_a_reason() -> None:
     for name, rule in RULES.items():
-        assert rule.name == name and rule.code in CODES and len(rule.reason) > 20
+        assert rule.name == name and len(rule.reason) > 20
+        # A rule gives a code; a veto gives none and names the codes it withholds.
+        assert (rule.code in CODES) if not rule.vetoes else (
+            rule.code == "" and rule.vetoes <= set(CODES))
+
+
+_NO_RISK = [ContextTurn("client", "I'll try, but honestly the week's been flat out with work.")]
+_RISK = [ContextTurn("client", "Some nights I think everyone would be better off without me.")]
+
+
+def _view(text: str, context: list[ContextTurn]) -> TurnView:
+    return view_turn(text, context)
+
+
+def test_the_model_may_not_code_a_referral_as_a_safety_response_when_no_risk_was_raised() -> None:
+    probs = dict.fromkeys(CODES, 0.01) | {"safety_response": 0.6, "information": 0.3}
+    text = "If anything comes up before then, you can call us here at the pharmacy any time."
+    assert model_code(_view(text, _NO_RISK), 0, probs)[::2] == ("information", "risk_not_raised")
+    # With risk in the conversation the model's reading stands.
+    assert model_code(_view(text, _RISK), 0, probs) == ("safety_response", 0.6, None)
+    _, confidence, _ = model_code(_view(text, _NO_RISK), 0, probs)
+    assert confidence == pytest.approx(0.3 / (sum(probs.values()) - 0.6 - 0.01))
+
+
+def test_a_sentence_with_no_first_person_of_that_kind_is_not_self_disclosure() -> None:
+    probs = dict.fromkeys(CODES, 0.01) | {"self_disclosure": 0.5, "safety_response": 0.3,
+                                          "advice_without_permission": 0.2}
+    # Vetoed twice: not the counsellor's life, and no risk for a safety response either.
+    text = "Come back in two weeks and we'll see how you're feeling, I bet you'll notice a change."
+    assert model_code(_view(text, _NO_RISK), 0, probs)[::2] == (
+        "advice_without_permission", "no_self_in_it")
+    own = "When I quit smoking myself, the first week was the worst."
+    assert model_code(_view(own, _NO_RISK), 0, probs)[0] == "self_disclosure"
+
+
+@pytest.mark.parametrize("text", [
+    "Come back in two weeks and we'll see how you're feeling, I bet you'll notice a difference.",
+    "I'm not trying to pile on, I know it's hard.",
+    "If anything comes up before you see her, you can call us here at the pharmacy anytime.",
+    "And there's the free parenting helpline, they're great.",
+])
+def test_everyday_session_talk_is_neither_a_risk_code_nor_self_disclosure(text: str) -> None:
+    codes = set(analyze_turn(text, context=_NO_RISK).codes)
+    assert not codes & {"self_disclosure", "safety_response", "risk_inquiry"}
+
+
+def test_a_helpline_is_a_safety_response_once_risk_is_in_the_air() -> None:
+    text = "Samaritans are there day or night on 116 123."
+    assert "safety_response" in analyze_turn(text, context=_RISK).codes
+    assert "safety_response" not in analyze_turn(text, context=_NO_RISK).codes
 
 
 def test_rule_confidences_are_measured_precisions() -> None:

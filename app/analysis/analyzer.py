@@ -15,7 +15,7 @@ from app.analysis.features import turn_features, unit_features, view_turn
 from app.analysis.grounding import read_grounding, rule_for
 from app.analysis.learned import LearnedModel, load_model
 from app.analysis.model import CODE_ORDER, MECHANISMS, ContextTurn, Evidence, TurnAnalysis
-from app.analysis.rules import RULES, apply_rules
+from app.analysis.rules import RULES, apply_rules, model_code
 
 __all__ = [
     "CONTEXT_TURNS",
@@ -63,17 +63,16 @@ def code_units(
     previous = None
     for index, unit in enumerate(view.units):
         probs = behaviour.probabilities(unit_features(view, index))
-        predicted = max(probs, key=probs.__getitem__)
+        predicted, confidence, vetoed = model_code(view, index, probs)
         rule = apply_rules(view, index, predicted, previous=previous,
                            vocabulary=model.vocabulary)
-        confidence = probs[predicted]
         if rule is None and predicted in _REFLECTIVE:
             reading = read_grounding(unit, said)
             rule = rule_for(reading, vocabulary=model.vocabulary)
             if reading is not None:
                 confidence *= reading.weight
         if rule is None:
-            units.append(UnitCoding(unit.text, predicted, confidence, "model", probs))
+            units.append(UnitCoding(unit.text, predicted, confidence, vetoed or "model", probs))
         else:
             confidence = float(precision.get(rule, _RULE_PRIOR))  # type: ignore[union-attr]
             units.append(UnitCoding(unit.text, RULES[rule].code, confidence, rule, probs))

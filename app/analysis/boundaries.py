@@ -192,6 +192,31 @@ def answers_personal_question(clause: Sentence, turn_norm: str) -> bool:
         not _DECLINE.search(turn_norm)
 
 
+_FIRST_PERSON = re.compile(
+    r"^same\b|\b(?:i|me|my|mine|myself|i'm|i've|i'd|i'll|same here|been there|"
+    r"know (?:exactly |just )?(?:how|what) (?:that|it|this)|know the feeling)\b"
+)
+# The counsellor's "I" at work in the session ("I think", "let me", "I'll write it down",
+# "my sense is"), which says nothing about their own life.
+_SESSION_SELF = re.compile(
+    r"\bi(?:'m| am)? (?:not )?(?:just |really |actually )?(?:think|thought|guess|bet|mean|"
+    r"know(?! (?:exactly |just )?(?:how|what) (?:that|it|this)| the feeling)|wonder|wondering|"
+    r"suppose|reckon|imagine|hear|hearing|heard|see|understand|believe|notice|"
+    r"noticed|noticing|get|got|sense|feel like|want(?:ed)?|need to|have to|can|could|will|"
+    r"would|can't|won't|couldn't|wouldn't|appreciate|sure|not sure|curious|glad|sorry|"
+    r"going to|gonna|trying|not trying|here|asking|saying|getting|checking|hoping|worried|"
+    r"concerned|struck|aware)\b"
+    r"|\bi'(?:ll|d)\b|\b(?:tell|let|help|give|show|remind|ask|with|for|to|hear|thank|correct) "
+    r"me\b|\b(?:in )?my experience\b|\bmy (?:guess|sense|hunch|understanding|question|job|"
+    r"role|work|colleague|supervisor|notes|concern|worry|impression|hope|thought|thinking|suggestion|advice)\b"
+)
+
+
+def speaks_of_self(clause: Sentence) -> bool:
+    """Uses the first person for more than the counsellor's work in the session."""
+    return bool(_FIRST_PERSON.search(_SESSION_SELF.sub(" ", clause.core)))
+
+
 def is_self_disclosure(clause: Sentence) -> bool:
     """The counsellor talks about their own life or experience."""
     core = clause.core

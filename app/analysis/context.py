@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.analysis.model import ContextTurn
+from app.analysis.risk import risk_in_the_air
 from app.analysis.sentences import content_stems, normalise, stem
-from app.analysis.vocabulary import CLIENT_RISK, INVITATION_KINDS
+from app.analysis.vocabulary import CLIENT_RISK, INVITATION_KINDS, RISK_TERMS
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CLIENT_RISK = re.compile(CLIENT_RISK)
+_RISK_TERMS = re.compile(r"\b" + RISK_TERMS)
 _INVITATIONS = {kind: re.compile(pattern) for kind, pattern in INVITATION_KINDS.items()}
 # An invitation is a request or proposal, not a mention ("my friend had a coffee with me").
 _REQUEST = re.compile(
@@ -62,6 +64,8 @@ class Context:
     client_stems: frozenset[str] = frozenset()  # stems of the content words
     client_all: frozenset[str] = frozenset()  # stems of every word
     client_risk: bool = False  # risk talk in one of the last two client turns
+    risk_talk: bool = False  # risk talk anywhere in the turns read, by either speaker
+    risk_signs: bool = False  # any sign of risk in the last two client turns, broadly read
     invitation: str | None = None  # kind of boundary request in the last client turn
     advice_requested: bool = False  # the client asked what to do
     personal_question: bool = False  # the client asked about the counsellor's own life
@@ -81,12 +85,17 @@ def read_context(turns: tuple[ContextTurn, ...]) -> Context:
         return EMPTY_CONTEXT
     last_client = normalise(client_turns[-1].text)
     recent = " ".join(normalise(t.text) for t in client_turns[-2:])
+    texts = [normalise(t.text) for t in turns]
     invitation = _invitation(last_client)
     return Context(
         client_text=last_client,
         client_stems=frozenset(content_stems(_WORD.findall(last_client))),
         client_all=frozenset(stem(w) for w in _WORD.findall(last_client)),
         client_risk=bool(_CLIENT_RISK.search(recent)),
+        risk_talk=any(_CLIENT_RISK.search(text) or _RISK_TERMS.search(text) for text in texts),
+        # The broad signs from the client's last two turns only: a counsellor's lecture on
+        # "hurting your liver" three turns back is not risk in the air.
+        risk_signs=risk_in_the_air(recent),
         invitation=invitation,
         advice_requested=bool(_ADVICE_REQUEST.search(last_client)),
         personal_question=bool(_PERSONAL_QUESTION.search(last_client)),

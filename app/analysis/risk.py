@@ -31,18 +31,21 @@ _SAFETY = re.compile(
     r"\bsafety plan\w*|\bkeep(?:ing)? (?:you|yourself) safe\b|\b(?:stay|staying|be|being|feel) "
     r"safe (?:tonight|today|this week|until|over|right now|at the moment)\b"
     r"|\bcrisis (?:line|team|service|number|text|centre|center|support|resolution)\b"
-    r"|\b(?:samaritans|hotline|helpline|lifeline|988|116 ?123|call (?:an ambulance|999|911|112))\b"
-    # Crisis services by name and number (Australia, the UK and Ireland, the US): pointing
-    # someone at risk to them is a safety step, never advice.
+    r"|\b(?:lock away|get rid of|hand in|remove) (?:the |those |your |any )?(?:pills|tablets|"
+    r"medication|weapons|knives)\b|\burgent (?:help|support|appointment|referral)\b"
+    r"|\breasons (?:for|to) (?:living|live|stay alive)\b"
+    r"|\bthink (?:together )?about how to keep\b"
+)
+# Crisis and emergency services by name and number (Australia, the UK and Ireland, the US):
+# pointing someone at risk to them is a safety step; with no risk in sight, naming a helpline
+# is information (the codebook's "Crisis services").
+_SERVICES = re.compile(
+    r"\b(?:samaritans|hotline|helpline|lifeline|988|116 ?123|call (?:an ambulance|999|911|112))\b"
     r"|(?<![\d,.$])(?:000|999|911|112|111|13 ?11 ?14|1300 ?22 ?4636|1800 ?55 ?1800|1800 ?737 ?732|"
     r"1300 ?659 ?467|116 ?123|85258|741741|0800 ?11 ?11)(?![\d,])"
     r"|\b(?:beyond blue|headspace|kids helpline|1800 ?respect|suicide call back|crisis text line|"
     r"childline|text shout|nhs 111|the 988|mental health (?:crisis|emergency|line|triage)|"
     r"emergency (?:department|room|services)|a&e)\b"
-    r"|\b(?:lock away|get rid of|hand in|remove) (?:the |those |your |any )?(?:pills|tablets|"
-    r"medication|weapons|knives)\b|\burgent (?:help|support|appointment|referral)\b"
-    r"|\breasons (?:for|to) (?:living|live|stay alive)\b"
-    r"|\bthink (?:together )?about how to keep\b"
 )
 # Caring responses that count as safety responses only when risk is on the table.
 _CARE_IN_RISK = re.compile(
@@ -62,6 +65,42 @@ _CARE_IN_RISK = re.compile(
     r" (?:are|have|do) (?:these|those|the) (?:thoughts|urges|feelings)|safe tonight|get through "
     r"tonight)\b"
 )
+
+
+# Words without which a sentence cannot be asking about harm or responding to it: a permit for
+# the model's risk codes (rules.veto), not a reason to give one, so it is broad on purpose.
+_HARM = re.compile(
+    r"\b(?:safe|safely|safety|unsafe|danger\w*|harm\w*|hurt\w*|hit|hits|hitting|abus\w*|"
+    r"violen\w*|threat\w*|afraid|scared|frighten\w*|kill\w*|die|dying|dead|death|suicid\w*|"
+    r"self[- ]?harm\w*|overdos\w*|weapons?|guns?|knife|knives|crisis|emergency|"
+    r"urgent\w*|ambulance|police|alive|end(?:ing)? (?:it|things|your life))\b"
+)
+
+
+# Signs that risk is in the air in the turns before (either speaker), broader still: injuries,
+# means, despair, violence at home. (Not health words such as "blood pressure", "give up" or
+# "withdrawal": they fill ordinary health-behaviour talk and would open the permit everywhere.)
+# The permit must not lose a real risk question whose context the narrow risk phrases miss
+# ("Has it ever gotten physical?").
+_RISK_SIGNS = re.compile(
+    r"\b(?:physical\w*|injur\w*|bruis\w*|bleed\w*|cuts|cutting|burn(?:s|ed|ing) (?:myself|"
+    r"herself|himself|themselves|yourself)|rope|rifle|bridge|better off|wake up|"
+    r"disappear\w*|no point|hopeless\w*|can't go on|urges|act(?:ed|ing)? on|intrusive|attempt\w*|"
+    r"(?:those|these|the|such) thoughts|thoughts like (?:that|this)|tried (?:once|before)|"
+    r"(?:it'd|it would|be) easier|heroin|fentanyl|fight\w*|shout\w*|scream\w*|forced|consent|"
+    r"rough with|punch\w*|slap\w*|pushed|shoved|grabbed|chok\w*|strangl\w*|bashed|"
+    r"drunk driv\w*|driving drunk|blackout\w*|passed out)\b"
+)
+
+
+def mentions_harm(clause: Sentence) -> bool:
+    """Names harm, danger, safety or a crisis service in any form."""
+    return bool(_HARM.search(clause.core))
+
+
+def risk_in_the_air(text: str) -> bool:
+    """Normalised text with any sign of risk, broadly read (harm words or risk signs)."""
+    return bool(_HARM.search(text) or _RISK_SIGNS.search(text))
 
 
 def names_risk(clause: Sentence) -> bool:
@@ -87,4 +126,4 @@ def is_safety_response(clause: Sentence, *, risk_context: bool) -> bool:
     core = clause.core
     if _SAFETY.search(core):
         return True
-    return risk_context and bool(_CARE_IN_RISK.search(core))
+    return risk_context and bool(_SERVICES.search(core) or _CARE_IN_RISK.search(core))

@@ -8,13 +8,14 @@ a unit whatever the model said, or *revises* the model's code in the light of th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.analysis import advice, boundaries, risk
 from app.analysis.features import TurnView, relation
 from app.analysis.sentences import Sentence
 
-__all__ = ["RULES", "Rule", "apply_rules"]
+__all__ = ["RULES", "Rule", "apply_rules", "model_code", "veto"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,9 @@ class Rule:
     """A named rule and the one-line reason it is a rule rather than the model's call."""
 
     name: str
-    code: str
+    code: str  # the code it gives; "" for a veto (the model's best code among the others)
     reason: str
+    vetoes: frozenset[str] = frozenset()  # a veto's codes the model may not give here
 
 
 RULES: dict[str, Rule] = {
@@ -57,10 +59,63 @@ RULES: dict[str, Rule] = {
         Rule("not_taken_up", "other",
              "a reflection of a topic the client has not raised anywhere in the session "
              "reflects nothing (app/analysis/grounding.py)"),
+        Rule("risk_not_raised", "",
+             "asking about or responding to risk needs risk: a harm or safety word in the turn, "
+             "or risk talk in the conversation; a referral or follow-up alone is not one",
+             vetoes=frozenset({"risk_inquiry", "safety_response"})),
+        Rule("no_self_in_it", "",
+             "self-disclosure is about the counsellor's own life: a sentence with no first "
+             "person of that kind discloses nothing",
+             vetoes=frozenset({"self_disclosure"})),
     )
 }
 
 _REFLECTIONS = frozenset({"reflection_simple", "reflection_complex", "summary"})
+_RISK_CODES = RULES["risk_not_raised"].vetoes
+
+
+def veto(view: TurnView, index: int, predicted: str) -> str | None:
+    """The name of the veto that stops the model's code for unit `index`, or None.
+
+    The model reads words, not definitions: without these checks it codes a referral ("you can
+    call us any time") as a safety response and a remark on the client's family as the
+    counsellor's own story. A veto only withholds a code; it never assigns one."""
+    if predicted in _RISK_CODES:
+        ctx = view.context
+        if not (ctx.risk_talk or ctx.risk_signs
+                or any(risk.risk_in_the_air(u.core) for u in view.units)):
+            return "risk_not_raised"
+    elif (predicted == "self_disclosure" and not view.context.personal_question
+          and not any(boundaries.speaks_of_self(u) for u in view.units)):
+        # The turn as a whole: "When I quit, the first week was awful. Honestly, brutal." is
+        # one story, and an answer to "Do you have kids?" needs no "I" at all ("Two, grown.").
+        return "no_self_in_it"
+    return None
+
+
+def model_code(
+    view: TurnView, index: int, probs: Mapping[str, float]
+) -> tuple[str, float, str | None]:
+    """The model's code for unit `index` after the vetoes: (code, probability, veto or None).
+
+    A vetoed unit takes the most probable code the veto allows, with its probability among
+    those codes."""
+    allowed = dict(probs)
+    first = None
+    while True:
+        predicted = max(allowed, key=allowed.__getitem__)
+        vetoed = veto(view, index, predicted)
+        if vetoed is None:
+            break
+        first = first or vetoed
+        # The next best may be vetoed too (a referral read as self-disclosure, then as a
+        # safety response): drop each vetoed code in turn.
+        for code in RULES[vetoed].vetoes:
+            allowed.pop(code, None)
+    if first is None:
+        return predicted, probs[predicted], None
+    total = sum(allowed.values())
+    return predicted, (allowed[predicted] / total if total else 0.0), first
 
 
 def apply_rules(
@@ -74,7 +129,7 @@ def apply_rules(
     ctx = view.context
     if risk.is_risk_inquiry(unit, previous=previous):
         return "risk_question"
-    risk_context = ctx.client_risk or any(risk.names_risk(u) for u in view.units)
+    risk_context = ctx.risk_talk or any(risk.names_risk(u) for u in view.units)
     if risk.is_safety_response(unit, risk_context=risk_context):
         return "safety_step"
     if boundaries.crosses_boundary(unit):

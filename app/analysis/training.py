@@ -29,7 +29,7 @@ from app.analysis.grounding_training import (
 )
 from app.analysis.learned import Head, LearnedModel, write_model
 from app.analysis.model import CODES, MECHANISMS
-from app.analysis.rules import RULES, apply_rules
+from app.analysis.rules import RULES, apply_rules, model_code
 from app.analysis.sentences import normalise
 
 __all__ = [
@@ -281,8 +281,7 @@ def _rule_precision(
         view = data.views[i]
         previous = None
         for j, unit in enumerate(view.units):
-            probs = oof[i][j]
-            predicted = max(probs, key=probs.__getitem__)
+            predicted = model_code(view, j, oof[i][j])[0]
             rule = apply_rules(view, j, predicted, previous=previous, vocabulary=vocabulary)
             if rule is not None:
                 fired[rule] += 1

@@ -478,9 +478,13 @@ def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
 # A turn's best helpful evidence at this strength or more counts as a whole turn of evidence for
 # the level caps; weaker evidence (a doubtful reflection) counts in proportion.
 CLEAR_STRENGTH = 0.6
-# The fewest turns that can show a criterion at each level: a level that claims consistency
-# ("consistently accurate, deep reflections") needs the turns to be consistent across.
-EVIDENCE_FOR_LEVEL = {5: 8, 4: 5, 3: 3}
+# The fewest turns that can show a criterion at each level above the middle: a level that
+# claims consistency ("consistently accurate, deep reflections") needs the turns to be
+# consistent across. Nothing is needed for the middle: a short session that showed a skill
+# well is adequate, not poor. (Capping it at 2 below three clear turns graded brief skilled
+# sessions under long unskilled ones: on the team's session corpus the shortest length
+# tertile's AUROC was 0.935 with that cap and 0.98 without.)
+EVIDENCE_FOR_LEVEL = {5: 8, 4: 5}
 
 
 def _turns_worth(shown: float) -> str:
