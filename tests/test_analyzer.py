@@ -149,6 +149,19 @@ def test_a_real_paraphrase_with_new_words_is_still_a_reflection() -> None:
     assert {"reflection_simple", "reflection_complex"} & set(analysis.codes)
 
 
+def test_a_reflection_two_sentences_long_is_grounded_as_one() -> None:
+    # The second sentence goes beyond the words, as a complex reflection does; said alone it
+    # shares nothing with the client, but it continues a reflection that does.
+    client = [ContextTurn("client", "My brother stopped talking to me after Dad's funeral. We "
+                          "had a row about the house and now it's been two years of nothing.")]
+    continuation = "And underneath it, part of you still misses him terribly."
+    alone, _ = code_units(continuation, context=client)
+    turn, _ = code_units("Two years of silence since the row about the house. " + continuation,
+                         context=client)
+    assert alone[0].confidence < 0.5
+    assert turn[1].code == "reflection_complex" and turn[1].confidence >= 0.6
+
+
 def test_every_code_says_what_decided_it_and_how_sure() -> None:
     analysis = analyze_turn(
         "Thanks for telling me. Are you having thoughts of ending your life? You should try "

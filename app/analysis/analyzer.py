@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.analysis.features import turn_features, unit_features, view_turn
-from app.analysis.grounding import read_grounding, rule_for
+from app.analysis.grounding import Grounding, read_grounding, rule_for
 from app.analysis.learned import LearnedModel, load_model
 from app.analysis.model import CODE_ORDER, MECHANISMS, ContextTurn, Evidence, TurnAnalysis
 from app.analysis.rules import RULES, apply_rules, model_code
@@ -59,25 +59,39 @@ def code_units(
     view = view_turn(text, context[-CONTEXT_TURNS:])
     behaviour = model.heads["behaviour"]
     precision = model.meta.get("rule_precision", {})
-    units: list[UnitCoding] = []
+    coded: list[tuple[str, float, str | None, str | None, Grounding | None, dict]] = []
     previous = None
     for index, unit in enumerate(view.units):
         probs = behaviour.probabilities(unit_features(view, index))
         predicted, confidence, vetoed = model_code(view, index, probs)
         rule = apply_rules(view, index, predicted, previous=previous,
                            vocabulary=model.vocabulary)
-        if rule is None and predicted in _REFLECTIVE:
-            reading = read_grounding(unit, said)
-            rule = rule_for(reading, vocabulary=model.vocabulary)
-            if reading is not None:
+        reading = read_grounding(unit, said) if rule is None and predicted in _REFLECTIVE \
+            else None
+        coded.append((predicted, confidence, vetoed, rule, reading, probs))
+        if unit.words:
+            previous = unit
+    # A reflection is one act however many sentences it takes: "You're dreading Monday. And
+    # underneath it, you're tired of being the one who copes." The second sentence brings its
+    # own words, as complex reflections do, so once any sentence of the turn takes up the
+    # client's words, every reflective sentence of it is as grounded as the best one.
+    taken = [r.weight for *_, r, _ in coded if r is not None and not r.foreign]
+    turn_weight = max(taken, default=None)
+    units: list[UnitCoding] = []
+    for unit, (predicted, confidence, vetoed, rule, reading, probs) in zip(
+        view.units, coded, strict=True
+    ):
+        if reading is not None:
+            if turn_weight is None:
+                rule = rule_for(reading, vocabulary=model.vocabulary)
                 confidence *= reading.weight
+            else:
+                confidence *= max(reading.weight, turn_weight)
         if rule is None:
             units.append(UnitCoding(unit.text, predicted, confidence, vetoed or "model", probs))
         else:
             confidence = float(precision.get(rule, _RULE_PRIOR))  # type: ignore[union-attr]
             units.append(UnitCoding(unit.text, RULES[rule].code, confidence, rule, probs))
-        if unit.words:
-            previous = unit
     if not any(u.code != "other" for u in units):
         # Nothing but backchannels and pleasantries: no empathy to rate.
         return units, dict(_NO_EMPATHY)
