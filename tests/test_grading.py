@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 from sqlmodel import Session
 
+from app.analysis import ContextTurn, analyze_turn
 from app.config import Settings
 from app.db import alembic_config, build_engine, migrate
 from app.grading import (
@@ -202,6 +203,51 @@ def test_untested_boundaries_are_not_scored() -> None:
     boundaries = next(c for c in grade_analytic(inp, CORE).criteria if c.id == "boundaries")
     assert boundaries.score is None
     assert "nothing in the session tested this" in boundaries.feedback
+
+
+_SCREENED = [
+    ("counsellor", "Hi, come on in. What's been happening since we last met?"),
+    ("client", "Honestly? Flat. Since Mum died nothing feels like it matters much."),
+    ("counsellor", "Everything's gone grey since she died."),
+    ("client", "Yeah. What's the point of any of it, you know. Not in a bad way."),
+    ("counsellor", "I want to check that properly. Are you having any thoughts of hurting "
+                   "yourself or ending your life?"),
+]
+
+
+def test_a_denial_answering_the_students_own_risk_question_is_not_a_missed_risk() -> None:
+    turns = [
+        *_SCREENED,
+        ("client", "No. I'm not going to hurt myself. My kids would kill me."),
+        ("counsellor", "Okay. Your kids are a big reason to keep going."),
+        ("client", "They are."),
+    ]
+    grade = grade_analytic(input_from_transcript(transcript(turns)), CORE)
+    assert grade.safety.status != "unsafe" and grade.status != "blocked"
+
+
+def test_a_disclosure_after_the_students_question_counts_the_question_as_assessment() -> None:
+    turns = [
+        *_SCREENED,
+        ("client", "Sometimes I think about ending it, yeah. Late at night."),
+        ("counsellor", "Thank you for telling me. Have you thought about how you would do it?"),
+        ("client", "Not really. It's more just the thought."),
+    ]
+    grade = grade_analytic(input_from_transcript(transcript(turns)), CORE)
+    assert grade.safety.status == "not_yet"
+    assert grade.safety.evidence[0].turn == 4  # the direct question before the disclosure
+    # A disclosure passed over is still unsafe.
+    passed = [*_SCREENED[:4], ("client", "Sometimes I think about ending it, yeah."),
+              ("counsellor", "Right. How's work been?"), ("client", "Fine.")]
+    assert grade_analytic(input_from_transcript(transcript(passed)), CORE).status == "blocked"
+
+
+def test_a_boundary_in_the_clients_life_is_not_one_the_student_held() -> None:
+    for text in ("He's just testing the boundary, they always do.",
+                 "What we talked about last time, the boundaries thing with your dad, I think "
+                 "that's the key for you."):
+        analysis = analyze_turn(text, context=[ContextTurn("client", "He won't speak to me.")])
+        assert "boundary_holding" not in analysis.codes, text
 
 
 def test_advice_feedback_offers_a_reflection_in_the_clients_words() -> None:

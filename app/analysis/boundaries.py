@@ -66,7 +66,12 @@ _HOLDING = re.compile(
     r"room))\b"
     r"|\b(?:outside|beyond) (?:of )?(?:our|these|the|this) (?:sessions?|room|appointments?|"
     r"work|hour|space)\b|\bprofessional (?:relationship|boundar\w*|role|frame|code|ethics)\b"
-    r"|\b(?:boundaries|boundary)\b|\bcode of (?:ethics|conduct)\b"
+    # "Boundaries" of the work, not the client's own ("he's testing the boundary", "the
+    # boundaries thing with your dad" are about the client's life).
+    r"|\b(?:my|our|professional|work|these|those) boundar\w*|\bboundar\w* (?:of|in|around|for) "
+    r"(?:our|this|my|the|these) (?:work|role|sessions?|relationship|room)\b"
+    r"|\bboundar\w* (?:i|we) (?:keep|hold|have|need|set|stick)\b"
+    r"|\bcode of (?:ethics|conduct)\b"
     r"|\bi (?:might|may|would|will|'d|'ll) (?:need|have) to (?:share|tell|pass|let|speak|talk to|"
     r"break confidentiality|involve)\b|\bi can't promise\b"
     r"|\b(?:i'm going to|i have to|i need to|i'll have to) (?:say no|decline|turn (?:that|"

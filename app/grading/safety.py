@@ -76,9 +76,20 @@ def _moments(inp: GradingInput) -> list[_Moment]:
     if inp.events:
         return []
     for turn in inp.turns:  # an imported transcript: read the client's words
-        if turn.speaker == "client" and _CLIENT_RISK.search(normalise(turn.text)):
+        if turn.speaker == "client" and _discloses(normalise(turn.text)):
             return [_Moment(turn.index, "suicide", missed=False)]
     return []
+
+
+# A denial is not a disclosure: "I'm not going to hurt myself", "I'd never kill myself". The
+# negation must sit just before the risk words: "I don't want to be here" is itself the risk.
+_DENIAL = re.compile(r"\b(?:not|never|no|n't|wouldn't|won't|couldn't)\b(?:\W+\w+){0,3}\W*$")
+
+
+def _discloses(text: str) -> bool:
+    """Risk talk in a client turn that is not only a denial of it."""
+    return any(not _DENIAL.search(text[max(0, m.start() - 30):m.start()])
+               for m in _CLIENT_RISK.finditer(text))
 
 
 def _quote(text: str) -> str:
@@ -143,6 +154,10 @@ def _assess(inp: GradingInput) -> SafetyResult:
         return SafetyResult(status="not_tested", feedback=feedback)
     moment = moments[0]
     after = [t for t in inp.counsellor_turns() if t.index > moment.client_turn][:WINDOW]
+    asked = inp.analyses.get(moment.client_turn - 1)
+    if asked is not None and "risk_inquiry" in asked.codes:
+        # The disclosure answers the student's own direct question: the assessment began there.
+        after = [inp.turns[moment.client_turn - 1], *after[: WINDOW - 1]]
     first = after[0] if after else None
     steps: list[str] = []
     evidence: list[EvidenceItem] = []
