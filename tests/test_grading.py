@@ -205,6 +205,32 @@ def test_untested_boundaries_are_not_scored() -> None:
     assert "nothing in the session tested this" in boundaries.feedback
 
 
+def test_a_brief_skilled_session_is_adequate_not_poor() -> None:
+    # Five counsellor turns, two of them clear reflections: too few to claim the top levels,
+    # enough not to be held at 2 ("occasional simple reflections"); fourteen turns with two
+    # would be (see test_teaching's parroting session).
+    turns = [
+        ("counsellor", "Thanks for staying on after your check-up. Is it okay if we talk about "
+                       "getting a bit more active? It's ten minutes or so."),
+        ("client", "Yeah, go on. I know I should, but I'm in the van all day and I'm shattered "
+                   "by the time I get home."),
+        ("counsellor", "Long days driving, and you're wiped out by the time you're home."),
+        ("client", "Pretty much. I used to play five-a-side and loved it, but the knees are "
+                   "gone now."),
+        ("counsellor", "Part of you misses being the bloke running about on a Sunday, and part "
+                       "of you isn't sure your knees are up to it any more."),
+        ("client", "My dad had a stroke at sixty-one. I'm fifty-eight. I want to be chasing my "
+                   "granddaughter round the park, not watching from a bench."),
+        ("counsellor", "How old is she now?"),
+        ("client", "Two. She's a handful."),
+        ("counsellor", "Would the Sunday walking group be something you'd try?"),
+        ("client", "My wife goes. I'd go with her, maybe."),
+    ]
+    grade = grade_analytic(input_from_transcript(transcript(turns)), CORE)
+    empathy = next(c for c in grade.criteria if c.id == "empathy")
+    assert empathy.score == 3.0, (empathy.score, empathy.capped)
+
+
 _SCREENED = [
     ("counsellor", "Hi, come on in. What's been happening since we last met?"),
     ("client", "Honestly? Flat. Since Mum died nothing feels like it matters much."),

@@ -18,6 +18,7 @@ evidence" (score null) rather than a number.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from app.analysis import TurnAnalysis
@@ -478,13 +479,15 @@ def _insufficient(criterion: Criterion, reason: str) -> CriterionResult:
 # A turn's best helpful evidence at this strength or more counts as a whole turn of evidence for
 # the level caps; weaker evidence (a doubtful reflection) counts in proportion.
 CLEAR_STRENGTH = 0.6
-# The fewest turns that can show a criterion at each level above the middle: a level that
-# claims consistency ("consistently accurate, deep reflections") needs the turns to be
-# consistent across. Nothing is needed for the middle: a short session that showed a skill
-# well is adequate, not poor. (Capping it at 2 below three clear turns graded brief skilled
+# The fewest turns that can show a criterion at each level: a level that claims consistency
+# ("consistently accurate, deep reflections") needs the turns to be consistent across.
+EVIDENCE_FOR_LEVEL = {5: 8, 4: 5, 3: 3}
+# ...except that the middle needs only a third of the session's turns when that is fewer: a
+# five-turn session that showed a skill clearly twice is adequate, not poor, while fourteen
+# turns that showed it once are poor. (Three turns whatever the length graded brief skilled
 # sessions under long unskilled ones: on the team's session corpus the shortest length
-# tertile's AUROC was 0.935 with that cap and 0.98 without.)
-EVIDENCE_FOR_LEVEL = {5: 8, 4: 5}
+# tertile's AUROC was 0.935 that way.)
+MIDDLE_SHARE = 1 / 3
 
 
 def _turns_worth(shown: float) -> str:
@@ -495,11 +498,16 @@ def _turns_worth(shown: float) -> str:
     return f"about {shown:.1f} turns' worth"
 
 
-def _evidence_cap(rubric: Rubric, moments: float) -> float:
-    """The highest score a criterion can reach on `moments` turns of evidence."""
+def _evidence_cap(rubric: Rubric, moments: float, opportunities: int) -> float:
+    """The highest score a criterion can reach on `moments` turns of evidence out of
+    `opportunities` substantive turns."""
     top = rubric.scale.max
+    middle = (rubric.scale.min + top) // 2 - rubric.scale.min + 1
     for level in range(top, rubric.scale.min, -1):
-        need = EVIDENCE_FOR_LEVEL.get(level - rubric.scale.min + 1, 0)
+        rank = level - rubric.scale.min + 1
+        need = EVIDENCE_FOR_LEVEL.get(rank, 0)
+        if rank == middle:
+            need = min(need, max(1, math.ceil(opportunities * MIDDLE_SHARE)))
         if moments >= need:
             return float(level)
     return float(rubric.scale.min + 1)
@@ -583,7 +591,7 @@ def _grade_criterion(
         # Each turn counts by how sure its best helpful evidence is: three doubtful
         # reflections (confidence 0.3) are one turn's worth of showing it, not three.
         shown = sum(min(1.0, best.strength / CLEAR_STRENGTH) for best in ranked.best if best)
-        limit = _evidence_cap(rubric, shown)
+        limit = _evidence_cap(rubric, shown, substantive)
         if score > limit:
             score, capped = limit, (f"held at {limit:g}: {_turns_worth(shown)} showed this "
                                     "clearly, and a higher level needs it shown across more of "
