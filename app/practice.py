@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -20,7 +21,13 @@ from sqlmodel import Session, col, select
 
 from app.analysis import TurnAnalysis
 from app.analysis.stored import EVENTS_KEY, analysis_record
-from app.client.engine import ClientEngine, EngineError, HistoryTurn, ReplyRequest
+from app.client.engine import (
+    ClientEngine,
+    EngineError,
+    HistoryTurn,
+    ReplyEvent,
+    ReplyRequest,
+)
 from app.client.state import ClientState, ReplyPlan, initial_state
 from app.client.turn import take_turn
 from app.domain import DomainError
@@ -59,6 +66,7 @@ __all__ = [
     "save_student_turn",
     "secure_reply",
     "session_turns",
+    "start_reply",
     "state_before",
     "stream_reply",
 ]
@@ -607,20 +615,83 @@ async def _heartbeat(runner: Runner, pending: PendingReply) -> AsyncIterator[Non
             task.cancel()
 
 
-async def stream_reply(
+class _HeadStart:
+    """An engine's reply whose first step already runs in its own task.
+
+    The first step is where an engine builds its prompt, sends the request and waits for the
+    first token; the rest of the reply is read on, step by step, by whoever iterates this.
+    """
+
+    def __init__(self, replies: AsyncIterator[ReplyEvent]) -> None:
+        self._replies = replies
+        self._first: asyncio.Future[ReplyEvent] | None = asyncio.ensure_future(
+            anext(replies)
+        )
+        # Read its outcome even if no one awaits it (the listener went before the stream
+        # began), so a failed request is not logged as a task exception never retrieved.
+        self._first.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def __aiter__(self) -> _HeadStart:
+        return self
+
+    async def __anext__(self) -> ReplyEvent:
+        first, self._first = self._first, None
+        if first is not None:
+            return await first
+        return await anext(self._replies)
+
+    async def aclose(self) -> None:
+        """Stop the reply: cancel a first step still waiting, then close the engine's stream."""
+        if self._first is not None and not self._first.done():
+            self._first.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._first
+        self._first = None
+        await self._replies.aclose()
+
+
+async def start_reply(
     *, runner: Runner, pending: PendingReply, engine: ClientEngine
+) -> AsyncIterator[StreamEvent]:
+    """`stream_reply`, with the engine asked at once rather than when the stream is first read.
+
+    A model server's first token is what the student waits for: asked here, the request is in
+    flight while the response to the student starts and their own turn is sent back to them.
+    """
+    if pending.existing_reply is not None:
+        return stream_reply(runner=runner, pending=pending, engine=engine)
+    replies = _HeadStart(engine.reply(pending.request))
+    # One pass of the event loop: the engine's task runs up to its first wait (the request
+    # sent) before this one goes on to start the response.
+    await asyncio.sleep(0)
+    return stream_reply(runner=runner, pending=pending, engine=engine, replies=replies)
+
+
+async def stream_reply(
+    *, runner: Runner, pending: PendingReply, engine: ClientEngine,
+    replies: _HeadStart | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Voice the reply to a saved student turn and commit it.
 
     Yields `student` first, then `delta`/`replace` events, and always ends with exactly one
     `done` (carrying the committed client turn) or one `error`: the student's turn is saved
     either way, so Retry can always produce the reply later. A reply that fails, or whose
-    listener goes away, gives up its claim so a Retry can run at once.
+    listener goes away, gives up its claim so a Retry can run at once. `replies`: the
+    engine's reply already started (`start_reply`); by default it is asked here.
     """
-    yield StreamEvent(kind="student", turn=pending.student_turn)
+    try:
+        yield StreamEvent(kind="student", turn=pending.student_turn)
+    except BaseException:
+        # The listener went before the reply began: stop the engine and give up the claim.
+        if replies is not None:
+            await replies.aclose()
+        if pending.existing_reply is None:
+            await _release(runner, pending)
+        raise
     if pending.existing_reply is not None:
         yield StreamEvent(kind="done", turn=pending.existing_reply)
         return
+    events = replies if replies is not None else engine.reply(pending.request)
     turn: Turn | None = None
     started = time.perf_counter()
     try:
@@ -628,7 +699,7 @@ async def stream_reply(
         meta: dict = {}
         try:
             async with _heartbeat(runner, pending):
-                async for event in engine.reply(pending.request):
+                async for event in events:
                     if event.kind == "done":
                         final_text, meta = event.text, event.meta
                     else:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from app.config import Settings
+from app.db import build_engine, migrate
 from app.main import create_app
 from tests.support import ServerProcess, database_url
 
@@ -18,6 +20,15 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     """A fresh database for this test: a SQLite file, or a PostgreSQL schema."""
     with database_url(tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def db_engine(tmp_path: Path, db_url: str) -> Iterator[Engine]:
+    """An engine on this test's own database, migrated to the current schema."""
+    built = build_engine(Settings(data_dir=tmp_path, database_url=db_url))
+    migrate(built)
+    yield built
+    built.dispose()
 
 
 @pytest.fixture

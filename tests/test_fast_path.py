@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from app import practice, turn_store
 from app.auth.policy import analysis_visible
 from app.coach import coaching_on
 from app.config import Settings
-from app.db import build_engine, migrate
 from app.grading.records import Grade
 from app.models import Cohort, CohortMember, PracticeSession, Review, User
 from app.persona import load_library
@@ -24,11 +22,8 @@ from bench.turns import LINES
 
 
 @pytest.fixture
-def engine(tmp_path: Path, db_url: str) -> Iterator[Engine]:
-    built = build_engine(Settings(data_dir=tmp_path, database_url=db_url))
-    migrate(built)
-    yield built
-    built.dispose()
+def engine(db_engine: Engine) -> Engine:
+    return db_engine
 
 
 @pytest.fixture(scope="module")

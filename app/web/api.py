@@ -417,7 +417,8 @@ async def _respond(
     `reveal` is app.auth.policy.analysis_visible: a student whose grades wait for release
     sees the words only, no codes, trust or accounting."""
     if accept and "text/event-stream" in accept:
-        events = practice.stream_reply(runner=db, pending=pending, engine=engine)
+        # Asked now, so the model server works on the reply while the response starts.
+        events = await practice.start_reply(runner=db, pending=pending, engine=engine)
         return StreamingResponse(
             _sse(events, pending, reveal=reveal),
             media_type="text/event-stream",
