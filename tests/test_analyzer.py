@@ -250,6 +250,25 @@ def test_advice_after_the_client_agreed_is_advice_with_permission() -> None:
     assert "advice_with_permission" not in alone.codes
 
 
+@pytest.mark.parametrize("asked", [
+    "my flatmate moved out and i'm on my own now. what do i even do",
+    "how do you make friends as an adult? genuinely asking",
+    "tried melatonin, tried white noise. anyone have anything that actually works",
+    "she won't talk to me. how do i help her?",
+])
+def test_advice_the_client_asked_for_in_their_own_words_is_permitted(asked: str) -> None:
+    advice = "Join something weekly, like a class or a club, where you see the same faces."
+    analysis = analyze_turn(advice, context=[ContextTurn("client", asked)])
+    assert "advice_with_permission" in analysis.codes
+    assert "advice_without_permission" not in analysis.codes
+
+
+def test_saying_you_are_stuck_is_not_asking_for_advice() -> None:
+    stuck = analyze_turn("You should join something weekly, like a class or a club.",
+                         context=[ContextTurn("client", "I don't know what to do any more.")])
+    assert "advice_without_permission" in stuck.codes
+
+
 def test_take_whatever_time_you_need_is_not_advice() -> None:
     analysis = analyze_turn("Take whatever time you need.",
                             context=[ContextTurn("client", "Sorry. I just need a minute.")])

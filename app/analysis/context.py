@@ -41,7 +41,10 @@ _ADVICE_REQUEST = re.compile(
     r"suggest|recommend|advise|do)|(?:any|some|give me|got any|have any) (?:advice|tips|ideas|"
     r"suggestions|pointers)|tell me what to do|how (?:do|can|should) i (?:stop|get|deal|cope|"
     r"handle|fix|make|tell|talk|cut)|what can i do|should i\b|is there anything i can do|"
-    r"what would you do)"
+    r"what would you do|what (?:do|should|can) (?:i|we) even do|where (?:do|should) i (?:even )?"
+    r"(?:start|begin)|how (?:do|can|should) (?:i|we) (?:help|even|start|move on|get over)|how do "
+    r"you (?:deal|cope|get|stop|handle|make|move on)|(?:does )?any ?(?:one|body) (?:have|got|know)"
+    r" (?:any|anything|how|what)|is it worth)"
 )
 _PERMISSION_ASKED = re.compile(
     r"\b(?:would it be (?:ok|okay|alright|all right|helpful|useful)|(?:can|could|may|might) i "
