@@ -263,6 +263,17 @@ def test_advice_the_client_asked_for_in_their_own_words_is_permitted(asked: str)
     assert "advice_without_permission" not in analysis.codes
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("Have you tried exercising more?", "advice_without_permission"),
+    ("Have you considered keeping a sleep diary?", "advice_without_permission"),
+    ("Have you tried quitting before?", "question_closed"),
+    ("Have you thought about what you'd want to tell them?", "question_closed"),
+])
+def test_a_suggestion_dressed_as_a_question_is_advice(text: str, expected: str) -> None:
+    analysis = analyze_turn(text, context=[ContextTurn("client", "I can't sleep. Work is a lot.")])
+    assert expected in analysis.codes, analysis.evidence
+
+
 def test_saying_you_are_stuck_is_not_asking_for_advice() -> None:
     stuck = analyze_turn("You should join something weekly, like a class or a club.",
                          context=[ContextTurn("client", "I don't know what to do any more.")])

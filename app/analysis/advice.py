@@ -41,3 +41,20 @@ def asks_permission(clause: Sentence) -> bool:
 def supports_autonomy(clause: Sentence) -> bool:
     """Hands the choice back ("would that fit for you?", "it's up to you")."""
     return bool(AUTONOMY.search(clause.core))
+
+
+# "Have you tried exercising more?" names an action for the client to take: a suggestion
+# dressed as a question, which the codebook codes as advice. Asking about what the client has
+# done ("Have you tried quitting before?", "...so far?"), about a pronoun ("Have you tried
+# it?") or a wh-clause ("Have you thought about what you'd say?") is a question.
+_SUGGESTION_QUESTION = re.compile(
+    r"^have you (?:tried|thought about|considered|looked into) "
+    r"(?!(?:what|how|why|when|where|who|whether|if|it|that|this|them|anything|something|any|"
+    r"doing anything)\b)(?!.*\b(?:before|yet|already|so far|in the past|ever)\b)[a-z]"
+)
+
+
+def suggests_as_question(clause: Sentence) -> bool:
+    """A question that suggests an action ("Have you tried cutting back at night?")."""
+    return clause.text.rstrip().endswith("?") and bool(_SUGGESTION_QUESTION.search(clause.core))
+

@@ -51,6 +51,8 @@ RULES: dict[str, Rule] = {
              "self-disclosure that takes over the session or leans on the client is a slip"),
         Rule("permission_request", "advice_with_permission",
              "asking before advising is a fixed set of polite forms"),
+        Rule("suggestion_question", "advice_without_permission",
+             "a question that names an action for the client to take suggests it"),
         Rule("permission_context", "advice_with_permission",
              "advice the client asked for, agreed to, or was handed the choice of is permitted"),
         Rule("ungrounded_reflection", "other",
@@ -154,6 +156,10 @@ def apply_rules(
         return "disclosure_takeover"
     if advice.asks_permission(unit):
         return "permission_request"
+    if predicted in ("question_closed", "question_open") and advice.suggests_as_question(unit):
+        permitted = (ctx.permission_granted or ctx.advice_requested
+                     or any(advice.supports_autonomy(u) for u in view.units))
+        return "permission_context" if permitted else "suggestion_question"
     if predicted == "advice_without_permission" and (
         ctx.permission_granted
         or ctx.advice_requested
