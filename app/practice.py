@@ -679,22 +679,14 @@ async def stream_reply(
     listener goes away, gives up its claim so a Retry can run at once. `replies`: the
     engine's reply already started (`start_reply`); by default it is asked here.
     """
-    try:
-        yield StreamEvent(kind="student", turn=pending.student_turn)
-    except BaseException:
-        # The listener went before the reply began: stop the engine and give up the claim.
-        if replies is not None:
-            await replies.aclose()
-        if pending.existing_reply is None:
-            await _release(runner, pending)
-        raise
-    if pending.existing_reply is not None:
-        yield StreamEvent(kind="done", turn=pending.existing_reply)
-        return
-    events = replies if replies is not None else engine.reply(pending.request)
     turn: Turn | None = None
     started = time.perf_counter()
     try:
+        yield StreamEvent(kind="student", turn=pending.student_turn)
+        if pending.existing_reply is not None:
+            yield StreamEvent(kind="done", turn=pending.existing_reply)
+            return
+        events = replies if replies is not None else engine.reply(pending.request)
         final_text: str | None = None
         meta: dict = {}
         try:
@@ -724,6 +716,9 @@ async def stream_reply(
             yield StreamEvent(kind="error", message=SERVER_ERROR, data={"unexpected": True})
             return
     finally:
-        if turn is None:
+        # A head-started reply the listener left before its end stops here, not when collected.
+        if replies is not None:
+            await replies.aclose()
+        if turn is None and pending.existing_reply is None:
             await _release(runner, pending)
     yield StreamEvent(kind="done", turn=turn)
