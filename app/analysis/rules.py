@@ -120,6 +120,13 @@ def model_code(
     return predicted, (allowed[predicted] / total if total else 0.0), first
 
 
+def _permitted(view: TurnView) -> bool:
+    """Advice here is permitted: the client asked or agreed, or the turn hands the choice back."""
+    ctx = view.context
+    return (ctx.permission_granted or ctx.advice_requested
+            or any(advice.supports_autonomy(u) for u in view.units))
+
+
 def apply_rules(
     view: TurnView, index: int, predicted: str, *, previous: Sentence | None,
     vocabulary: frozenset[str] = frozenset(),
@@ -157,14 +164,8 @@ def apply_rules(
     if advice.asks_permission(unit):
         return "permission_request"
     if predicted in ("question_closed", "question_open") and advice.suggests_as_question(unit):
-        permitted = (ctx.permission_granted or ctx.advice_requested
-                     or any(advice.supports_autonomy(u) for u in view.units))
-        return "permission_context" if permitted else "suggestion_question"
-    if predicted == "advice_without_permission" and (
-        ctx.permission_granted
-        or ctx.advice_requested
-        or any(advice.supports_autonomy(u) for u in view.units)
-    ):
+        return "permission_context" if _permitted(view) else "suggestion_question"
+    if predicted == "advice_without_permission" and _permitted(view):
         return "permission_context"
     if predicted in _REFLECTIONS and _ungrounded(view, index, vocabulary):
         return "ungrounded_reflection"
