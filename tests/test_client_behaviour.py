@@ -249,3 +249,15 @@ def test_a_short_answer_said_back_is_parroting() -> None:
     assert parroting("So, sometimes.", "Sometimes.") == 1.0
     assert parroting("What makes it a maybe?", "Maybe.") == 0.0
     assert parroting("It sounds like work has been heavy.", "Yeah.") == 0.0
+
+
+def test_the_first_words_of_a_longer_answer_said_back_are_parroting() -> None:
+    from app.client.listen import parroting
+
+    # Too short for a run of three of the client's words, and still nothing of the student's.
+    assert parroting("So sort of.", "Sort of. Work's been a lot lately.") == 1.0
+    assert parroting("So i dunno.", "I dunno. Okay.") == 1.0
+    assert parroting("So not nothing.", "Not nothing. Tired, more like.") == 1.0
+    # Said back in the student's own voice, or in another order, it is a reflection.
+    assert parroting("You're not sure.", "I'm not sure. It's hard to say.") == 0.0
+    assert parroting("So nothing, not quite.", "Not nothing. Tired, more like.") == 0.0

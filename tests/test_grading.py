@@ -528,3 +528,31 @@ def test_understanding_shown_by_a_doubtful_reflection_counts_as_little_as_the_re
     # Weighed by 0.3, the best hit of a turn is the code (2 x 0.3) or the mechanism (1.5 x 0.3)
     # instead of the mechanism's full 1.5: the score falls well below the sure one's.
     assert sure - doubtful >= 1.0, (sure, doubtful)
+
+
+# A session's client lines (sam-work-stress, scripted) with the student saying back the first
+# few words of each: the echoes are too short to share a run of three words with the client.
+ECHOED = [
+    "I'm not really sure why I'm here.", "I dunno. Okay.", "No. Not really.",
+    "Yeah, maybe. I guess so.",
+    "Sort of. Work's been a lot lately. I'm not sleeping much. Four hours on a good night.",
+    "I lie there going over emails in my head. Stuff I forgot, stuff I said in meetings.",
+    "Oh. Right. So... did you just push through, then?", "Yeah, maybe. Yeah.",
+    "It's nothing, really. I'm wrecked by three in the afternoon, then wide awake at midnight.",
+    "Not nothing. Tired, more like. I've tried the apps and the no-screens-in-bed thing.",
+    "Not nothing. Tired, more like. Jo says I grind my teeth now. I didn't used to.",
+    "Sorry, was that weird? You can just say no.",
+    "I've started doing emails at eleven at night. Just so the morning's less bad.",
+    "Mm. That's it, I think.",
+]
+
+
+def test_saying_back_the_clients_first_words_is_parroting_and_grades_low() -> None:
+    turns = [("client", ECHOED[0])]
+    for said in ECHOED[1:]:
+        echo = "So " + turns[-1][1].split(". ")[0].rstrip(".").lower() + "."
+        turns += [("counsellor", echo), ("client", said)]
+    grade = grade_analytic(input_from_transcript(transcript(turns)), CORE)
+    empathy = next(c for c in grade.criteria if c.id == "empathy")
+    assert empathy.score is not None and empathy.score <= 2.0, empathy
+    assert grade.overall is not None and grade.overall < 2.5, grade.overall

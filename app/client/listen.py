@@ -357,6 +357,12 @@ def stem_key(text: str) -> str:
 _ECHO_LEAD = frozenset({"so", "and", "okay", "ok", "right", "yeah", "mm", "hmm", "well", "oh"})
 
 
+def _contains(words: list[str], run: list[str]) -> bool:
+    """True when `run` occurs in `words` as consecutive words."""
+    size = len(run)
+    return any(words[i:i + size] == run for i in range(len(words) - size + 1))
+
+
 def parroting(student: str, client: str) -> float:
     """The share of the student's words that repeat a run of 3+ words of the client's."""
     said = _WORD.findall(normalise(student))
@@ -366,8 +372,14 @@ def parroting(student: str, client: str) -> float:
         # of three words to match, but nothing of the student's own either.
         own = [w for w in said if w not in _ECHO_LEAD]
         return 1.0 if source and own and set(own) <= set(source) else 0.0
-    if len(said) < 3:
-        return 0.0
+    start = 0
+    while start < len(said) and said[start] in _ECHO_LEAD:
+        start += 1
+    own = said[start:]
+    if len(own) < 3:
+        # One or two of the client's words said back in their order ("So sort of." to "Sort
+        # of. Work's been a lot.") is too short for a run of three, and is still all parrot.
+        return 1.0 if own and _contains(source, own) else 0.0
     # Trigrams by zip rather than slices: the grader asks this of every counsellor turn.
     grams = set(zip(source, source[1:], source[2:], strict=False))
     covered = [False] * len(said)
