@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-__all__ = ["process_tree", "tree_cpu_seconds"]
+__all__ = ["process_tree", "settle", "tree_cpu_seconds"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -42,3 +43,21 @@ def tree_cpu_seconds(pid: int) -> float:
             # After the name: state is fields[0], so utime (field 14) is fields[11].
             total += int(fields[11]) + int(fields[12])
     return total / _TICKS
+
+
+def settle(pid: int, *, window: float = 0.5, idle_share: float = 0.05,
+           timeout: float = 60.0) -> float:
+    """Wait until `pid`'s tree uses under `idle_share` of a core over `window` seconds.
+
+    A server may still be busy after its last answer: Rapport starts its grading process on
+    the first ended session, and that process's imports would otherwise be counted in the CPU
+    of whatever is measured next. Returns the seconds waited (the timeout at most)."""
+    started = time.perf_counter()
+    before = tree_cpu_seconds(pid)
+    while time.perf_counter() - started < timeout:
+        time.sleep(window)
+        after = tree_cpu_seconds(pid)
+        if after - before < idle_share * window:
+            break
+        before = after
+    return time.perf_counter() - started

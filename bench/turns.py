@@ -40,7 +40,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.procstat import tree_cpu_seconds  # noqa: E402
+from bench.procstat import settle, tree_cpu_seconds  # noqa: E402
 from tests.support import ServerProcess  # noqa: E402
 
 LINES = [
@@ -220,6 +220,8 @@ async def run_round(
                 out.errors += 1
 
     pid = target.server.proc.pid  # type: ignore[union-attr]
+    # Nothing left over from the last round (a grading process starting) counts in this one.
+    await asyncio.to_thread(settle, pid)
     cpu_before = tree_cpu_seconds(pid)
     started = time.perf_counter()
     await asyncio.gather(*(student(i) for i in range(students)))
