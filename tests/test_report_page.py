@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from app.config import Settings
 from app.main import create_app
@@ -141,3 +143,24 @@ def test_a_failed_grade_is_shown_as_failed(client: TestClient) -> None:
     assert 'data-testid="overall"' not in page.text
     # Without ?grade the page shows the newest usable grade, never the failed one.
     assert "This grade failed." not in client.get(f"/sessions/{sid}/report").text
+
+
+def test_a_reflection_that_only_says_the_clients_words_back_is_not_shown_as_help(
+    client: TestClient,
+) -> None:
+    """A parroted reflection earns a quarter of the credit; the transcript says so."""
+    sid = client.post("/api/sessions", json={"persona_id": PERSONA}).json()["id"]
+    last = client.get(f"/api/sessions/{sid}").json()["turns"][0]["text"]
+    for _ in range(10):
+        echo = "So " + last.split(". ")[0].rstrip(".").lower() + "."
+        answer = client.post(f"/api/sessions/{sid}/turns", json={"text": echo})
+        last = answer.json()["client_turn"]["text"]
+    assert client.post(f"/api/sessions/{sid}/end").status_code == 200
+    self_rate(client, sid)
+    words = text_of(client.get(f"/sessions/{sid}/report", headers={"Accept": "text/html"}).text)
+    assert "their words said back word for word, so it counts for little" in words
+    assert "reflected back what the client said (helped)" not in words
+    # The PDF's evidence list says the same.
+    pdf = PdfReader(io.BytesIO(client.get(f"/sessions/{sid}/export.pdf").content))
+    printed = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "(their words said back word for word, so it counts for little)" in printed

@@ -15,6 +15,7 @@ from app.exports.pdf import (
     PdfTurn,
 )
 from app.grading.records import Grade, latest_grade
+from app.grading.report import ECHO_NOTE, is_echo, parroted_turns
 from app.library import session_persona
 from app.models import LOCAL_USER_EMAIL, CohortMember, PracticeSession, Turn, User
 from app.numbering import TurnNumbers
@@ -42,7 +43,8 @@ def _review_for(db: Session, session: PracticeSession, viewer: User) -> ReviewVi
     return (released or seen.others or [None])[0]
 
 
-def _criterion(c: dict, mark, numbers: TurnNumbers, *, auto_ok: bool) -> PdfCriterion:
+def _criterion(c: dict, mark, numbers: TurnNumbers, *, auto_ok: bool,
+               parroted: set[int]) -> PdfCriterion:
     """One criterion as the PDF shows it; the auto-grade's parts only where they may be seen."""
     return PdfCriterion(
         title=c.get("title") or c["id"],
@@ -59,7 +61,10 @@ def _criterion(c: dict, mark, numbers: TurnNumbers, *, auto_ok: bool) -> PdfCrit
         ] if auto_ok else [],
         evidence=[
             PdfEvidence(turn=numbers.label(e["turn"]), effect=e["effect"],
-                        skill=e["code"].replace("_", " "), quote=e["quote"])
+                        skill=e["code"].replace("_", " ") + (
+                            f" ({ECHO_NOTE})"
+                            if is_echo(e["turn"], e["code"], e["effect"], parroted) else ""),
+                        quote=e["quote"])
             for e in c.get("evidence", [])
         ] if auto_ok else [],
     )
@@ -118,9 +123,10 @@ def session_report(
     criteria: list[PdfCriterion] = []
     notice = ""
     if grade is not None and (auto_ok or review is not None):
+        parroted = parroted_turns(stored)
         criteria = [
             _criterion(c, review.marks.get(c["id"]) if review else None, numbers,
-                       auto_ok=auto_ok)
+                       auto_ok=auto_ok, parroted=parroted)
             for c in grade.criteria
         ]
     elif grade is not None:

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from app.client.listen import parroting
 from app.client.state import DEFAULT_WEIGHTS, ClientState, initial_state
+from app.grading.analytic import PARROT_AT
 from app.grading.evidence import find_quote
 from app.grading.feedback import describe, has_feeling, key_sentence, reflect
 from app.grading.model import CriterionResult, GradeResult
@@ -23,12 +25,15 @@ from app.persona import Persona
 from app.rubric import Rubric
 
 __all__ = [
+    "ECHO_NOTE",
     "CriterionView",
     "MissedLayer",
     "Segment",
     "TurnView",
     "criterion_views",
+    "is_echo",
     "missed_layers",
+    "parroted_turns",
     "turn_views",
 ]
 
@@ -118,10 +123,34 @@ def _segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[Segment
     return [p for p in pieces if p.text]
 
 
+# Evidence a parroted turn still shows, at the grader's reduced credit (grading.analytic).
+_ECHOED = frozenset({"reflection_simple", "reflection_complex", "summary", "interpretations",
+                     "emotional_reactions", "explorations"})
+ECHO_NOTE = "their words said back word for word, so it counts for little"
+
+
+def parroted_turns(turns: Sequence[Turn]) -> set[int]:
+    """Positions of counsellor turns that mostly repeat the client's last words."""
+    out: set[int] = set()
+    last = None
+    for position, turn in enumerate(turns):
+        if turn.speaker == "client":
+            last = turn.text
+        elif last is not None and parroting(turn.text, last) >= PARROT_AT:
+            out.add(position)
+    return out
+
+
+def is_echo(turn: int, code: str, effect: str, parroted: set[int]) -> bool:
+    """Whether a helpful evidence item is a parroted turn's reduced credit."""
+    return effect == "+" and turn in parroted and code in _ECHOED
+
+
 def turn_views(turns: Sequence[Turn], grade: GradeResult) -> list[TurnView]:
     """Every turn, its evidence quotes located and marked for highlighting."""
     spans: dict[int, list[tuple[int, int, str, str]]] = {}
     notes: dict[int, list[str]] = {}
+    parroted = parroted_turns(turns)
     for result in grade.criteria:
         for item in result.evidence:
             if item.turn >= len(turns):
@@ -134,6 +163,10 @@ def turn_views(turns: Sequence[Turn], grade: GradeResult) -> list[TurnView]:
                     (start, start + len(quote), result.id, item.effect)
                 )
             sign = "helped" if item.effect == "+" else "held back"
+            if is_echo(item.turn, item.code, item.effect, parroted):
+                # The grader gives it a quarter of a reflection's credit; "helped" alone
+                # would teach that saying the client's words back is listening.
+                sign = ECHO_NOTE
             notes.setdefault(item.turn, []).append(
                 f"{result.title or result.id}: {describe(item.code)} ({sign})"
             )
