@@ -261,3 +261,15 @@ def test_the_first_words_of_a_longer_answer_said_back_are_parroting() -> None:
     # Said back in the student's own voice, or in another order, it is a reflection.
     assert parroting("You're not sure.", "I'm not sure. It's hard to say.") == 0.0
     assert parroting("So nothing, not quite.", "Not nothing. Tired, more like.") == 0.0
+
+
+def test_the_clients_own_words_said_back_are_not_answered_as_being_understood() -> None:
+    persona = LIBRARY["sam-work-stress"]
+
+    def echo(last: str, *_: object) -> str:
+        return "So " + last.split(". ")[0].rstrip(".").lower() + "."
+
+    understood = set(persona.reactions.heard)
+    replies = [x.reply for seed in range(12)
+               for x in run_session(persona, echo, turns=12, seed=seed).exchanges]
+    assert not [r for r in replies if any(line in r for line in understood)], understood

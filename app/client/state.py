@@ -798,7 +798,10 @@ def choose_content(
         elif target is not None and _elaborate(choice, target, picker, heard):
             choice.topic = f"layer:{target.id}"
         elif correction is None and not open_next_if_earned(2):
-            _react(choice, persona, picker, reaction)
+            # Their own words said back are not being understood: "Yeah.", not "That's the
+            # bit I don't say." (a repeat may still draw more of the thread, as above).
+            echoed = heard.parroting >= TRUST.parrot_at
+            _react(choice, persona, picker, "neutral" if echoed else reaction)
     elif heard.backchannel:
         target = thread
         if not (target is not None and _elaborate(choice, target, picker, heard)) and \
