@@ -656,7 +656,8 @@ def choose_content(
     negative = reaction in NEGATIVE_REACTIONS
     # Attentive listening keeps the client talking; a stock phrase said again or the client's
     # own words parroted back are not attention, however warm they sound.
-    hollow = bool(state.stock.get(heard.stock or "", 0)) or heard.parroting >= TRUST.parrot_at
+    echoed = heard.parroting >= TRUST.parrot_at
+    hollow = bool(state.stock.get(heard.stock or "", 0)) or echoed
     attentive = not negative and not hollow and bool(codes & _ATTENTIVE or heard.backchannel)
     listening = state.listening + 1 if attentive else 0
     thread = _layer(persona, state.thread)
@@ -800,7 +801,6 @@ def choose_content(
         elif correction is None and not open_next_if_earned(2):
             # Their own words said back are not being understood: "Yeah.", not "That's the
             # bit I don't say." (a repeat may still draw more of the thread, as above).
-            echoed = heard.parroting >= TRUST.parrot_at
             _react(choice, persona, picker, "neutral" if echoed else reaction)
     elif heard.backchannel:
         target = thread

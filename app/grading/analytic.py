@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from app.analysis import TurnAnalysis
+from app.analysis import MECHANISMS, TurnAnalysis
 from app.analysis.grounding import UNGROUNDED_RULES
 from app.client.listen import parroting, stock_key
 from app.grading.events import text_events
@@ -119,6 +119,8 @@ class _TurnSignals:
 _REFLECTIVE = frozenset({"reflection_simple", "reflection_complex", "summary"})
 PARROT_AT = 0.6
 PARROT_CREDIT = 0.25
+# What a parroted turn earns at PARROT_CREDIT (_hits): its reflections and every mechanism.
+PARROT_DISCOUNTED = _REFLECTIVE | frozenset(MECHANISMS)
 _HEARD = {"taken": 1.0, "corrected": CORRECTED_CREDIT, "confused": CONFUSED_CREDIT}
 
 

@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from app.client.listen import parroting
 from app.client.state import DEFAULT_WEIGHTS, ClientState, initial_state
-from app.grading.analytic import PARROT_AT
+from app.grading.analytic import PARROT_AT, PARROT_DISCOUNTED
 from app.grading.evidence import find_quote
 from app.grading.feedback import describe, has_feeling, key_sentence, reflect
 from app.grading.model import CriterionResult, GradeResult
@@ -123,9 +123,6 @@ def _segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[Segment
     return [p for p in pieces if p.text]
 
 
-# Evidence a parroted turn still shows, at the grader's reduced credit (grading.analytic).
-_ECHOED = frozenset({"reflection_simple", "reflection_complex", "summary", "interpretations",
-                     "emotional_reactions", "explorations"})
 ECHO_NOTE = "their words said back word for word, so it counts for little"
 
 
@@ -143,7 +140,7 @@ def parroted_turns(turns: Sequence[Turn]) -> set[int]:
 
 def is_echo(turn: int, code: str, effect: str, parroted: set[int]) -> bool:
     """Whether a helpful evidence item is a parroted turn's reduced credit."""
-    return effect == "+" and turn in parroted and code in _ECHOED
+    return effect == "+" and turn in parroted and code in PARROT_DISCOUNTED
 
 
 def turn_views(turns: Sequence[Turn], grade: GradeResult) -> list[TurnView]:
