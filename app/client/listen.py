@@ -11,6 +11,7 @@ failing those, by meaning (the analyzer's static embedding). Everything is deter
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -175,8 +176,13 @@ class Topic:
 
 
 def _stems(text: str) -> frozenset[str]:
+    return _stems_of(_WORD.findall(normalise(text)))
+
+
+def _stems_of(words: Iterable[str]) -> frozenset[str]:
+    """The content stems of normalised words (_WORD's matches)."""
     return frozenset(
-        stem(w.split("'")[0]) for w in _WORD.findall(normalise(text))
+        stem(w.split("'")[0]) for w in words
         if len(w) >= 3 and w.split("'")[0] not in STOPWORDS
     )
 
@@ -250,6 +256,48 @@ class _Pool:
     fuzzy: tuple[str, ...]  # the phrases long enough for fuzzy matching, flattened
     fuzzy_owner: tuple[tuple[int, int], ...]  # (topic index, phrase index) of each
     matrix: np.ndarray | None  # one row per topic (zeros where a topic has no vector)
+    # Every piece of every fuzzy phrase (see _pieces) -> the phrases (indexes into fuzzy) it
+    # is a piece of, and the pieces' lengths.
+    pieces: dict[str, tuple[int, ...]] | None = None
+    piece_lengths: tuple[int, ...] = ()
+    lengths: tuple[int, ...] = ()  # the fuzzy phrases' lengths, shortest first
+    by_length: tuple[int, ...] = ()  # indexes into fuzzy in that order
+    # Every topic's phrases and stem sets flattened, with the score a match gives, so a turn
+    # is tested against them in one comprehension rather than a loop per topic.
+    said: tuple[tuple[str, int, float], ...] = ()  # (phrase, topic index, score)
+    one_stem: dict[str, tuple[int, ...]] | None = None  # stem -> topics it matches (0.75)
+    many_stems: tuple[tuple[frozenset[str], int], ...] = ()  # (stems, topic index) (0.9)
+
+
+# rapidfuzz's partial_ratio of 90 or more between a phrase of m characters and a longer turn
+# means an alignment with at most 0.2·m insertions and deletions (its score is
+# 100·(1 - edits / (m + window)), and no window is longer than m). Each edit breaks at most one
+# of floor(0.2·m) + 1 separate pieces of the phrase, so one piece is in the turn word for word.
+# A phrase none of whose pieces is in the turn cannot reach 90 and is not scored at all: the
+# same matches for a few set lookups instead of a fuzzy pass over every phrase.
+def _pieces(phrase: str) -> tuple[str, ...]:
+    count = len(phrase) // 5 + 1
+    size = len(phrase) // count  # one size per phrase, so the turn's slices can be looked up
+    return tuple(phrase[k * size:(k + 1) * size] for k in range(count))
+
+
+def _fuzzy_near(pool: _Pool, norm: str) -> set[tuple[int, int]]:
+    """(topic, phrase) of every fuzzy phrase with partial_ratio >= 90 against the turn."""
+    if not pool.fuzzy or not norm:
+        return set()
+    # Phrases as long as the turn or longer are aligned the other way round by partial_ratio:
+    # those are always scored.
+    able = set(pool.by_length[bisect_left(pool.lengths, len(norm)):])
+    slices = {norm[i:i + k] for k in pool.piece_lengths for i in range(len(norm) - k + 1)}
+    for piece in slices & (pool.pieces or {}).keys():
+        able.update(pool.pieces[piece])  # type: ignore[index]
+    if not able:
+        return set()
+    order = sorted(able)
+    # With the cutoff, rapidfuzz stops a pair as soon as 90 is out of reach.
+    near = process.cdist([pool.fuzzy[i] for i in order], [norm], scorer=fuzz.partial_ratio,
+                         score_cutoff=90)
+    return {pool.fuzzy_owner[order[k]] for k in np.flatnonzero(near[:, 0] >= 90)}
 
 
 _POOLS: dict[int, _Pool] = {}
@@ -269,7 +317,28 @@ def _pool(topics: Sequence[Topic]) -> _Pool:
         for t, topic in enumerate(topics):
             if topic.vector is not None:
                 matrix[t] = topic.vector
-    pool = _Pool(topics, tuple(topics[t].phrases[j] for t, j in owners), tuple(owners), matrix)
+    fuzzy = tuple(topics[t].phrases[j] for t, j in owners)
+    pieces: dict[str, list[int]] = {}
+    for i, phrase in enumerate(fuzzy):
+        for piece in _pieces(phrase):
+            pieces.setdefault(piece, []).append(i)
+    by_length = sorted(range(len(fuzzy)), key=lambda i: len(fuzzy[i]))
+    said = tuple((phrase, t, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
+                 for t, topic in enumerate(topics)
+                 for phrase, phrase_stems in zip(topic.phrases, topic.phrase_stems, strict=True))
+    one_stem: dict[str, list[int]] = {}
+    many: list[tuple[frozenset[str], int]] = []
+    for t, topic in enumerate(topics):
+        for phrase_stems in topic.stems:
+            if len(phrase_stems) == 1:
+                one_stem.setdefault(next(iter(phrase_stems)), []).append(t)
+            elif phrase_stems:
+                many.append((phrase_stems, t))
+    pool = _Pool(topics, fuzzy, tuple(owners), matrix,
+                 {k: tuple(dict.fromkeys(v)) for k, v in pieces.items()},
+                 tuple(sorted({len(k) for k in pieces})),
+                 tuple(len(fuzzy[i]) for i in by_length), tuple(by_length), said,
+                 {k: tuple(v) for k, v in one_stem.items()}, tuple(many))
     if len(_POOLS) >= _TOPICS_MAX:
         _POOLS.pop(next(iter(_POOLS)))
     _POOLS[id(topics)] = pool
@@ -283,32 +352,29 @@ def _scores(pool: _Pool, norm: str, stems: frozenset[str],
     A phrase said word for word counts most, and more the more content words it has: "what
     do you do" is in "what do you do for fun", but "fun" says more about the question.
     """
-    fuzzy: set[tuple[int, int]] = set()
-    if pool.fuzzy and norm:
-        # With the cutoff, rapidfuzz stops a pair as soon as 90 is out of reach.
-        near = process.cdist(pool.fuzzy, [norm], scorer=fuzz.partial_ratio, score_cutoff=90)
-        fuzzy = {pool.fuzzy_owner[i] for i in np.flatnonzero(near[:, 0] >= 90)}
+    fuzzy = _fuzzy_near(pool, norm)
     sims = (pool.matrix @ vector).tolist() if vector is not None and pool.matrix is not None \
         else [0.0] * len(pool.topics)
+    best = [0.0] * len(pool.topics)
+    # `in` first: most phrases are in no turn, and the whole-word check costs more than it.
+    for phrase, t, value in [x for x in pool.said if x[0] in norm]:
+        if value > best[t] and _said_whole(phrase, norm):
+            best[t] = value
+    for t, _ in fuzzy:
+        best[t] = max(best[t], 0.7)
+    for word in stems & (pool.one_stem or {}).keys():
+        for t in pool.one_stem[word]:  # type: ignore[index]
+            best[t] = max(best[t], 0.75)
+    for t in [t for phrase_stems, t in pool.many_stems if phrase_stems <= stems]:
+        best[t] = max(best[t], 0.9)
     out = []
     for t, topic in enumerate(pool.topics):
-        best = 0.0
-        for j, (phrase, phrase_stems) in enumerate(zip(
-                topic.phrases, topic.phrase_stems, strict=True)):
-            # `in` first, inline: most phrases are in no turn, and a call costs more than it.
-            if phrase in norm and _said_whole(phrase, norm):
-                best = max(best, 0.8 + min(0.2, 0.1 * len(phrase_stems)))
-            elif (t, j) in fuzzy:
-                best = max(best, 0.7)
-        for phrase_stems in topic.stems:
-            if phrase_stems and phrase_stems <= stems:
-                best = max(best, 0.9 if len(phrase_stems) > 1 else 0.75)
         sim = float(sims[t]) if topic.vector is not None else 0.0
-        if best < 0.5:
-            out.append(min(0.7, sim) if sim >= 0.45 else best)
+        if best[t] < 0.5:
+            out.append(min(0.7, sim) if sim >= 0.45 else best[t])
         else:
             # Between two topics the words match equally well, the closer in meaning wins.
-            out.append(best + 0.1 * max(0.0, sim))
+            out.append(best[t] + 0.1 * max(0.0, sim))
     return out
 
 
@@ -421,24 +487,25 @@ def listen(
         asked = [e.quote for e in analysis.evidence
                  if e.code in ("question_open", "question_closed", "risk_inquiry")]
         focus = " ".join(asked) or text
-    norm = normalise(focus)
+    said = normalise(text)
+    norm = said if focus is text else normalise(focus)
     words = _WORD.findall(norm)
-    stems = _stems(focus)
+    stems = _stems_of(words)
     vector = embedder().vector(focus) if words else None
     pool = _pool(persona_topics(persona) if topics is None else topics)
     scored = sorted(
-        zip((topic.key for topic in pool.topics), _scores(pool, norm, stems, vector),
-            strict=True),
+        [(topic.key, score) for topic, score in zip(
+            pool.topics, _scores(pool, norm, stems, vector), strict=True) if score >= 0.5],
         key=lambda kv: -kv[1],
     )
-    matches = tuple((key, round(score, 3)) for key, score in scored if score >= 0.5)
-    every = _WORD.findall(normalise(text))
+    matches = tuple((key, round(score, 3)) for key, score in scored)
+    every = _WORD.findall(said)
     feelings = tuple(
         w for i, w in enumerate(every)
         if w in _FAMILY_OF and (w not in _AMBIGUOUS or _CUES & set(every[max(0, i - 3):i]))
     )
     return Heard(
-        said=normalise(text),
+        said=said,
         question=question,
         matches=matches,
         named_feelings=feelings,
@@ -447,10 +514,10 @@ def listen(
         stem=stem_key(text) or None,
         apology=bool(_APOLOGY.search(norm)),
         contract=frozenset(name for name, rx in _CONTRACT.items()
-                           if rx.search(normalise(text))),
+                           if rx.search(said)),
         safety_steps=frozenset(name for name, rx in _STEPS.items()
-                               if rx.search(normalise(text))),
-        backchannel=not every or bool(_BACKCHANNEL.match(normalise(text))),
+                               if rx.search(said)),
+        backchannel=not every or bool(_BACKCHANNEL.match(said)),
         anaphoric=bool(question == "open" and _ANAPHOR.search(norm)),
-        ending=bool(_ENDING.search(normalise(text))),
+        ending=bool(_ENDING.search(said)),
     )

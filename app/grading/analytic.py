@@ -143,10 +143,14 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
         if key:
             said[key] = repeats + 1
         client = last_client[min(t.index, len(inp.turns))]
-        parrot = client is not None and parroting(t.text, client.text) >= PARROT_AT
         analysis = inp.analyses.get(t.index, empty)
         heard = grounded = 1.0
         reflective = _REFLECTIVE & set(analysis.codes)
+        # A parrot only discounts reflections and empathy (_hits): asked only of turns with
+        # one, since the comparison is a good part of a grade's cost.
+        parrot = (client is not None
+                  and bool(reflective or any(v > 0 for v in analysis.empathy.values()))
+                  and parroting(t.text, client.text) >= PARROT_AT)
         if reflective:
             answer = inp.client_after(t.index)
             heard = _HEARD[uptake(answer.text if answer else None)]
