@@ -273,3 +273,45 @@ def test_the_clients_own_words_said_back_are_not_answered_as_being_understood() 
     replies = [x.reply for seed in range(12)
                for x in run_session(persona, echo, turns=12, seed=seed).exchanges]
     assert not [r for r in replies if any(line in r for line in understood)], understood
+
+
+def test_the_fuzzy_prefilter_keeps_every_phrase_rapidfuzz_would_match() -> None:
+    """Skipping phrases with no piece in the turn (listen._pieces) loses no fuzzy match."""
+    import random
+
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    from app.analysis.sentences import normalise
+    from app.client import listen
+
+    rng = random.Random(5)
+
+    def typo(text: str, edits: int) -> str:
+        chars = list(text)
+        for _ in range(edits):
+            at = rng.randrange(len(chars))
+            kind = rng.randrange(3)
+            if kind == 0:
+                chars[at] = rng.choice("abcdefghijklmnopqrstuvwxyz ")
+            elif kind == 1 and len(chars) > 1:
+                del chars[at]
+            else:
+                chars.insert(at, rng.choice("abcdefghijklmnopqrstuvwxyz"))
+        return "".join(chars)
+
+    checked = matched = 0
+    for persona in PERSONAS:
+        pool = listen._pool(listen.persona_topics(persona))
+        for phrase in rng.sample(pool.fuzzy, min(25, len(pool.fuzzy))):
+            edits = rng.randrange(0, max(1, len(phrase) // 5) + 2)
+            for turn in (typo(phrase, edits), f"and what about {typo(phrase, edits)} then",
+                         typo(phrase, edits)[: max(3, len(phrase) // 2)]):
+                norm = normalise(turn)
+                scores = process.cdist(pool.fuzzy, [norm], scorer=fuzz.partial_ratio,
+                                       score_cutoff=90)
+                expected = {pool.fuzzy_owner[i] for i in np.flatnonzero(scores[:, 0] >= 90)}
+                assert listen._fuzzy_near(pool, norm) == expected, turn
+                checked += 1
+                matched += len(expected)
+    assert checked > 500 and matched > checked  # the typos reach the threshold, often
