@@ -556,3 +556,22 @@ def test_saying_back_the_clients_first_words_is_parroting_and_grades_low() -> No
     empathy = next(c for c in grade.criteria if c.id == "empathy")
     assert empathy.score is not None and empathy.score <= 2.0, empathy
     assert grade.overall is not None and grade.overall < 2.5, grade.overall
+
+
+def test_an_event_read_from_the_words_quotes_the_sentence_that_said_it() -> None:
+    """Asking what the client wants to work on, after a greeting, is quoted as the question
+    (seen in the browser: the report quoted "Hi Mick, thanks for coming in." for it)."""
+    turns = [
+        ("counsellor", "Hi Mick, thanks for coming in. What would you like to talk about today?"),
+        ("client", "Leanne reckons I drink too much. So here I am."),
+        ("counsellor", "It sounds like coming here wasn't your idea."),
+        ("client", "Not really. I'm not an alcoholic or anything."),
+        ("counsellor", "Thanks for being straight with me. Whatever you decide is your choice."),
+        ("client", "Yeah, well. We'll see."),
+        ("counsellor", "You're not convinced the drinking is a problem, and you came anyway."),
+        ("client", "Keeps the peace at home."),
+    ]
+    result = grade_analytic(input_from_transcript(transcript(turns)), CORE)
+    quotes = {e.code: e.quote for c in result.criteria for e in c.evidence}
+    assert quotes["collaboration"] == "What would you like to talk about today?"
+    assert quotes["autonomy"] == "Whatever you decide is your choice."

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from app.analysis import MECHANISMS, TurnAnalysis
 from app.analysis.grounding import UNGROUNDED_RULES
 from app.client.listen import parroting, stock_key
-from app.grading.events import text_events
+from app.grading.events import event_sentence, text_events
 from app.grading.evidence import find_quote, first_sentence, sentence_around
 from app.grading.feedback import (
     alternative_for,
@@ -257,7 +257,9 @@ def _find_quote(signals: _TurnSignals, key: str) -> str:
                 if span:
                     # "Yes" proves little to a student reading it back: give its sentence.
                     return span if len(span.split()) >= 3 else sentence_around(text, span)
-    return first_sentence(text)
+    # An event read from the words (asking what the client wants to work on, a contract):
+    # the sentence that said it, not the greeting before it.
+    return event_sentence(key, text) or first_sentence(text)
 
 
 def _scale(rubric: Rubric, share: float) -> float:

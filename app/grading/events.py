@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["SessionEvent", "StoredTurn", "events_from_turns", "text_events"]
+from app.grading.evidence import sentence_containing
+
+__all__ = ["SessionEvent", "StoredTurn", "event_sentence", "events_from_turns", "text_events"]
 
 
 class StoredTurn(Protocol):
@@ -99,6 +101,21 @@ _AUTONOMY = re.compile(
     r"you(?:'re| are) the (?:expert|best judge)|you know (?:yourself|your (?:life|situation)) "
     r"best|whatever you decide|(?:only )?if (?:it|that) feels right|your choice|no pressure)\b"
 )
+
+
+# The words each text event is read from, so evidence can quote the sentence that showed it.
+_EVENT_WORDS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "collaboration": (_COLLABORATION,),
+    "autonomy": (_AUTONOMY,),
+    "contract": tuple(rx for _, rx in _CONTRACT_PARTS),
+    "ending": tuple(rx for _, rx in _ENDING_PARTS),
+}
+
+
+def event_sentence(name: str, text: str) -> str | None:
+    """The sentence of a counsellor turn that showed a text event (verbatim), or None."""
+    patterns = _EVENT_WORDS.get(name)
+    return sentence_containing(text, *patterns) if patterns else None
 
 
 def text_events(turns: Sequence[Any], *, codes: dict[int, Sequence[str]]) -> list[SessionEvent]:

@@ -115,10 +115,12 @@ def first_sentence(text: str) -> str:
     return _clip(sentences[0] if sentences else text.strip())
 
 
-def sentence_containing(text: str, pattern: re.Pattern[str]) -> str | None:
-    """The first sentence of `text` matching `pattern`, verbatim, or None."""
+def sentence_containing(text: str, *patterns: re.Pattern[str]) -> str | None:
+    """The first sentence of `text` whose lower-cased words match one of `patterns`
+    (verbatim, clipped), or None."""
     for sentence in _sentences(text):
-        if pattern.search(sentence):
+        lowered = sentence.lower()
+        if any(pattern.search(lowered) for pattern in patterns):
             return _clip(sentence)
     return None
 
