@@ -451,3 +451,32 @@ def test_heads_share_one_feature_index_and_score_as_with_their_own() -> None:
         separate = code_units(row.text, context=row.context, model=alone)
         assert shared[1] == separate[1], row.id
         assert [u.probabilities for u in shared[0]] == [u.probabilities for u in separate[0]]
+
+
+RISK_RAISED = [
+    ContextTurn("counsellor", "When you say you can't see the point, are you having thoughts "
+                "of ending your life?"),
+    ContextTurn("client", "I'm not going to do anything daft, if that's what you're asking. "
+                "Not today, anyway."),
+]
+
+
+@pytest.mark.parametrize("text", [
+    "Thank you for telling me that. Have you thought about how you would do it?",
+    "What has kept you going so far?",
+    "Do you have access to tablets at home?",
+])
+def test_assessing_a_risk_already_raised_is_a_risk_inquiry(text: str) -> None:
+    """The codebook's plan, means and protective questions are risk inquiries, not safety
+    responses (seen in the browser: the plan question was coded a safety response, and the
+    client answered it "Aye. That's about it." as if thanked)."""
+    analysis = analyze_turn(text, context=RISK_RAISED)
+    assert "risk_inquiry" in analysis.codes
+    assert "safety_response" not in analysis.codes
+
+
+def test_the_same_words_with_no_risk_in_the_conversation_are_plain_questions() -> None:
+    context = [ContextTurn("client", "I've been training for the half marathon since March. "
+                           "Some mornings it's brutal.")]
+    for text in ("What's kept you going with the training?", "Do you have a plan for race day?"):
+        assert "risk_inquiry" not in analyze_turn(text, context=context).codes, text

@@ -108,13 +108,31 @@ def names_risk(clause: Sentence) -> bool:
     return bool(_RISK.search(clause.core))
 
 
-def is_risk_inquiry(clause: Sentence, *, previous: Sentence | None = None) -> bool:
-    """Asks directly about suicide, self-harm or safety."""
+# Questions that assess a risk already on the table: plan, method, means, intent, how strong
+# the thoughts are, what has kept them going. The codebook codes these `risk_inquiry` ("Have
+# you thought about how you'd do it?", "What's kept you going, on the worst nights?"); they
+# name no risk word of their own, so they count only once risk is in the conversation.
+_RISK_FOLLOW_UP = re.compile(
+    r"\b(?:(?:do|have) you (?:have|got|made|make) (?:a |any )?plans?|have you (?:made|got|"
+    r"thought about|decided) (?:a plan|how)|how (?:would|might|were) you (?:do it|go about it|"
+    r"end|kill|hurt|harm)|(?:access to|means to|got any|have any) (?:pills|tablets|medication|"
+    r"weapons|a gun|guns|knives|rope)|acted on (?:these|those|the|them|any)|what(?:'s| has) "
+    r"(?:kept|stopped) you|how (?:strong|often|long) (?:are|have|do) (?:these|those|the) "
+    r"(?:thoughts|urges|feelings))"
+)
+
+
+def is_risk_inquiry(clause: Sentence, *, previous: Sentence | None = None,
+                    risk_context: bool = False) -> bool:
+    """Asks directly about suicide, self-harm or safety, or (with risk in the conversation)
+    about a plan, the means, intent or what keeps the client going."""
     core = clause.core
     asking = clause.question or bool(_ASKING.search(core))
     if not asking:
         return False
     if _RISK.search(core) or _SAFETY_QUESTION.search(core):
+        return True
+    if risk_context and clause.question and _RISK_FOLLOW_UP.search(core):
         return True
     # "Sometimes people in your position think about ending their life. Is that true for you?"
     return bool(previous is not None and _RISK.search(previous.core) and clause.question

@@ -34,7 +34,8 @@ RULES: dict[str, Rule] = {
         Rule("backchannel", "other",
              "nothing is left once fillers and discourse markers are removed"),
         Rule("risk_question", "risk_inquiry",
-             "asking about suicide, self-harm or safety must never be missed, whatever its form"),
+             "asking about suicide, self-harm or safety (or, once risk is raised, about a plan, "
+             "the means or what keeps them going) must never be missed, whatever its form"),
         Rule("safety_step", "safety_response",
              "safety plans and crisis services are a closed, known vocabulary"),
         Rule("boundary_offer", "boundary_crossing",
@@ -136,9 +137,9 @@ def apply_rules(
     if not unit.words:
         return "backchannel"
     ctx = view.context
-    if risk.is_risk_inquiry(unit, previous=previous):
-        return "risk_question"
     risk_context = ctx.risk_talk or any(risk.names_risk(u) for u in view.units)
+    if risk.is_risk_inquiry(unit, previous=previous, risk_context=risk_context):
+        return "risk_question"
     if risk.is_safety_response(unit, risk_context=risk_context):
         return "safety_step"
     if boundaries.crosses_boundary(unit):
