@@ -355,3 +355,30 @@ def test_three_skilled_replies_cannot_claim_consistency(client: TestClient) -> N
             assert criterion["score"] is None or criterion["score"] <= 3.0, criterion
     assert grade["overall"] is None or grade["overall"] < 4.0
 
+
+
+RISK_PERSONAS = [p for p in PERSONAS if any(d.risk for d in p.disclosures)
+                 and p.when_asked_about_risk]
+
+
+@pytest.mark.parametrize("persona", RISK_PERSONAS, ids=lambda p: p.id)
+def test_a_guarded_client_asked_what_keeps_them_going_does_not_answer_another_question(
+    persona: Persona,
+) -> None:
+    """Before the risk layer opens, the file's answers to "are you thinking of suicide?" are
+    for that question; asked about a plan or what keeps them going, the client is guarded
+    (seen in the browser: "Have I thought about it?" to "What has kept you going so far?")."""
+    history = [ContextTurn("client", persona.style.opening_line),
+               ContextTurn("counsellor", "Are you having any thoughts of ending your life?"),
+               ContextTurn("client", persona.when_asked_about_risk[0])]
+    for seed in range(6):
+        for question in ("What has kept you going so far?",
+                         "Have you thought about how you would do it?"):
+            step = take_turn(persona=persona, state=initial_state(persona), history=history,
+                             student_text=question, seed=seed)
+            assert step.plan.kind == "risk_screen", (question, step.plan.kind)
+            assert not set(step.plan.lines) & set(persona.when_asked_about_risk), step.plan.lines
+        asked = take_turn(persona=persona, state=initial_state(persona), history=history[:1],
+                          student_text="Are you having thoughts of ending your life?",
+                          seed=seed)
+        assert asked.plan.kind == "risk_screen", asked.plan.kind

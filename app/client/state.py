@@ -707,7 +707,13 @@ def choose_content(
             return choice, unlocked, risk, listening
         if not any(d.risk and d.id in unlocked for d in persona.disclosures):
             kind = "risk_guarded" if risk_layer is not None else "risk_denial"
-            options = [(f"q:{i}", line) for i, line in enumerate(persona.when_asked_about_risk)]
+            # The file's lines answer "are you thinking of suicide?". Asked first about a
+            # plan, the means or what keeps them going, a client not ready to say answers
+            # guardedly instead of to a question nobody asked ("Have I thought about it?" to
+            # "What has kept you going?").
+            other_step = bool(heard.safety_steps) and "ideation" not in heard.safety_steps
+            options = [] if other_step and risk_layer is not None else [
+                (f"q:{i}", line) for i, line in enumerate(persona.when_asked_about_risk)]
             options += [(f"sq:{kind}:{i}", _speak(persona, line)) for i, line in
                         enumerate(voice.style_lines(kind, persona.style.conversational_style))]
             picked = picker.pick(options) or picker.fallback(
