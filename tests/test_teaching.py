@@ -366,14 +366,16 @@ def test_a_guarded_client_asked_what_keeps_them_going_does_not_answer_another_qu
     persona: Persona,
 ) -> None:
     """Before the risk layer opens, the file's answers to "are you thinking of suicide?" are
-    for that question; asked about a plan or what keeps them going, the client is guarded
-    (seen in the browser: "Have I thought about it?" to "What has kept you going so far?")."""
+    for that question; asked about a plan or what keeps them going, or offered a safety step,
+    the client is guarded (seen in the browser: "Have I thought about it?" to "What has kept
+    you going so far?", and "Yeah. That's it, near enough." to a safety plan)."""
     history = [ContextTurn("client", persona.style.opening_line),
                ContextTurn("counsellor", "Are you having any thoughts of ending your life?"),
                ContextTurn("client", persona.when_asked_about_risk[0])]
     for seed in range(6):
         for question in ("What has kept you going so far?",
-                         "Have you thought about how you would do it?"):
+                         "Have you thought about how you would do it?",
+                         "Could we work out together how to keep you safe tonight?"):
             step = take_turn(persona=persona, state=initial_state(persona), history=history,
                              student_text=question, seed=seed)
             assert step.plan.kind == "risk_screen", (question, step.plan.kind)

@@ -696,10 +696,14 @@ def choose_content(
             if choice.lines:
                 return choice, unlocked, risk, listening
 
-    if "risk_inquiry" in codes:
+    asked = "risk_inquiry" in codes
+    # A safety step offered before the client has said anything of risk ("Could we work out
+    # how to keep you safe tonight?") is answered like a first question about it, not with a
+    # line of feeling understood ("Yeah. That's it, near enough.", seen in the browser).
+    if asked or "safety_response" in codes:
         risk_layer = next((d for d in persona.disclosures
                            if d.risk and d.id not in unlocked and d.id not in state.held), None)
-        if risk_layer is not None and trust >= risk_layer.min_trust - 2 and (
+        if asked and risk_layer is not None and trust >= risk_layer.min_trust - 2 and (
             turn >= risk_layer.min_turn - 3
         ):
             # Asking directly is skilled practice: it can open the risk layer a little early.
@@ -711,7 +715,8 @@ def choose_content(
             # plan, the means or what keeps them going, a client not ready to say answers
             # guardedly instead of to a question nobody asked ("Have I thought about it?" to
             # "What has kept you going?").
-            other_step = bool(heard.safety_steps) and "ideation" not in heard.safety_steps
+            other_step = not asked or (bool(heard.safety_steps)
+                                       and "ideation" not in heard.safety_steps)
             options = [] if other_step and risk_layer is not None else [
                 (f"q:{i}", line) for i, line in enumerate(persona.when_asked_about_risk)]
             options += [(f"sq:{kind}:{i}", _speak(persona, line)) for i, line in
