@@ -384,3 +384,33 @@ def test_a_guarded_client_asked_what_keeps_them_going_does_not_answer_another_qu
                           student_text="Are you having thoughts of ending your life?",
                           seed=seed)
         assert asked.plan.kind == "risk_screen", asked.plan.kind
+
+
+@pytest.mark.parametrize("persona", RISK_PERSONAS, ids=lambda p: p.id)
+def test_a_guarded_client_asked_again_and_again_stays_in_character(persona: Persona) -> None:
+    """Four risk questions before the client is ready: each answer is a guarded line, one of
+    the file's answers or one of its deflections, never the stock "Yeah." of a client with
+    nothing left to say (seen in the browser after two questions)."""
+    from app.client import voice
+
+    style = persona.style.conversational_style
+    allowed = {*persona.when_asked_about_risk, *persona.deflections,
+               *voice.style_lines("risk_guarded", style)}
+    history = [ContextTurn("client", persona.style.opening_line),
+               ContextTurn("counsellor", "Are you having any thoughts of ending your life?"),
+               ContextTurn("client", persona.when_asked_about_risk[0])]
+    state = initial_state(persona)
+    for question in ("Have you thought about how you would do it?",
+                     "Do you have access to tablets at home?",
+                     "What has kept you going so far?",
+                     "Could we work out together how to keep you safe tonight?"):
+        step = take_turn(persona=persona, state=state, history=history, student_text=question,
+                         seed=3)
+        # (A boundary test due at this turn is asked after the answer.)
+        assert step.plan.kind in ("risk_screen", "boundary"), (question, step.plan.kind)
+        reply = " ".join(step.plan.lines)
+        # A boundary request the student let pass may be pressed again instead.
+        pressed = step.plan.kind == "boundary"
+        assert pressed or any(line in reply for line in allowed), (question, reply)
+        state = step.state
+        history += [ContextTurn("counsellor", question), ContextTurn("client", reply)]

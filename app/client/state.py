@@ -721,9 +721,12 @@ def choose_content(
                 (f"q:{i}", line) for i, line in enumerate(persona.when_asked_about_risk)]
             options += [(f"sq:{kind}:{i}", _speak(persona, line)) for i, line in
                         enumerate(voice.style_lines(kind, persona.style.conversational_style))]
-            picked = picker.pick(options) or picker.fallback(
-                persona.style.conversational_style, persona
-            )
+            # Not ready to say is not "Yeah.": once the guarded lines are used, the client's
+            # own ways of not answering come next.
+            deflections = [(f"d:{i}", line) for i, line in enumerate(persona.deflections)
+                           if risk_layer is not None]
+            picked = (picker.pick(options) or picker.pick(deflections)
+                      or picker.fallback(persona.style.conversational_style, persona))
             choice.say(*picked)
             choice.kind = "risk_screen"
             return choice, unlocked, risk, listening
