@@ -575,3 +575,33 @@ def test_an_event_read_from_the_words_quotes_the_sentence_that_said_it() -> None
     quotes = {e.code: e.quote for c in result.criteria for e in c.evidence}
     assert quotes["collaboration"] == "What would you like to talk about today?"
     assert quotes["autonomy"] == "Whatever you decide is your choice."
+
+
+def test_a_gift_let_pass_is_quoted_in_the_clients_words_for_it() -> None:
+    """The feedback quotes the persona's request ("I brought you this."), not a question the
+    client asked before it (seen in the browser: "Why?", and once a line two turns back)."""
+    from dataclasses import replace
+
+    from app.grading.events import SessionEvent
+
+    tom = next(p for p in PERSONAS if p.id == "tom-acute-suicidal")
+    gift = next(t for t in tom.boundary_tests if t.id == "the-board")
+    turns = [
+        ("client", tom.style.opening_line),
+        ("counsellor", "What's been happening, Tom?"),
+        ("client", "The business went under in the spring. I've not been sleeping."),
+        ("counsellor", "It sounds like you've lost a lot this year."),
+        ("client", "That's a big question for a Tuesday. I'm tired, that's all. Tired of it."),
+        ("counsellor", "Do you have access to pills at home?"),
+        ("client", f"…Not really. Why? {gift.says}"),
+        ("counsellor", "I'm glad you're talking to me. What has kept you going so far?"),
+        ("client", "Couldn't tell you."),
+    ]
+    plain = input_from_transcript(transcript(turns), persona=tom)
+    graded = grade_analytic(
+        replace(plain, events=[SessionEvent("boundary_unaddressed", 7, gift.id)]), CORE)
+    boundaries = next(c for c in graded.criteria if c.id == "boundaries")
+    at_gift = [s for s in boundaries.suggestions if s.turn == 7]
+    assert at_gift, boundaries.suggestions
+    assert at_gift[0].client_said == "I brought you this."
+    assert at_gift[0].client_turn == 6

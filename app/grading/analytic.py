@@ -339,6 +339,7 @@ _REQUEST_KEYS = frozenset(
         "boundary_crossed",
         "boundary_held",
         "boundary_holding",
+        "boundary_unaddressed",
         "self_disclosure",
     }
 )
@@ -373,14 +374,15 @@ def _suggestion(inp: GradingInput, hit: _Hit, signals: _TurnSignals) -> Suggesti
     if key == "withdrawal":
         # The client pulled back from something in this turn: answer what caused it.
         key = next((c for c in _RELATED["withdrawal"] if c in signals.codes), key)
-    client = _client_words(inp, hit.turn, request=key in _REQUEST_KEYS)
+    asked = _test_words(inp, hit.detail) if key in _REQUEST_KEYS else None
+    client = _client_words(inp, hit.turn, request=key in _REQUEST_KEYS, asked=asked)
     client_text = client.text if client else None
     alternative, why = alternative_for(
         key, client_text=client_text, persona=inp.persona, detail=hit.detail
     )
     quoted = None
     if client_text:
-        quoted = request_words(client_text) if key in _REQUEST_KEYS else None
+        quoted = request_words(client_text, asked=asked) if key in _REQUEST_KEYS else None
         quoted = quoted or quote_for_feedback(client_text)
     return Suggestion(
         turn=hit.turn,
@@ -451,7 +453,15 @@ def _feedback(
     return " ".join(parts), praise, suggestions
 
 
-def _client_words(inp: GradingInput, turn: int, *, request: bool = False) -> GradingTurn | None:
+def _test_words(inp: GradingInput, test_id: str | None) -> str | None:
+    """The persona's words for a boundary test (what the client asked), when known."""
+    if inp.persona is None or not test_id:
+        return None
+    return next((t.says for t in inp.persona.boundary_tests if t.id == test_id), None)
+
+
+def _client_words(inp: GradingInput, turn: int, *, request: bool = False,
+                  asked: str | None = None) -> GradingTurn | None:
     """What the client had said: the latest of their last few turns with words to use.
 
     A one-word answer ("Yes.") gives nothing to build an alternative from, so look back a
@@ -460,6 +470,11 @@ def _client_words(inp: GradingInput, turn: int, *, request: bool = False) -> Gra
     """
     recent = inp.client_before(turn, back=3)
     if request:
+        # The turn that made the persona's request, when known, then any turn asking one.
+        opening = first_sentence(asked) if asked else None
+        for client in recent:
+            if opening and opening in client.text:
+                return client
         for client in recent:
             if request_words(client.text):
                 return client

@@ -266,10 +266,17 @@ def risk_words(client_text: str | None) -> str | None:
     return None
 
 
-def request_words(client_text: str | None) -> str | None:
-    """The client's first question (a request or a personal question), verbatim, if any."""
+def request_words(client_text: str | None, *, asked: str | None = None) -> str | None:
+    """The client's request, verbatim, if their turn holds one: the first sentence of `asked`
+    (the persona's own words for the test, when known) where the turn says it, else the
+    turn's first question (a request or a personal question)."""
     if not client_text:
         return None
+    # A gift or an offer is often no question ("I brought you this."), and the turn may open
+    # with an answer to the student before the request comes.
+    opening = first_sentence(asked) if asked else None
+    if opening and opening in client_text:
+        return opening
     questions = [
         m.group(0).strip()
         for m in _SENTENCE.finditer(client_text)
