@@ -151,16 +151,17 @@ def _signals(inp: GradingInput) -> list[_TurnSignals]:
         parrot = (client is not None
                   and bool(reflective or any(v > 0 for v in analysis.empathy.values()))
                   and parroting(t.text, client.text) >= PARROT_AT)
+        confidence = analysis.confidence  # a property worked out on each read: read it once
         if reflective:
             answer = inp.client_after(t.index)
             heard = _HEARD[uptake(answer.text if answer else None)]
-            grounded = max(analysis.confidence[code] for code in reflective)
+            grounded = max(confidence[code] for code in reflective)
         codes_ = frozenset(analysis.codes)
         turn_events = events.get(t.index, {})
         substantive = bool(codes_ - {"other"} or turn_events
                            or any(e.source in UNGROUNDED_RULES for e in analysis.evidence))
         out.append(_TurnSignals(turn=t, analysis=analysis, codes=codes_, events=turn_events,
-                                confidence=analysis.confidence, key=key,
+                                confidence=confidence, key=key,
                                 substantive=substantive, damp=0.5 ** repeats, parrot=parrot,
                                 heard=heard, grounded=grounded))
     return out
