@@ -414,3 +414,22 @@ def test_a_guarded_client_asked_again_and_again_stays_in_character(persona: Pers
         assert pressed or any(line in reply for line in allowed), (question, reply)
         state = step.state
         history += [ContextTurn("counsellor", question), ContextTurn("client", reply)]
+
+
+@pytest.mark.parametrize(("question", "step"), [
+    ("Who could you be with this evening?", "safety_plan"),
+    ("Is there someone you could stay with tonight?", "safety_plan"),
+    ("Who could you call if it gets bad?", "safety_plan"),
+    ("Are you going to act on it tonight?", "intent"),
+])
+def test_the_people_to_turn_to_are_part_of_a_safety_plan_not_a_question_of_intent(
+    question: str, step: str,
+) -> None:
+    """"Tonight" alone asks nothing about intent (seen in the browser: a safety-plan question
+    drew Tom's "If you want it on a scale, I mean to do it.")."""
+    from app.client.listen import safety_steps_in
+
+    steps = safety_steps_in(question)
+    assert step in steps
+    if step == "safety_plan":
+        assert "intent" not in steps

@@ -112,8 +112,9 @@ _STEPS: dict[str, re.Pattern[str]] = {
                        r"thought about how|worked out how|when you would|where you would)\b"),
     "means": re.compile(r"\b(?:access to|pills|tablets|medication|stockpil\w*|weapon|gun|"
                         r"knife|knives|rope|means|at home (?:that|you could))\b"),
+    # "Tonight" alone is no question of intent: "who could you be with tonight?" plans safety.
     "intent": re.compile(r"\b(?:intend|intention|going to act|act on|do it|follow through|"
-                         r"going to do something|tonight|how likely)\b"),
+                         r"going to do something|how likely)\b"),
     "history": re.compile(r"\b(?:before|in the past|ever (?:tried|attempted|hurt|done)|"
                           r"attempt\w*|previous(?:ly)?|last time)\b"),
     "protective": re.compile(r"\b(?:kept you going|keeps you going|stopped you|stops you|"
@@ -121,7 +122,12 @@ _STEPS: dict[str, re.Pattern[str]] = {
                              r"hold(?:s|ing)? you back|protect\w*|matters to you|worth staying)\b"),
     "safety_plan": re.compile(r"\b(?:safety plan\w*|keep (?:you|yourself) safe|stay safe|"
                               r"plan (?:together|for (?:tonight|the next|when))|warning signs|"
-                              r"write (?:down|out)|what you (?:could|can) do (?:if|when))\b"),
+                              r"write (?:down|out)|what you (?:could|can) do (?:if|when)|"
+                              # the people to turn to, a safety plan's other half
+                              r"who (?:could|can|would|might) you (?:be with|stay with|call|ring|"
+                              r"phone|text|talk to|reach out to|go to)|(?:someone|somebody|anyone|"
+                              r"anybody) (?:who |that )?(?:you )?(?:could|can) "
+                              r"(?:come (?:and|to) )?(?:be with|stay with|call|ring|talk to))\b"),
     "referral": re.compile(r"\b(?:lifeline|samaritans|988|000|999|911|111|crisis (?:line|team)|"
                            r"helpline|hotline|gp|doctor|psychiatrist|mental health team|"
                            r"emergency|ambulance|a&e|hospital|refer\w*|supervisor|"
