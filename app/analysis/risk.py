@@ -47,24 +47,40 @@ _SERVICES = re.compile(
     r"childline|text shout|nhs 111|the 988|mental health (?:crisis|emergency|line|triage)|"
     r"emergency (?:department|room|services)|a&e)\b"
 )
-# Caring responses that count as safety responses only when risk is on the table.
-_CARE_IN_RISK = re.compile(
-    r"\b(?:(?:do|have) you (?:have|got|made|make) (?:a |any )?plans?|have you (?:made|got|"
+# Questions that assess a risk already on the table: plan, method, means, intent, how strong
+# the thoughts are, what has kept them going. The codebook codes these `risk_inquiry` ("Have
+# you thought about how you'd do it?", "What's kept you going, on the worst nights?"); they
+# name no risk word of their own, so they count only once risk is in the conversation.
+_ASSESSMENT = (
+    r"(?:(?:do|have) you (?:have|got|made|make) (?:a |any )?plans?|have you (?:made|got|"
     r"thought about|decided) (?:a plan|how)|how (?:would|might|were) you (?:do it|go about it|"
     r"end|kill|hurt|harm)|(?:access to|means to|got any|have any) (?:pills|tablets|medication|"
-    r"weapons|a gun|guns|knives|rope)|(?:is there|who is|who's|have you got) (?:someone|anyone|"
+    r"weapons|a gun|guns|knives|rope)|acted on (?:these|those|the|them|any)|what(?:'s| has) "
+    r"(?:kept|stopped) you|how (?:strong|often|long) (?:are|have|do) (?:these|those|the) "
+    r"(?:thoughts|urges|feelings))"
+)
+_RISK_FOLLOW_UP = re.compile(r"\b" + _ASSESSMENT)
+# The people to turn to, a safety plan's other half (the codebook's "involving others"); the
+# client's safety steps (app.client.listen) read the same words.
+PEOPLE_TO_TURN_TO = (
+    r"who (?:could|can|would|might) you (?:be with|stay with|call|ring|phone|text|talk to|"
+    r"reach out to|go to)"
+)
+# Caring responses that count as safety responses only when risk is on the table (the
+# assessment questions among them are met as risk inquiries first, when they are questions).
+_CARE_IN_RISK = re.compile(
+    r"\b(?:" + _ASSESSMENT + "|" + PEOPLE_TO_TURN_TO + "|"
+    r"(?:is there|who is|who's|have you got) (?:someone|anyone|"
     r"somebody|a person|a friend) (?:who |that )?(?:you could|you can|could|can) (?:stay|be|call|"
-    r"contact|reach|ring|text)|who (?:could|can|would|might) you (?:be with|stay with|call|ring|"
-    r"phone|text|talk to|reach out to|go to)|a&e|"
+    r"contact|reach|ring|text)|a&e|"
     r"emergency (?:services|department|room|number|line)|"
     r"(?:your|our) safety|get (?:you )?through (?:tonight|the night|this weekend|the next "
-    r"few)|acted on (?:these|those|the|them|any)|keep you going|what(?:'s| has) (?:kept|stopped) "
-    r"you|i(?:'m| am) (?:really |so |very )?(?:glad|grateful|relieved) (?:that )?you (?:told|"
+    r"few)|keep you going|"
+    r"i(?:'m| am) (?:really |so |very )?(?:glad|grateful|relieved) (?:that )?you (?:told|"
     r"shared|felt able|said|could) (?:and|so|because|but)|"
     r"(?:your|a|the) (?:gp|doctor|psychiatrist|mental health team|care team)|talk to someone "
     r"(?:today|tonight|now)|(?:can|could) we (?:agree|make|work out|come up with)|"
-    r"i(?:'d| would) like (?:us )?to (?:think|talk|work out|make)|how (?:strong|often|long)"
-    r" (?:are|have|do) (?:these|those|the) (?:thoughts|urges|feelings)|safe tonight|get through "
+    r"i(?:'d| would) like (?:us )?to (?:think|talk|work out|make)|safe tonight|get through "
     r"tonight)\b"
 )
 
@@ -108,20 +124,6 @@ def risk_in_the_air(text: str) -> bool:
 def names_risk(clause: Sentence) -> bool:
     """Mentions suicide, self-harm or not wanting to live."""
     return bool(_RISK.search(clause.core))
-
-
-# Questions that assess a risk already on the table: plan, method, means, intent, how strong
-# the thoughts are, what has kept them going. The codebook codes these `risk_inquiry` ("Have
-# you thought about how you'd do it?", "What's kept you going, on the worst nights?"); they
-# name no risk word of their own, so they count only once risk is in the conversation.
-_RISK_FOLLOW_UP = re.compile(
-    r"\b(?:(?:do|have) you (?:have|got|made|make) (?:a |any )?plans?|have you (?:made|got|"
-    r"thought about|decided) (?:a plan|how)|how (?:would|might|were) you (?:do it|go about it|"
-    r"end|kill|hurt|harm)|(?:access to|means to|got any|have any) (?:pills|tablets|medication|"
-    r"weapons|a gun|guns|knives|rope)|acted on (?:these|those|the|them|any)|what(?:'s| has) "
-    r"(?:kept|stopped) you|how (?:strong|often|long) (?:are|have|do) (?:these|those|the) "
-    r"(?:thoughts|urges|feelings))"
-)
 
 
 def is_risk_inquiry(clause: Sentence, *, previous: Sentence | None = None,

@@ -19,6 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from app.analysis import TurnAnalysis
+from app.analysis.risk import PEOPLE_TO_TURN_TO
 from app.analysis.semantics import embedder
 from app.analysis.sentences import normalise, stem
 from app.analysis.vocabulary import STOPWORDS
@@ -123,9 +124,7 @@ _STEPS: dict[str, re.Pattern[str]] = {
     "safety_plan": re.compile(r"\b(?:safety plan\w*|keep (?:you|yourself) safe|stay safe|"
                               r"plan (?:together|for (?:tonight|the next|when))|warning signs|"
                               r"write (?:down|out)|what you (?:could|can) do (?:if|when)|"
-                              # the people to turn to, a safety plan's other half
-                              r"who (?:could|can|would|might) you (?:be with|stay with|call|ring|"
-                              r"phone|text|talk to|reach out to|go to)|(?:someone|somebody|anyone|"
+                              + PEOPLE_TO_TURN_TO + r"|(?:someone|somebody|anyone|"
                               r"anybody) (?:who |that )?(?:you )?(?:could|can) "
                               r"(?:come (?:and|to) )?(?:be with|stay with|call|ring|talk to))\b"),
     "referral": re.compile(r"\b(?:lifeline|samaritans|988|000|999|911|111|crisis (?:line|team)|"
@@ -264,15 +263,15 @@ class _Pool:
     matrix: np.ndarray | None  # one row per topic (zeros where a topic has no vector)
     # Every piece of every fuzzy phrase (see _pieces) -> the phrases (indexes into fuzzy) it
     # is a piece of, and the pieces' lengths.
-    pieces: dict[str, tuple[int, ...]] | None = None
-    piece_lengths: tuple[int, ...] = ()
-    lengths: tuple[int, ...] = ()  # the fuzzy phrases' lengths, shortest first
-    by_length: tuple[int, ...] = ()  # indexes into fuzzy in that order
+    pieces: dict[str, tuple[int, ...]]
+    piece_lengths: tuple[int, ...]
+    lengths: tuple[int, ...]  # the fuzzy phrases' lengths, shortest first
+    by_length: tuple[int, ...]  # indexes into fuzzy in that order
     # Every topic's phrases and stem sets flattened, with the score a match gives, so a turn
     # is tested against them in one comprehension rather than a loop per topic.
-    said: tuple[tuple[str, int, float], ...] = ()  # (phrase, topic index, score)
-    one_stem: dict[str, tuple[int, ...]] | None = None  # stem -> topics it matches (0.75)
-    many_stems: tuple[tuple[frozenset[str], int], ...] = ()  # (stems, topic index) (0.9)
+    said: tuple[tuple[str, int, float], ...]  # (phrase, topic index, score)
+    one_stem: dict[str, tuple[int, ...]]  # stem -> topics it matches (0.75)
+    many_stems: tuple[tuple[frozenset[str], int], ...]  # (stems, topic index) (0.9)
 
 
 # rapidfuzz's partial_ratio of 90 or more between a phrase of m characters and a longer turn
@@ -295,8 +294,8 @@ def _fuzzy_near(pool: _Pool, norm: str) -> set[tuple[int, int]]:
     # those are always scored.
     able = set(pool.by_length[bisect_left(pool.lengths, len(norm)):])
     slices = {norm[i:i + k] for k in pool.piece_lengths for i in range(len(norm) - k + 1)}
-    for piece in slices & (pool.pieces or {}).keys():
-        able.update(pool.pieces[piece])  # type: ignore[index]
+    for piece in slices & pool.pieces.keys():
+        able.update(pool.pieces[piece])
     if not able:
         return set()
     order = sorted(able)
@@ -368,8 +367,8 @@ def _scores(pool: _Pool, norm: str, stems: frozenset[str],
             best[t] = value
     for t, _ in fuzzy:
         best[t] = max(best[t], 0.7)
-    for word in stems & (pool.one_stem or {}).keys():
-        for t in pool.one_stem[word]:  # type: ignore[index]
+    for word in stems & pool.one_stem.keys():
+        for t in pool.one_stem[word]:
             best[t] = max(best[t], 0.75)
     for t in [t for phrase_stems, t in pool.many_stems if phrase_stems <= stems]:
         best[t] = max(best[t], 0.9)
