@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from app.analysis import CODES, MECHANISMS, ContextTurn, analyze_turn
-from app.analysis.analyzer import code_units
+from app.analysis.analyzer import analyze_transcript, code_units
 from app.analysis.behaviours import main_behaviour, main_behaviour_of
 from app.analysis.corpus import label_counts, load_corpus
 from app.analysis.features import TurnView, view_turn
+from app.analysis.grounding import points_back
 from app.analysis.learned import load_model
 from app.analysis.rules import RULES, model_code
+from app.analysis.sentences import make_sentence
 from app.analysis.training import (
     Tally,
     cohen_kappa,
@@ -480,3 +482,43 @@ def test_the_same_words_with_no_risk_in_the_conversation_are_plain_questions() -
                            "Some mornings it's brutal.")]
     for text in ("What's kept you going with the training?", "Do you have a plan for race day?"):
         assert "risk_inquiry" not in analyze_turn(text, context=context).codes, text
+
+
+# Eight turns about other things: the risk question is outside the six turns read closely.
+_SINCE = [
+    ContextTurn("counsellor", "Tell me a bit about work."),
+    ContextTurn("client", "Work's fine, I suppose. It's the same every day."),
+    ContextTurn("counsellor", "The same grind, day after day."),
+    ContextTurn("client", "Yeah. And the flat's quiet since she left."),
+    ContextTurn("counsellor", "It's quiet without her."),
+    ContextTurn("client", "It is. I sit there with the telly on most nights."),
+    ContextTurn("counsellor", "Evenings on your own."),
+    ContextTurn("client", "Pretty much. My brother rings sometimes."),
+]
+
+
+@pytest.mark.parametrize("text, code", [
+    ("Who could you be with this evening?", "safety_response"),
+    ("What has kept you going so far?", "risk_inquiry"),
+])
+def test_risk_raised_early_in_the_session_is_still_in_the_conversation(
+    text: str, code: str
+) -> None:
+    """Seen in the browser: the risk question at turn 3 had left the analyzer's window by turn
+    8, so a safety-plan question was coded a plain question."""
+    session = [*RISK_RAISED, *_SINCE]
+    assert code in analyze_turn(text, context=session).codes
+    assert code in analyze_transcript([*session, ContextTurn("counsellor", text)])[-1][1].codes
+    # The same eight turns without the risk question before them: plain questions.
+    assert code not in analyze_turn(text, context=_SINCE).codes
+
+
+@pytest.mark.parametrize("text, back", [
+    ("Losing it has hit you hard.", True),
+    ("You've noticed them drifting away.", True),
+    ("It sounds like the divorce settlement is weighing on you.", False),  # a frame's "it"
+    ("You're frustrated that the landlord still hasn't fixed the heating.", False),
+    ("It's hard when the house is so quiet.", False),
+])
+def test_a_pronoun_points_back_but_a_frames_it_does_not(text: str, back: bool) -> None:
+    assert points_back(make_sentence(text)) is back

@@ -315,3 +315,57 @@ def test_the_fuzzy_prefilter_keeps_every_phrase_rapidfuzz_would_match() -> None:
                 checked += 1
                 matched += len(expected)
     assert checked > 500 and matched > checked  # the typos reach the threshold, often
+
+
+def _tom_so_far() -> tuple[Persona, list[ContextTurn]]:
+    """Tom a few turns in, as in the browser: why he came, two short answers, the firm's end."""
+    persona = LIBRARY["tom-acute-suicidal"]
+    return persona, [
+        ContextTurn("client", persona.style.opening_line),
+        ContextTurn("counsellor", "What would you like to talk about today?"),
+        ContextTurn("client", "Becky. She heard me on the phone and made me promise. I don't "
+                    "break promises to Becky."),
+        ContextTurn("counsellor", "Becky booked it, and you came anyway. What's been happening?"),
+        ContextTurn("client", persona.disclosures[0].says),
+        ContextTurn("counsellor", "Are you sleeping any better?"),
+        ContextTurn("client", "No."),
+        ContextTurn("counsellor", "Is Becky around much?"),
+        ContextTurn("client", "Not really."),
+        ContextTurn("counsellor", "Tell me a bit about the business."),
+        ContextTurn("client", "Twenty-two years I ran that firm. The main contractor went bust "
+                    "owing us eighty-six grand, and that was that. I had to stand in the yard "
+                    "and tell nine men they'd no jobs on the Monday."),
+    ]
+
+
+def test_a_reflection_that_points_back_at_the_clients_story_is_not_met_with_confusion() -> None:
+    """Seen in the browser: "Losing it has hit you hard." after Tom's story of the firm shares
+    none of his words, was taken for a reflection of something he never said, and drew "I
+    didn't say that."; one that brings in a marriage he has not mentioned still does."""
+    persona, history = _tom_so_far()
+    state = initial_state(persona).model_copy(update={"trust": 3.0, "turn": 5,
+                                                      "unlocked": [persona.disclosures[0].id]})
+    kept = take_turn(persona=persona, state=state, history=history,
+                     student_text="Losing it has hit you hard.", seed=4)
+    assert {"reflection_simple", "reflection_complex"} & set(kept.analysis.codes)
+    assert kept.plan.kind != "confused" and kept.plan.reaction != "confused"
+    missed = take_turn(persona=persona, state=state, history=history,
+                       student_text="You're worried your marriage is falling apart.", seed=4)
+    assert missed.analysis.codes == ("other",)
+    assert missed.plan.kind == "confused"
+
+
+def test_normalising_before_a_risk_question_is_part_of_asking_not_reassurance() -> None:
+    """Seen in the browser: "When it's this heavy, some people think about ending their
+    life." before "Is that something you've thought about?" was coded reassurance, and Tom
+    withdrew from the skilled way of asking."""
+    persona, history = _tom_so_far()
+    state = initial_state(persona).model_copy(update={"trust": 3.0, "turn": 5,
+                                                      "unlocked": [persona.disclosures[0].id]})
+    text = ("When it's this heavy, some people think about ending their life. Is that "
+            "something you've thought about?")
+    for seed in range(6):
+        step = take_turn(persona=persona, state=state, history=history, student_text=text,
+                         seed=seed)
+        assert step.analysis.codes == ("risk_inquiry",), step.analysis.codes
+        assert not step.plan.withdrawn and step.plan.reaction != "reassured"

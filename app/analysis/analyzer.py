@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.analysis.context import speaks_of_risk
 from app.analysis.features import turn_features, unit_features, view_turn
 from app.analysis.grounding import Grounding, read_grounding, rule_for
 from app.analysis.learned import LearnedModel, load_model
@@ -52,11 +53,15 @@ def code_units(
 ) -> tuple[list[UnitCoding], dict[str, int]]:
     """Code each sentence of a counsellor turn and rate the turn's empathy mechanisms.
 
-    `client_said` is everything the client has said earlier in the session (the context
-    window's client turns when not given): a reflection must take some of it up."""
+    `context` is the session before the turn: the last CONTEXT_TURNS are read closely, and
+    risk talked of in any earlier turn still counts as risk in the conversation. `client_said`
+    is everything the client has said earlier in the session (the context window's client
+    turns when not given): a reflection must take some of it up."""
     model = model or load_model()
     said = list(client_said) or [t.text for t in context if t.speaker == "client"]
-    view = view_turn(text, context[-CONTEXT_TURNS:])
+    earlier = context[:-CONTEXT_TURNS] if len(context) > CONTEXT_TURNS else ()
+    view = view_turn(text, context[-CONTEXT_TURNS:],
+                     risk_before=any(speaks_of_risk(t.text) for t in earlier))
     behaviour = model.heads["behaviour"]
     precision = model.meta.get("rule_precision", {})
     coded: list[tuple[str, float, str | None, str | None, Grounding | None, dict]] = []
@@ -139,7 +144,7 @@ def analyze_transcript(
         (
             index,
             analyze_turn(
-                turn.text, context=turns[max(0, index - CONTEXT_TURNS):index], model=model,
+                turn.text, context=turns[:index], model=model,
                 client_said=[t.text for t in turns[:index] if t.speaker == "client"],
             ),
         )

@@ -88,14 +88,13 @@ def read_context(turns: tuple[ContextTurn, ...]) -> Context:
         return EMPTY_CONTEXT
     last_client = normalise(client_turns[-1].text)
     recent = " ".join(normalise(t.text) for t in client_turns[-2:])
-    texts = [normalise(t.text) for t in turns]
     invitation = _invitation(last_client)
     return Context(
         client_text=last_client,
         client_stems=frozenset(content_stems(_WORD.findall(last_client))),
         client_all=frozenset(stem(w) for w in _WORD.findall(last_client)),
         client_risk=bool(_CLIENT_RISK.search(recent)),
-        risk_talk=any(_CLIENT_RISK.search(text) or _RISK_TERMS.search(text) for text in texts),
+        risk_talk=any(speaks_of_risk(t.text) for t in turns),
         # The broad signs from the client's last two turns only: a counsellor's lecture on
         # "hurting your liver" three turns back is not risk in the air.
         risk_signs=risk_in_the_air(recent),
@@ -104,6 +103,14 @@ def read_context(turns: tuple[ContextTurn, ...]) -> Context:
         personal_question=bool(_PERSONAL_QUESTION.search(last_client)),
         permission_granted=_permission_granted(turns),
     )
+
+
+@lru_cache(maxsize=8192)
+def speaks_of_risk(text: str) -> bool:
+    """The turn talks of suicide, self-harm or wanting to die, whoever says it (cached per text:
+    the live turn asks it of the whole session's history every turn)."""
+    norm = normalise(text)
+    return bool(_CLIENT_RISK.search(norm) or _RISK_TERMS.search(norm))
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")

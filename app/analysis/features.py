@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
@@ -131,10 +131,17 @@ def _stems(turns: Sequence[ContextTurn]) -> frozenset[str]:
     return frozenset().union(*(_text_stems(t.text) for t in turns))
 
 
-def view_turn(text: str, context: Sequence[ContextTurn]) -> TurnView:
-    """Split a counsellor turn into units and read the turns before it."""
+def view_turn(
+    text: str, context: Sequence[ContextTurn], *, risk_before: bool = False
+) -> TurnView:
+    """Split a counsellor turn into units and read the turns before it; risk_before = risk
+    was talked of earlier in the session than those turns."""
     units = tuple(split_sentences(text))
     ctx = read_context(tuple(context))
+    if risk_before and not ctx.risk_talk:
+        # Risk raised twenty turns ago is still in the room: "Who could you be with this
+        # evening?" is a safety step in that session, whatever the last six turns said.
+        ctx = replace(ctx, risk_talk=True)
     every_client = [t for t in context if t.speaker == "client"]
     # What a reflection can be about: the client's last two turns with something in them. A
     # bare "Yeah." or "Mm-hmm." from the client is not what the counsellor reflects.

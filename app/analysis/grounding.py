@@ -51,6 +51,10 @@ MIN_FOR_NONSENSE = 3  # distinct content stems the client has said before anythi
 MIN_CLIENT_STEMS = 12  # ...before a paraphrase with no word of the client's is judged
 NEAR_IN_MEANING = 0.3  # sentence similarity to a recent client turn that clears a paraphrase
 NEAR_FOR_NONSENSE = 0.45  # ...and that clears words counselling talk never uses
+# A reflection that points back with a pronoun and has at most this many topic words of its
+# own says something *about* what was said ("Losing it has hit you hard."): its words are
+# the counsellor's reading of the client's topic, not a topic of their own.
+POINTING_BACK_TOPIC = 2
 # A reflection none of whose topic words is the client's, kept as a reflection (the client has
 # said too little to judge, or it is near a recent turn as a whole), is a paraphrase or a miss:
 # its confidence, and so its weight for the client's trust and the grade, is cut to this share
@@ -127,6 +131,7 @@ class Grounding:
     client_stems: int  # distinct content stems the client has said
     taken_up: int  # topic words the client used, or used a word near in meaning to
     sentence: float  # whole-sentence similarity to the nearest of the client's last 3 turns
+    points_back: bool = False  # refers to something said before with a pronoun
 
     @property
     def foreign(self) -> bool:
@@ -163,7 +168,23 @@ def read_grounding(unit: Sentence, client_said: Sequence[str]) -> Grounding | No
     numbers -= _LOOSE_NUMBERS
     sentence = max(similarity(unit.text, text) for text in client_said[-3:])
     return Grounding(tuple(topic) + tuple(sorted(numbers)), len(stems),
-                     taken_up + len(numbers), sentence)
+                     taken_up + len(numbers), sentence, points_back(unit))
+
+
+# Pronouns that point back to something already said. Not "that" and "this", which are as
+# often a conjunction or a new thing's determiner ("you feel that...", "this new job").
+_POINTS_BACK = re.compile(r"\b(?:it|them|they|those|these|he|she|him|her)\b")
+# The "it" of a frame points nowhere: "it sounds like", "it must be", "it's hard when".
+_DUMMY_IT = re.compile(
+    r"\bit(?:'s| is| was|'s been| has been)? (?:sounds?|seems?|looks?|feels?|appears?|must|"
+    r"can|could|might|may)\b|\bit(?:'s| is| was)(?: (?:really|so|very|quite|pretty|been))? "
+    r"(?:hard|difficult|tough|rough|awful|a lot|not easy|like|as if|as though)\b"
+)
+
+
+def points_back(unit: Sentence) -> bool:
+    """The sentence refers to something said before with a pronoun (not a frame's dummy "it")."""
+    return bool(_POINTS_BACK.search(_DUMMY_IT.sub(" ", unit.core)))
 
 
 def rule_for(reading: Grounding | None, *, vocabulary: frozenset[str] = frozenset()) -> str | None:
@@ -177,6 +198,8 @@ def rule_for(reading: Grounding | None, *, vocabulary: frozenset[str] = frozense
         # reaches 0.3), so words no counselling talk uses are overruled only by a close match.
         return "ungrounded_reflection" if reading.sentence < NEAR_FOR_NONSENSE else None
     if reading.client_stems >= MIN_CLIENT_STEMS and reading.sentence < NEAR_IN_MEANING:
+        if reading.points_back and len(reading.topic) <= POINTING_BACK_TOPIC:
+            return None  # kept, at the reduced weight of a reflection of no client word
         return "not_taken_up"
     return None
 

@@ -143,6 +143,24 @@ def is_risk_inquiry(clause: Sentence, *, previous: Sentence | None = None,
                 and _ANAPHOR.search(core))
 
 
+# Normalising before asking ("When it's this heavy, some people think about ending their life."):
+# people in general who think or feel it, not a third person the client knows ("someone").
+_NORMALISING = re.compile(
+    r"\b(?:people|folks|anyone|anybody|many of us|lots of us)\b.*\b(?:think|thinks|thinking|"
+    r"thought|thoughts|feel|feels|felt|wonder\w*|consider\w*)\b"
+)
+
+
+def is_risk_preface(clause: Sentence, *, following: Sentence | None,
+                    risk_context: bool = False) -> bool:
+    """Normalises thoughts of suicide or self-harm to lead straight into asking about them."""
+    if clause.question or following is None:
+        return False
+    if not (_RISK.search(clause.core) and _NORMALISING.search(clause.core)):
+        return False
+    return is_risk_inquiry(following, previous=clause, risk_context=risk_context)
+
+
 def is_safety_response(clause: Sentence, *, risk_context: bool) -> bool:
     """Responds to risk with care and concrete safety steps."""
     core = clause.core

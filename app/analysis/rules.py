@@ -36,6 +36,9 @@ RULES: dict[str, Rule] = {
         Rule("risk_question", "risk_inquiry",
              "asking about suicide, self-harm or safety (or, once risk is raised, about a plan, "
              "the means or what keeps them going) must never be missed, whatever its form"),
+        Rule("risk_preface", "risk_inquiry",
+             "saying that people in such pain often think of suicide, just before asking, is "
+             "the first half of the risk question (the codebook codes the two as one)"),
         Rule("safety_step", "safety_response",
              "safety plans and crisis services are a closed, known vocabulary"),
         Rule("boundary_offer", "boundary_crossing",
@@ -140,6 +143,9 @@ def apply_rules(
     risk_context = ctx.risk_talk or any(risk.names_risk(u) for u in view.units)
     if risk.is_risk_inquiry(unit, previous=previous, risk_context=risk_context):
         return "risk_question"
+    following = view.units[index + 1] if index + 1 < len(view.units) else None
+    if risk.is_risk_preface(unit, following=following, risk_context=risk_context):
+        return "risk_preface"
     if risk.is_safety_response(unit, risk_context=risk_context):
         return "safety_step"
     if boundaries.crosses_boundary(unit):

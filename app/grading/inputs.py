@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.analysis import ContextTurn, TurnAnalysis, analyze_transcript, analyze_turn
-from app.analysis.analyzer import CONTEXT_TURNS
 from app.analysis.stored import stored_analysis
 from app.grading.events import events_from_turns
 from app.grading.model import CarriedRisk, GradingInput, GradingTurn
@@ -60,7 +59,7 @@ def input_from_session(
             if context is None:
                 context = [ContextTurn(speaker=t.speaker, text=t.text) for t in ordered]
             fresh = analyze_turn(
-                turn.text, context=context[max(0, position - CONTEXT_TURNS):position],
+                turn.text, context=context[:position],
                 client_said=[t.text for t in ordered[:position] if t.speaker == "client"],
             )
             kept = _keep_stored(turn, fresh)
