@@ -519,6 +519,9 @@ def test_risk_raised_early_in_the_session_is_still_in_the_conversation(
     ("It sounds like the divorce settlement is weighing on you.", False),  # a frame's "it"
     ("You're frustrated that the landlord still hasn't fixed the heating.", False),
     ("It's hard when the house is so quiet.", False),
+    ("You'd built that up over a long time.", True),  # "that" standing for the firm
+    ("You feel that nobody at work listens.", False),  # "that" as a conjunction
+    ("So this new job has been stressful.", False),  # "this" before a new thing
 ])
 def test_a_pronoun_points_back_but_a_frames_it_does_not(text: str, back: bool) -> None:
     assert points_back(make_sentence(text)) is back

@@ -369,3 +369,28 @@ def test_normalising_before_a_risk_question_is_part_of_asking_not_reassurance() 
                          seed=seed)
         assert step.analysis.codes == ("risk_inquiry",), step.analysis.codes
         assert not step.plan.withdrawn and step.plan.reaction != "reassured"
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("How often does it happen?", "three times a week"),
+    ("Have you had any thoughts of ending your life?", "It's not about dying"),
+])
+def test_a_safety_question_gets_the_line_that_answers_it(question: str, answer: str) -> None:
+    """Seen in the browser: Jess's two ideation lines came in random order, so "How often?"
+    got "It's not about dying..." and the question about ending her life got "three times a
+    week"."""
+    persona = LIBRARY["jess-self-harm"]
+    layer = next(d for d in persona.disclosures if d.risk)
+    history = [ContextTurn("client", persona.style.opening_line)]
+    for seed in range(8):
+        state = initial_state(persona).model_copy(update={
+            "trust": 8.0, "turn": 9, "unlocked": [d.id for d in persona.disclosures
+                                                  if not d.risk]})
+        asked = take_turn(persona=persona, state=state, history=history, seed=seed,
+                          student_text="When things get this hard, some young people hurt "
+                                       "themselves to cope. Is that something you've done?")
+        assert asked.plan.disclose == layer.id, seed
+        then = take_turn(persona=persona, state=asked.state, seed=seed,
+                         history=[*history, ContextTurn("client", layer.says)],
+                         student_text=question)
+        assert any(answer in line for line in then.plan.lines), (seed, then.plan.lines)

@@ -171,9 +171,16 @@ def read_grounding(unit: Sentence, client_said: Sequence[str]) -> Grounding | No
                      taken_up + len(numbers), sentence, points_back(unit))
 
 
-# Pronouns that point back to something already said. Not "that" and "this", which are as
-# often a conjunction or a new thing's determiner ("you feel that...", "this new job").
-_POINTS_BACK = re.compile(r"\b(?:it|them|they|those|these|he|she|him|her)\b")
+# Pronouns that point back to something already said. "That" and "this" only where they
+# stand for something: as often they are a conjunction or a new thing's determiner.
+_POINTS_BACK = re.compile(
+    r"\b(?:it|them|they|those|these|he|she|him|her)\b"
+    # "that" and "this" as pronouns: at the end, before a particle or after a preposition
+    # ("built that up", "all of this", "carrying that"), not "you feel that..." or "this job".
+    r"|\b(?:that|this)(?=\s*(?:$|[.,;:!?]|(?:up|down|out|off|over|away|back|around|through|"
+    r"alone|again|too|on your|with you|for you)\b))"
+    r"|\b(?:all|of|about|with|after|like|from|through) (?:that|this)\b"
+)
 # The "it" of a frame points nowhere: "it sounds like", "it must be", "it's hard when".
 _DUMMY_IT = re.compile(
     r"\bit(?:'s| is| was|'s been| has been)? (?:sounds?|seems?|looks?|feels?|appears?|must|"

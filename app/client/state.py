@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.analysis import TurnAnalysis
 from app.analysis.grounding import UNGROUNDED_RULES
+from app.analysis.semantics import similarity
 from app.analysis.sentences import normalise, stem
 from app.analysis.vocabulary import STOPWORDS
 from app.client import voice
@@ -447,6 +448,11 @@ def line_hash(text: str) -> str:
     return hashlib.blake2s(words.encode(), digest_size=5).hexdigest()
 
 
+# How much nearer in meaning to the student's words one line must be than the next before it
+# is chosen for them (the static vectors are coarse: below this, either line may fit).
+ANSWER_MARGIN = 0.03
+
+
 class _Lines:
     """Picks lines by key, never one said already in the session while another is left."""
 
@@ -463,11 +469,22 @@ class _Lines:
         self.used.add(key)
         self.said.add(line_hash(line))
 
-    def pick(self, options: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    def pick(
+        self, options: Sequence[tuple[str, str]], *, answering: str | None = None
+    ) -> tuple[str, str] | None:
+        """A fresh option, at random; with `answering` (the student's words), the one nearest
+        in meaning to them when it is clearly nearest."""
         fresh = [o for o in options if o[1] and self.fresh(*o)]
         if not fresh:
             return None
-        choice = fresh[0] if len(fresh) == 1 else self.rng.choice(fresh)
+        choice = fresh[0] if len(fresh) == 1 else None
+        if choice is None and answering:
+            near = sorted(((similarity(answering, normalise(o[1])), o) for o in fresh),
+                          key=lambda pair: pair[0], reverse=True)
+            if near[0][0] - near[1][0] >= ANSWER_MARGIN:
+                choice = near[0][1]
+        if choice is None:
+            choice = self.rng.choice(fresh)
         self.take(*choice)
         return choice
 
@@ -620,14 +637,17 @@ def _answer_fact(choice: _Choice, persona: Persona, topic: str, trust: float,
 _AGAIN = ("", "Like I said, ", "I mentioned it before — ", "Yeah, as I said, ")
 
 
-def _risk_lines(choice: _Choice, layer: Disclosure, move: RiskMove, picker: _Lines) -> None:
+def _risk_lines(choice: _Choice, layer: Disclosure, move: RiskMove, picker: _Lines, *,
+                answering: str) -> None:
     """The client's answers in a safety conversation: one per step the student took."""
     answered = False
     if layer.safety is not None:
         for step in move.steps:
             pool = getattr(layer.safety, step, [])
+            # "How often?" and "Have you thought of ending your life?" are both the ideation
+            # step: each gets the line that answers it, not whichever comes up first.
             picked = picker.pick([(f"y:{layer.id}:{step}:{i}", line)
-                                  for i, line in enumerate(pool)])
+                                  for i, line in enumerate(pool)], answering=answering)
             if picked:
                 choice.say(*picked)
                 choice.safety_steps.append(step)
@@ -679,7 +699,7 @@ def choose_content(
         layer = _layer(persona, move.outcome[0])
         assert layer is not None
         if move.outcome[1] == "answered":
-            _risk_lines(choice, layer, move, picker)
+            _risk_lines(choice, layer, move, picker, answering=heard.said)
         else:
             picked = picker.pick([(f"k:{layer.id}:missed:{i}", line)
                                   for i, line in enumerate(layer.after_missed)])
@@ -692,7 +712,7 @@ def choose_content(
     if move.safety is not None and move.steps:
         layer = _layer(persona, move.safety)
         if layer is not None:
-            _risk_lines(choice, layer, move, picker)
+            _risk_lines(choice, layer, move, picker, answering=heard.said)
             if choice.lines:
                 return choice, unlocked, risk, listening
 
