@@ -6,14 +6,16 @@ scripted voice, exactly as `rapport personas selftest` and the web app play them
 
 from __future__ import annotations
 
+import random
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from app.analysis import ContextTurn
+from app.client.scripted import compose
 from app.client.selftest import PIN_BEFORE, PersonaReport, auroc, load_scripts, selftest
-from app.client.state import initial_state
+from app.client.state import ReplyPlan, initial_state
 from app.client.turn import run_session, take_turn
 from app.persona import Persona, load_library
 from tests.fresh import in_fresh_process
@@ -394,3 +396,18 @@ def test_a_safety_question_gets_the_line_that_answers_it(question: str, answer: 
                          history=[*history, ContextTurn("client", layer.says)],
                          student_text=question)
         assert any(answer in line for line in then.plan.lines), (seed, then.plan.lines)
+
+
+@pytest.mark.parametrize("persona", [p for p in PERSONAS if p.style.conversational_style
+                                     in ("reserved", "upset") and p.facts], ids=lambda p: p.id)
+def test_a_fact_is_not_led_by_a_habit_that_reads_as_yes_or_no(persona: Persona) -> None:
+    """Seen in the browser: "And at home, does your mum know?" got "I guess. Mum's a nurse at
+    the hospital..." from Jess, whose mum knows nothing: her habit "I guess" led the fact and
+    read as the answer."""
+    fact = persona.facts[0]
+    plan = ReplyPlan(turn=5, reaction="questioned_closed", trust_before=5.0, trust_after=5.0,
+                     lines=[fact.says], kind="fact", fact=fact.topic)
+    for seed in range(40):
+        reply = compose(persona, plan, rng=random.Random(seed))
+        before = reply[:reply.index(fact.says[:20])] if fact.says[:20] in reply else reply
+        assert before == "" or before.rstrip().endswith("…"), (seed, reply)

@@ -57,10 +57,12 @@ def compose(persona: Persona, plan: ReplyPlan, *, rng: random.Random) -> str:
         # Boundary tests, the answers to them and risk responses are said exactly as the
         # author wrote them, with nothing tacked on after the question.
         phrases = []
-    if not plan.reaction_only and style.conversational_style not in {"reserved", "upset"}:
+    if not plan.reaction_only and (plan.kind == "fact"
+                                   or style.conversational_style not in {"reserved", "upset"}):
         # After a disclosure, a fact or an elaboration only a lead-in fits ("honestly, ..."):
         # a habit tacked on after the author's line would undercut it. (Reserved and upset
-        # clients put their habit first anyway.)
+        # clients put their habit first, except before a fact: there "I guess." or "Kinda."
+        # reads as the answer to the question, and may contradict the fact after it.)
         phrases = [p for p in phrases if _is_lead_in(p)]
     if plan.reaction_only:
         # A short reaction has no room for a lead-in, and a grumble ("you wouldn't get it")
