@@ -411,3 +411,24 @@ def test_a_fact_is_not_led_by_a_habit_that_reads_as_yes_or_no(persona: Persona) 
         reply = compose(persona, plan, rng=random.Random(seed))
         before = reply[:reply.index(fact.says[:20])] if fact.says[:20] in reply else reply
         assert before == "" or before.rstrip().endswith("…"), (seed, reply)
+
+
+def test_a_feeling_word_inside_a_verb_is_not_a_named_feeling() -> None:
+    """Seen in the browser: "It sounds like you've been let down before." drew Priya's "I'm not
+    down. I'm angry. Get it right.": "down" in "let down" was read as the feeling."""
+    persona = LIBRARY["priya-angry-at-counsellor"]
+    layer = persona.disclosures[1]
+    state = initial_state(persona).model_copy(update={
+        "trust": 3.0, "turn": 3, "unlocked": [persona.disclosures[0].id, layer.id],
+        "thread": layer.id})
+    history = [ContextTurn("client", layer.says)]
+    for text in ("It sounds like you've been let down before.",
+                 "You've had to calm down and sit through it.",
+                 "So you lost your afternoon and your patience."):
+        step = take_turn(persona=persona, state=state, history=history, student_text=text,
+                         seed=2)
+        assert step.plan.corrected is None, (text, step.plan.lines)
+    # The feeling itself is still heard, and corrected where it is not the client's.
+    named = take_turn(persona=persona, state=state, history=history, seed=2,
+                      student_text="It sounds like you've been feeling really down about it.")
+    assert named.plan.corrected == "down"

@@ -90,6 +90,19 @@ _AMBIGUOUS = word_set(
     stress calm burnt burned tense panic worry grief shame guilt anger relief happy glad
     proud"""
 )
+# An ambiguous word as part of a verb, not a feeling: "let down", "calm down", "lost your
+# job", "left the house" (in the browser, "you've been let down" drew "I'm not down. I'm
+# angry.").
+_NOT_A_FEELING = re.compile(
+    r"\b(?:(?:let|lets|letting|put|puts|putting|calm|calms|calming|sit|sits|sat|sitting|slow|"
+    r"slows|slowing|back|backed|turn|turns|turned|turning|shut|shuts|shutting|come|comes|came|"
+    r"coming|go|goes|went|going|write|wrote|writing|knock|knocked|step|stepped|track|tracked|"
+    r"cut|cuts|cutting|settle|settled|settling|hold|holds|held|holding|play|played|playing|"
+    r"wind|winding|look|looks|looked|looking|break|breaks|broke|breaking|run|runs|ran|"
+    r"running|bring|brings|brought|bringing|pin|pinned|tie|tied|narrow|narrowed) down|"
+    r"(?:lost|left|lose|leave|leaving|losing) (?:your|the|a|an|his|her|my|their|our|it|him|them|"
+    r"me|us|track|count|weight|home|school|work|everything|behind))\b"
+)
 _CUES = word_set(
     """feel feels feeling felt sound sounds sounded seem seems seemed you're youre you've look
     looks must so really quite pretty bit kind sort very too"""
@@ -504,7 +517,7 @@ def listen(
         key=lambda kv: -kv[1],
     )
     matches = tuple((key, round(score, 3)) for key, score in scored)
-    every = _WORD.findall(said)
+    every = _WORD.findall(_NOT_A_FEELING.sub(" ", said))
     feelings = tuple(
         w for i, w in enumerate(every)
         if w in _FAMILY_OF and (w not in _AMBIGUOUS or _CUES & set(every[max(0, i - 3):i]))
