@@ -216,6 +216,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.requests, args.prefix_turns = 20, 5
+    if args.prefix_turns < 3:
+        parser.error("--prefix-turns must be at least 3: the share is read from turn 3 on")
     port = free_port()
     fake = subprocess.Popen(
         [sys.executable, "-m", "bench.fake_model_server", "--port", str(port),
