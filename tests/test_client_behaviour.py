@@ -432,3 +432,19 @@ def test_a_feeling_word_inside_a_verb_is_not_a_named_feeling() -> None:
     named = take_turn(persona=persona, state=state, history=history, seed=2,
                       student_text="It sounds like you've been feeling really down about it.")
     assert named.plan.corrected == "down"
+
+
+def test_an_apology_that_validates_repairs_priyas_trust() -> None:
+    """Seen in the browser: after "Calm down, it's not that bad.", Priya heard "I'm sorry, that
+    came out wrong. You have every right to be upset." and her trust fell: the validation
+    that starts with "You" was coded a judgement."""
+    persona = LIBRARY["priya-angry-at-counsellor"]
+    lines = iter(["You were kept waiting and nobody explained. I'm sorry. That's not okay.",
+                  "Calm down, it's not that bad.",
+                  "I'm sorry, that came out wrong. You have every right to be upset."])
+    session = run_session(persona, lambda *_: next(lines), turns=3)
+    dismissed, apology = session.exchanges[1].step, session.exchanges[2].step
+    assert dismissed.plan.withdrawn
+    assert "judgement" not in apology.analysis.codes
+    assert apology.plan.reaction == "repaired"
+    assert apology.plan.trust_after > apology.plan.trust_before

@@ -66,7 +66,8 @@ JUDGEMENT_ADJECTIVES: frozenset[str] = words(
     careless dramatic hysterical irrational unreasonable ungrateful weak naive dumb
     idiotic shameful unacceptable inexcusable hypocritical dishonest manipulative
     spoiled spoilt petty stubborn over-the-top attention-seeking self-centred
-    self-centered self-absorbed entitled"""
+    self-centered self-absorbed entitled overreacting overreacted overreact paranoid
+    oversensitive hypersensitive melodramatic whinging whining"""
 )
 
 
