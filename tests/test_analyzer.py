@@ -527,16 +527,17 @@ def test_a_pronoun_points_back_but_a_frames_it_does_not(text: str, back: bool) -
     assert points_back(make_sentence(text)) is back
 
 
-@pytest.mark.parametrize("text, code", [
-    ("You have every right to be upset.", "validation"),
-    ("You're allowed to feel angry about that.", "validation"),
-    ("You're overreacting.", "judgement"),
-    ("You're overreacting, it was only twenty minutes.", "judgement"),
-])
-def test_a_sentence_that_starts_with_you_is_read_by_what_it_says(text: str, code: str) -> None:
+def test_a_sentence_that_starts_with_you_is_read_by_what_it_says() -> None:
     """Seen in the browser: "You have every right to be upset." was coded a judgement (the
     model had learnt "You..." statements from verdicts), and "You're overreacting, it was
     only twenty minutes." a reflection (it repeats the client's words)."""
     client = [ContextTurn("client", "I was kept waiting twenty minutes and nobody even said "
                           "sorry.")]
-    assert analyze_turn(text, context=client).codes == (code,)
+    expected = {
+        "You have every right to be upset.": "validation",
+        "You're allowed to feel angry about that.": "validation",
+        "You're overreacting.": "judgement",
+        "You're overreacting, it was only twenty minutes.": "judgement",
+    }
+    got = {text: analyze_turn(text, context=client).codes for text in expected}
+    assert got == {text: (code,) for text, code in expected.items()}
