@@ -35,6 +35,7 @@ from app.analysis.training import (
 from app.client.state import initial_state
 from app.client.turn import take_turn
 from app.persona import load_library
+from tests.fresh import in_fresh_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "analyzer"
@@ -541,3 +542,21 @@ def test_a_sentence_that_starts_with_you_is_read_by_what_it_says() -> None:
     }
     got = {text: analyze_turn(text, context=client).codes for text in expected}
     assert got == {text: (code,) for text, code in expected.items()}
+
+
+def multi_sentence_probabilities() -> list[list[float]]:
+    """The behaviour probabilities, to the last bit, of corpus turns of several sentences."""
+    rows = [r for r in ROWS if len(r.segments) >= 2][:150]
+    return [[p for u in code_units(r.text, context=r.context)[0]
+             for p in u.probabilities.values()] for r in rows]
+
+
+def test_the_same_turn_gets_the_same_probabilities_in_any_process() -> None:
+    """Features were added in a set's order (the turn's other sentences' words), so the float
+    sums behind a probability, and so the empathy heads trained on them, changed with the
+    process's hash seed: `rapport analyzer train` gave a different file each run."""
+    here = multi_sentence_probabilities()
+    assert in_fresh_process("tests.test_analyzer:multi_sentence_probabilities",
+                            hash_seed=1) == here
+    assert in_fresh_process("tests.test_analyzer:multi_sentence_probabilities",
+                            hash_seed=2) == here

@@ -214,7 +214,7 @@ def unit_features(view: TurnView, index: int) -> dict[str, float]:
         out["l1:" + core[-1]] = 1.0
     else:
         out["empty"] = 1.0
-    for lead in unit.lead:
+    for lead in sorted(unit.lead):  # a frozenset: fixed order, fixed float sums
         out["lead:" + lead] = 1.0
     out["q" if unit.question else "noq"] = 1.0
     if unit.text.rstrip().endswith("!"):
@@ -266,7 +266,9 @@ def unit_features(view: TurnView, index: int) -> dict[str, float]:
     # ("It's up to you." before a suggestion).
     for j, other in enumerate(view.units):
         if j != index:
-            for token in set(_WORD.findall(other.norm)):
+            # dict.fromkeys, not set: a set's order changes with the process's hash seed,
+            # and so would the float sums over these features (the probabilities' last bits).
+            for token in dict.fromkeys(_WORD.findall(other.norm)):
                 out["tw:" + token] = 0.3
     return out
 
@@ -281,7 +283,7 @@ def turn_features(view: TurnView, unit_probs: Sequence[dict[str, float]]) -> dic
     tokens = _TOKEN.findall(normalise(view.text))
     words = [t for t in tokens if t not in "?!"]
     padded = ["<s>", *tokens, "</s>"]
-    for token in set(tokens):
+    for token in dict.fromkeys(tokens):  # in order: see unit_features
         out["w:" + token] = 1.0
     for a, b in pairwise(padded):
         out[f"b:{a} {b}"] = 1.0
