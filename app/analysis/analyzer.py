@@ -59,9 +59,8 @@ def code_units(
     turns when not given): a reflection must take some of it up."""
     model = model or load_model()
     said = list(client_said) or [t.text for t in context if t.speaker == "client"]
-    earlier = context[:-CONTEXT_TURNS] if len(context) > CONTEXT_TURNS else ()
     view = view_turn(text, context[-CONTEXT_TURNS:],
-                     risk_before=any(speaks_of_risk(t.text) for t in earlier))
+                     risk_before=any(speaks_of_risk(t.text) for t in context[:-CONTEXT_TURNS]))
     behaviour = model.heads["behaviour"]
     precision = model.meta.get("rule_precision", {})
     coded: list[tuple[str, float, str | None, str | None, Grounding | None, dict]] = []

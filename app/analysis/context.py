@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from app.analysis.model import ContextTurn
@@ -79,13 +79,15 @@ EMPTY_CONTEXT = Context()
 
 
 @lru_cache(maxsize=1024)
-def read_context(turns: tuple[ContextTurn, ...]) -> Context:
-    """Summarise the turns before a counsellor turn (oldest first); cached per context."""
-    if not turns:
-        return EMPTY_CONTEXT
+def read_context(turns: tuple[ContextTurn, ...], *, risk_before: bool = False) -> Context:
+    """Summarise the turns before a counsellor turn (oldest first); cached per context.
+
+    risk_before: risk was talked of earlier in the session than these turns. Raised twenty
+    turns ago it is still in the room: "Who could you be with this evening?" is a safety step
+    in that session, whatever the last few turns said."""
     client_turns = [t for t in turns if t.speaker == "client"]
     if not client_turns:
-        return EMPTY_CONTEXT
+        return replace(EMPTY_CONTEXT, risk_talk=risk_before)
     last_client = normalise(client_turns[-1].text)
     recent = " ".join(normalise(t.text) for t in client_turns[-2:])
     invitation = _invitation(last_client)
@@ -94,7 +96,7 @@ def read_context(turns: tuple[ContextTurn, ...]) -> Context:
         client_stems=frozenset(content_stems(_WORD.findall(last_client))),
         client_all=frozenset(stem(w) for w in _WORD.findall(last_client)),
         client_risk=bool(_CLIENT_RISK.search(recent)),
-        risk_talk=any(speaks_of_risk(t.text) for t in turns),
+        risk_talk=risk_before or any(speaks_of_risk(t.text) for t in turns),
         # The broad signs from the client's last two turns only: a counsellor's lecture on
         # "hurting your liver" three turns back is not risk in the air.
         risk_signs=risk_in_the_air(recent),

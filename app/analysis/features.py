@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
@@ -137,11 +137,7 @@ def view_turn(
     """Split a counsellor turn into units and read the turns before it; risk_before = risk
     was talked of earlier in the session than those turns."""
     units = tuple(split_sentences(text))
-    ctx = read_context(tuple(context))
-    if risk_before and not ctx.risk_talk:
-        # Risk raised twenty turns ago is still in the room: "Who could you be with this
-        # evening?" is a safety step in that session, whatever the last six turns said.
-        ctx = replace(ctx, risk_talk=True)
+    ctx = read_context(tuple(context), risk_before=risk_before)
     every_client = [t for t in context if t.speaker == "client"]
     # What a reflection can be about: the client's last two turns with something in them. A
     # bare "Yeah." or "Mm-hmm." from the client is not what the counsellor reflects.
